@@ -1,0 +1,81 @@
+/*
+ * PC/SC transport (pcsc-lite winscard API).
+ *
+ * A cnie_pcsc is one PC/SC context: reader list, waiting for reader and
+ * card changes (cancellable from another thread), and connections.  Errors
+ * are distinct for the cases a user must tell apart: the service (pcscd)
+ * not running (CNIE_ERR_NO_SERVICE), no reader (CNIE_ERR_NO_READER), a
+ * named reader absent (CNIE_ERR_READER_NOT_FOUND), no card
+ * (CNIE_ERR_NO_CARD), card removed (CNIE_ERR_CARD_REMOVED), card reset by
+ * another program (CNIE_ERR_CARD_RESET), card held exclusively
+ * (CNIE_ERR_SHARING), access denied (CNIE_ERR_PERMISSION).
+ */
+#ifndef CNIE_PCSC_H
+#define CNIE_PCSC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cnie/export.h>
+#include <cnie/transport.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct cnie_pcsc cnie_pcsc;
+
+#define CNIE_ATR_MAX 33
+
+typedef struct cnie_reader_state {
+	bool card_present;
+	bool card_in_use;    /* opened by another program (shared) */
+	bool card_exclusive; /* held exclusively by another program */
+	bool card_mute;	     /* card present but does not answer */
+	uint8_t atr[CNIE_ATR_MAX];
+	size_t atr_len;
+	uint32_t event_count; /* changes on each insert/remove (pcsc-lite) */
+} cnie_reader_state;
+
+/* Establishes a PC/SC context; caller frees with cnie_pcsc_free. */
+CNIE_EXPORT int cnie_pcsc_new(cnie_pcsc **out);
+/* Releases the context and sets *p to NULL (NULL-safe). */
+CNIE_EXPORT void cnie_pcsc_free(cnie_pcsc **p);
+
+/*
+ * Lists reader names.  *names is a NULL-terminated array owned by the
+ * caller (free with cnie_pcsc_free_names).  No reader → CNIE_ERR_NO_READER.
+ */
+CNIE_EXPORT int cnie_pcsc_list_readers(cnie_pcsc *ctx, char ***names, size_t *count);
+CNIE_EXPORT void cnie_pcsc_free_names(char ***names);
+
+/* Current state of one reader, without connecting. */
+CNIE_EXPORT int cnie_pcsc_reader_state(cnie_pcsc *ctx, const char *reader,
+    cnie_reader_state *st);
+
+/*
+ * Blocks until a reader appears or disappears or a card is inserted or
+ * removed in any reader, for at most timeout_ms (negative = forever).
+ * Returns 0 on a change, CNIE_ERR_TIMEOUT, or CNIE_ERR_CANCELLED when
+ * cnie_pcsc_cancel() was called from another thread.
+ */
+CNIE_EXPORT int cnie_pcsc_wait_change(cnie_pcsc *ctx, int timeout_ms);
+/* Wakes a cnie_pcsc_wait_change() in another thread.  Thread-safe. */
+CNIE_EXPORT int cnie_pcsc_cancel(cnie_pcsc *ctx);
+
+/*
+ * Connects to the card in reader (shared, T=0 or T=1) and returns a
+ * transport (caller frees).  Capabilities come from the reader
+ * (SCARD_ATTR_MAXINPUT, part 10 features) and the ATR.
+ */
+CNIE_EXPORT int cnie_pcsc_connect(cnie_pcsc *ctx, const char *reader, cnie_transport **out);
+
+/* Maps a PC/SC return code (LONG) to the error space. */
+CNIE_EXPORT int cnie_pcsc_error(long rv);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,449 @@
+/*
+ * PACE terminal (src/pace.c): the ICAO 9303-11 Appendix G.1 worked example
+ * (ECDH generic mapping, brainpoolP256r1, MRZ) byte for byte — every
+ * command APDU, Kpi, the decrypted nonce, the mapped generator, the shared
+ * secret, KSenc/KSmac, both tokens — with the example's private keys
+ * injected; the BSI worked example's nonce decryption (PIN); and the
+ * failure paths of the step machine.
+ *
+ * OpenPACE draws its secrets from OpenSSL's RAND.  The test installs a
+ * RAND_METHOD (deprecated but functional in OpenSSL 3.0) that answers every
+ * draw with the one value the step needs: the private key of the step is
+ * the first draw of a key generation, and the other draws of the same step
+ * (coordinate blinding in the EC ladder) accept any value below the field
+ * prime, which the example's keys are.
+ */
+#define OPENSSL_SUPPRESS_DEPRECATED 1
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <eac/eac.h>
+#include <eac/pace.h>
+
+#include <cnie/apdu.h>
+#include <cnie/buf.h>
+#include <cnie/error.h>
+#include <cnie/pace.h>
+#include <cnie/sm.h>
+
+#include "pace_internal.h"
+
+#define G1_CARD_ACCESS "31143012060A04007F0007020204020202010202010D"
+#define G1_MRZ_INFO "T22000129364081251010318"
+
+/* ---- deterministic RAND ------------------------------------------------ */
+
+static uint8_t sticky[64];
+static size_t sticky_len;
+static unsigned sticky_uses;
+static uint8_t counter;
+
+static int
+t_bytes(unsigned char *buf, int num)
+{
+	int i;
+
+	if (num < 0)
+		return 0;
+	/* Bounded, so a rejection-sampling loop cannot spin forever. */
+	if ((size_t)num <= sticky_len && sticky_uses < 32) {
+		sticky_uses++;
+		memcpy(buf, sticky, (size_t)num);
+		return 1;
+	}
+	for (i = 0; i < num; i++)
+		buf[i] = (unsigned char)(0x11 + counter++);
+	return 1;
+}
+
+static int
+t_status(void)
+{
+	return 1;
+}
+
+static RAND_METHOD t_rand = {
+	.bytes = t_bytes,
+	.pseudorand = t_bytes,
+	.status = t_status,
+};
+
+static cnie_buf *
+hex(const char *h)
+{
+	cnie_buf *b = cnie_buf_new();
+
+	assert_non_null(b);
+	assert_int_equal(cnie_unhex(h, b), 0);
+	return b;
+}
+
+static void
+rand_next(const char *h)
+{
+	cnie_buf *b = hex(h);
+
+	assert_true(cnie_buf_len(b) <= sizeof(sticky));
+	memcpy(sticky, cnie_buf_ptr(b), cnie_buf_len(b));
+	sticky_len = cnie_buf_len(b);
+	sticky_uses = 0;
+	cnie_buf_free(&b);
+	assert_int_equal(RAND_set_rand_method(&t_rand), 1);
+}
+
+static void
+rand_restore(void)
+{
+	sticky_len = 0;
+	RAND_set_rand_method(NULL);
+}
+
+static void
+assert_hex(const void *p, size_t n, const char *h)
+{
+	cnie_buf *want = hex(h);
+
+	assert_int_equal(n, cnie_buf_len(want));
+	assert_memory_equal(p, cnie_buf_ptr(want), n);
+	cnie_buf_free(&want);
+}
+
+static void
+assert_cmd(const cnie_apdu *cmd, const char *h)
+{
+	cnie_buf *b = cnie_buf_new();
+
+	assert_int_equal(cnie_apdu_encode(cmd, false, b, NULL), 0);
+	assert_hex(cnie_buf_ptr(b), cnie_buf_len(b), h);
+	cnie_buf_free(&b);
+}
+
+/* Feeds one answer (hex, no SW) and returns the next command. */
+static int
+feed(cnie_pace *p, const char *resp_hex, uint16_t sw, cnie_apdu *cmd, bool *done)
+{
+	cnie_buf *r = resp_hex != NULL ? hex(resp_hex) : NULL;
+	int rc;
+
+	rc = cnie_pace_terminal_next(p, cnie_buf_ptr(r), cnie_buf_len(r), sw, cmd, done);
+	cnie_buf_free(&r);
+	return rc;
+}
+
+static cnie_pace *
+g1_pace(cnie_pace_secret type, const char *secret)
+{
+	cnie_buf *ca = hex(G1_CARD_ACCESS);
+	cnie_pace *p = NULL;
+
+	assert_int_equal(cnie_pace_terminal_new(cnie_buf_ptr(ca), cnie_buf_len(ca), type, secret,
+			     strlen(secret), &p),
+	    0);
+	cnie_buf_free(&ca);
+	return p;
+}
+
+/* Runs G.1 up to (not including) the answer to step 1. */
+static cnie_pace *
+g1_to_step1(cnie_apdu *cmd)
+{
+	cnie_pace *p = g1_pace(CNIE_PACE_MRZ, G1_MRZ_INFO);
+	bool done = true;
+
+	assert_int_equal(feed(p, NULL, 0, cmd, &done), 0);
+	assert_false(done);
+	assert_cmd(cmd, "0022C1A412800A04007F0007020204020283010184010D");
+	assert_int_equal(feed(p, "", 0x9000, cmd, &done), 0);
+	assert_cmd(cmd, "10860000027C0000");
+	return p;
+}
+
+/* Kpi from the MRZ (9303-11 4.4.3.1, G.1). */
+static void
+test_g1_kpi(void **state)
+{
+	uint8_t h[20], k[16];
+
+	(void)state;
+	assert_int_equal(EVP_Digest(G1_MRZ_INFO, 24, h, NULL, EVP_sha1(), NULL), 1);
+	assert_hex(h, 20, "7E2D2A41C74EA0B38CD36F863939BFA8E9032AAD");
+	assert_int_equal(cnie_sm_kdf(CNIE_SM_AES128, h, 20, 3, k, 16), 0);
+	assert_hex(k, 16, "89DED1B26624EC1E634C1989302849DD");
+}
+
+static void
+assert_point(const EC_POINT *pt, const EC_GROUP *g, const char *h)
+{
+	uint8_t buf[65];
+	size_t n;
+
+	n = EC_POINT_point2oct(g, pt, POINT_CONVERSION_UNCOMPRESSED, buf, sizeof(buf), NULL);
+	assert_hex(buf, n, h);
+}
+
+/* The whole G.1 run, every intermediate value checked. */
+static void
+test_g1_worked_example(void **state)
+{
+	cnie_pace *p;
+	cnie_apdu cmd;
+	cnie_sm *sm = NULL;
+	EAC_CTX *ctx;
+	const EC_KEY *ec;
+	const uint8_t *ck;
+	uint8_t ssc[16];
+	size_t n;
+	bool done = true;
+
+	(void)state;
+	p = g1_to_step1(&cmd);
+
+	/* Step 1 answer: encrypted nonce; the terminal maps with its key. */
+	rand_next("7F4EF07B9EA82FD78AD689B38D0BC78CF21F249D953BC46F4C6E19259C010F99");
+	assert_int_equal(feed(p, "7C12801095A3A016522EE98D01E76CB6B98B42C3", 0x9000, &cmd, &done),
+	    0);
+	rand_restore();
+	ctx = cnie_pace_eac_ctx(p);
+	assert_non_null(ctx);
+	assert_hex(ctx->pace_ctx->nonce->data, ctx->pace_ctx->nonce->length,
+	    "3F00C4D39D153F2B2A214A078D899B22");
+	assert_cmd(&cmd,
+	    "10860000457C438141047ACF3EFC982EC45565A4B155129EFBC74650DCBFA6362D896FC70262E0C2CC5E"
+	    "544552DCB6725218799115B55C9BAA6D9F6BC3A9618E70C25AF71777A9C4922D00");
+
+	/* Step 2 answer: the card's mapping key; generator mapped; ephemeral key. */
+	rand_next("A73FB703AC1436A18E0CFA5ABB3F7BEC7A070E7A6788486BEE230C4A22762595");
+	assert_int_equal(feed(p,
+			     "7C43824104824FBA91C9CBE26BEF53A0EBE7342A3BF178CEA9F45DE0B70AA601651FBA3F57"
+			     "30D8C879AAA9C9F73991E61B58F4D52EB87A0A0C709A49DC63719363CCD13C54",
+			     0x9000, &cmd, &done),
+	    0);
+	rand_restore();
+	ec = EVP_PKEY_get0_EC_KEY(ctx->pace_ctx->ka_ctx->key);
+	assert_non_null(ec);
+	assert_point(EC_GROUP_get0_generator(EC_KEY_get0_group(ec)), EC_KEY_get0_group(ec),
+	    "048CED63C91426D4F0EB1435E7CB1D74A46723A0AF21C89634F65A9AE87A9265E2"
+	    "8C879506743F8611AC33645C5B985C80B5F09A0B83407C1B6A4D857AE76FE522");
+	assert_cmd(&cmd,
+	    "10860000457C438341042DB7A64C0355044EC9DF190514C625CBA2CEA48754887122F3A5EF0D5EDD301C"
+	    "3556F3B3B186DF10B857B58F6A7EB80F20BA5DC7BE1D43D9BF850149FBB3646200");
+
+	/* Step 3 answer: the card's ephemeral key; shared secret, keys, T_PCD. */
+	assert_int_equal(feed(p,
+			     "7C438441049E880F842905B8B3181F7AF7CAA9F0EFB743847F44A306D2D28C1D9EC65DF6DB"
+			     "7764B22277A2EDDC3C265A9F018F9CB852E111B768B326904B59A0193776F094",
+			     0x9000, &cmd, &done),
+	    0);
+	assert_hex(ctx->pace_ctx->ka_ctx->shared_secret->data,
+	    ctx->pace_ctx->ka_ctx->shared_secret->length,
+	    "28768D20701247DAE81804C9E780EDE582A9996DB4A315020B2733197DB84925");
+	assert_hex(ctx->pace_ctx->ka_ctx->k_enc->data, ctx->pace_ctx->ka_ctx->k_enc->length,
+	    "F5F0E35C0D7161EE6724EE513A0D9A7F");
+	assert_hex(ctx->pace_ctx->ka_ctx->k_mac->data, ctx->pace_ctx->ka_ctx->k_mac->length,
+	    "FE251C7858B356B24514B3BD5F4297D1");
+	assert_cmd(&cmd, "008600000C7C0A8508C2B0BD78D94BA86600");
+	assert_int_equal(cnie_pace_terminal_take_sm(p, &sm), CNIE_ERR_STATE);
+
+	/* Step 4 answer: T_PICC verifies; the AES session starts at SSC 0. */
+	assert_int_equal(feed(p, "7C0A86083ABB9674BCE93C08", 0x9000, &cmd, &done), 0);
+	assert_true(done);
+	assert_int_equal(cnie_pace_terminal_card_key(p, &ck, &n), 0);
+	assert_hex(ck, n,
+	    "049E880F842905B8B3181F7AF7CAA9F0EFB743847F44A306D2D28C1D9EC65DF6DB"
+	    "7764B22277A2EDDC3C265A9F018F9CB852E111B768B326904B59A0193776F094");
+	assert_int_equal(cnie_pace_terminal_take_sm(p, &sm), 0);
+	assert_non_null(sm);
+	assert_int_equal(cnie_sm_get_cipher(sm), CNIE_SM_AES128);
+	n = sizeof(ssc);
+	assert_int_equal(cnie_sm_get_ssc(sm, ssc, &n), 0);
+	assert_hex(ssc, n, "00000000000000000000000000000000");
+	/* Taken once; the machine is finished. */
+	assert_int_equal(cnie_pace_terminal_take_sm(p, &sm), CNIE_ERR_STATE);
+	assert_int_equal(feed(p, "", 0x9000, &cmd, &done), CNIE_ERR_STATE);
+	cnie_sm_free(&sm);
+	cnie_pace_terminal_free(&p);
+	assert_null(p);
+}
+
+/* A wrong T_PICC ends the run with CNIE_ERR_PACE and no session. */
+static void
+test_g1_bad_card_token(void **state)
+{
+	cnie_pace *p;
+	cnie_apdu cmd;
+	cnie_sm *sm = NULL;
+	bool done = false;
+
+	(void)state;
+	p = g1_to_step1(&cmd);
+	rand_next("7F4EF07B9EA82FD78AD689B38D0BC78CF21F249D953BC46F4C6E19259C010F99");
+	assert_int_equal(feed(p, "7C12801095A3A016522EE98D01E76CB6B98B42C3", 0x9000, &cmd, &done),
+	    0);
+	rand_next("A73FB703AC1436A18E0CFA5ABB3F7BEC7A070E7A6788486BEE230C4A22762595");
+	assert_int_equal(feed(p,
+			     "7C43824104824FBA91C9CBE26BEF53A0EBE7342A3BF178CEA9F45DE0B70AA601651FBA3F57"
+			     "30D8C879AAA9C9F73991E61B58F4D52EB87A0A0C709A49DC63719363CCD13C54",
+			     0x9000, &cmd, &done),
+	    0);
+	rand_restore();
+	assert_int_equal(feed(p,
+			     "7C438441049E880F842905B8B3181F7AF7CAA9F0EFB743847F44A306D2D28C1D9EC65DF6DB"
+			     "7764B22277A2EDDC3C265A9F018F9CB852E111B768B326904B59A0193776F094",
+			     0x9000, &cmd, &done),
+	    0);
+	assert_int_equal(feed(p, "7C0A86083ABB9674BCE93C09", 0x9000, &cmd, &done), CNIE_ERR_PACE);
+	assert_false(done);
+	assert_int_equal(cnie_pace_terminal_take_sm(p, &sm), CNIE_ERR_STATE);
+	assert_null(sm);
+	assert_null(cnie_pace_eac_ctx(p)); /* keys dropped */
+	assert_int_equal(feed(p, "7C0A86083ABB9674BCE93C08", 0x9000, &cmd, &done), CNIE_ERR_STATE);
+	cnie_pace_terminal_free(&p);
+}
+
+/* Status words: MSE refused -> mapped error; GA refused (6300) -> CNIE_ERR_PACE. */
+static void
+test_card_refusals(void **state)
+{
+	cnie_pace *p;
+	cnie_apdu cmd;
+	bool done;
+
+	(void)state;
+	p = g1_pace(CNIE_PACE_CAN, "123456");
+	assert_int_equal(feed(p, NULL, 0, &cmd, &done), 0);
+	assert_cmd(&cmd, "0022C1A412800A04007F0007020204020283010284010D");
+	assert_int_equal(feed(p, "", 0x6A80, &cmd, &done), CNIE_ERR_SW_WRONG_DATA);
+	cnie_pace_terminal_free(&p);
+
+	p = g1_to_step1(&cmd);
+	assert_int_equal(feed(p, "", 0x6300, &cmd, &done), CNIE_ERR_PACE);
+	cnie_pace_terminal_free(&p);
+}
+
+/* Malformed answers: wrong template, missing DO, trailing bytes, reflection. */
+static void
+test_malformed_answers(void **state)
+{
+	static const char *bad[] = {
+		"7D12801095A3A016522EE98D01E76CB6B98B42C3",   /* not 7C */
+		"7C12811095A3A016522EE98D01E76CB6B98B42C3",   /* 81 instead of 80 */
+		"7C12801095A3A016522EE98D01E76CB6B98B42C300", /* trailing byte */
+		"7C13801095A3A016522EE98D01E76CB6B98B42C3",   /* length too long */
+		"7C028000",				      /* empty nonce */
+		"",
+	};
+	cnie_pace *p;
+	cnie_apdu cmd;
+	bool done;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		p = g1_to_step1(&cmd);
+		assert_int_equal(feed(p, bad[i], 0x9000, &cmd, &done), CNIE_ERR_PACE);
+		cnie_pace_terminal_free(&p);
+	}
+
+	/* A card that sends our own mapping data back. */
+	p = g1_to_step1(&cmd);
+	rand_next("7F4EF07B9EA82FD78AD689B38D0BC78CF21F249D953BC46F4C6E19259C010F99");
+	assert_int_equal(feed(p, "7C12801095A3A016522EE98D01E76CB6B98B42C3", 0x9000, &cmd, &done),
+	    0);
+	rand_restore();
+	assert_int_equal(feed(p,
+			     "7C438241047ACF3EFC982EC45565A4B155129EFBC74650DCBFA6362D896FC70262E0C2CC5E"
+			     "544552DCB6725218799115B55C9BAA6D9F6BC3A9618E70C25AF71777A9C4922D",
+			     0x9000, &cmd, &done),
+	    CNIE_ERR_PACE);
+	cnie_pace_terminal_free(&p);
+
+	/* A point not on the curve as the card's mapping data. */
+	p = g1_to_step1(&cmd);
+	assert_int_equal(feed(p, "7C12801095A3A016522EE98D01E76CB6B98B42C3", 0x9000, &cmd, &done),
+	    0);
+	assert_int_equal(feed(p,
+			     "7C43824104824FBA91C9CBE26BEF53A0EBE7342A3BF178CEA9F45DE0B70AA601651FBA3F57"
+			     "30D8C879AAA9C9F73991E61B58F4D52EB87A0A0C709A49DC63719363CCD13C55",
+			     0x9000, &cmd, &done),
+	    CNIE_ERR_PACE);
+	cnie_pace_terminal_free(&p);
+}
+
+/* BSI worked example (PIN 123456): the nonce decrypts to the published value. */
+static void
+test_bsi_nonce(void **state)
+{
+	cnie_pace *p;
+	cnie_apdu cmd;
+	EAC_CTX *ctx;
+	bool done;
+
+	(void)state;
+	p = g1_pace(CNIE_PACE_PIN, "123456");
+	assert_int_equal(feed(p, NULL, 0, &cmd, &done), 0);
+	assert_cmd(&cmd, "0022C1A412800A04007F0007020204020283010384010D");
+	assert_int_equal(feed(p, "", 0x9000, &cmd, &done), 0);
+	assert_int_equal(feed(p, "7C128010CE834CDE69FFBB1D1EB21585CD709F18", 0x9000, &cmd, &done),
+	    0);
+	ctx = cnie_pace_eac_ctx(p);
+	assert_hex(ctx->pace_ctx->nonce->data, ctx->pace_ctx->nonce->length,
+	    "7D98C00FC6C9E9543BBF94A87073A123");
+	cnie_pace_terminal_free(&p);
+}
+
+static void
+test_invalid_args(void **state)
+{
+	cnie_buf *ca = hex(G1_CARD_ACCESS);
+	cnie_pace *p = NULL;
+	static const uint8_t junk[] = { 0x31, 0x03, 0x02, 0x01, 0x01 };
+
+	(void)state;
+	assert_int_equal(cnie_pace_terminal_new(cnie_buf_ptr(ca), cnie_buf_len(ca), CNIE_PACE_MRZ,
+			     "T2200012936408125101031", 23, &p),
+	    CNIE_ERR_INVALID_ARG);
+	assert_int_equal(cnie_pace_terminal_new(cnie_buf_ptr(ca), cnie_buf_len(ca),
+			     (cnie_pace_secret)9, "123456", 6, &p),
+	    CNIE_ERR_INVALID_ARG);
+	assert_int_equal(cnie_pace_terminal_new(cnie_buf_ptr(ca), cnie_buf_len(ca), CNIE_PACE_CAN,
+			     "", 0, &p),
+	    CNIE_ERR_INVALID_ARG);
+	assert_int_equal(cnie_pace_terminal_new(junk, sizeof(junk), CNIE_PACE_CAN, "123456", 6, &p),
+	    CNIE_ERR_UNSUPPORTED);
+	assert_int_equal(cnie_pace_terminal_new(NULL, 0, CNIE_PACE_CAN, "123456", 6, &p),
+	    CNIE_ERR_INVALID_ARG);
+	assert_null(p);
+	assert_int_equal(cnie_pace_run(NULL, cnie_buf_ptr(ca), cnie_buf_len(ca), CNIE_PACE_CAN,
+			     "123456", 6, NULL),
+	    CNIE_ERR_INVALID_ARG);
+	cnie_pace_terminal_free(&p);
+	cnie_pace_terminal_free(NULL);
+	cnie_buf_free(&ca);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_g1_kpi),
+		cmocka_unit_test(test_g1_worked_example),
+		cmocka_unit_test(test_g1_bad_card_token),
+		cmocka_unit_test(test_card_refusals),
+		cmocka_unit_test(test_malformed_answers),
+		cmocka_unit_test(test_bsi_nonce),
+		cmocka_unit_test(test_invalid_args),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
