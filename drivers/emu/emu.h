@@ -93,6 +93,12 @@ int cnie_emu_set_seed(cnie_emu *emu, const uint8_t *seed, size_t n);
 int cnie_emu_queue_random(cnie_emu *emu, const uint8_t *bytes, size_t n);
 /* The card answers every command with random garbage. */
 void cnie_emu_set_garbage(cnie_emu *emu, bool on);
+/* Off: PIN counters and values change in memory only, the state file is
+ * neither written nor removed (fuzzing, benches).  On by default. */
+void cnie_emu_set_persist(cnie_emu *emu, bool on);
+/* Test hook: PIN/PUK counters and values back to card.json's (the state
+ * file is left alone), and a power-off.  Lets a fuzzer reuse one card. */
+void cnie_emu_reset_state(cnie_emu *emu);
 
 #ifdef __cplusplus
 }

@@ -55,10 +55,10 @@ else
   bad "could not see the private pcscd from inside"
 fi
 
-out=$(env -u CNIE_IFD_LIB "$h" --virtual -- true 2>&1)
+out=$(env -u CNIE_IFD_LIB CNIE_BUILD_DIR=/nonexistent-build "$h" --virtual -- true 2>&1)
 rc=$?
 if [ "$rc" = 2 ] && grep -q "virtual reader driver not built" <<<"$out"; then
-  ok "--virtual without CNIE_IFD_LIB: refused with a clear message"
+  ok "--virtual without a built driver: refused with a clear message"
 else
   bad "--virtual without a driver: rc $rc, '$out'"
 fi

@@ -1,0 +1,506 @@
+/*
+ * Virtual reader driver seen from a PC/SC client (winscard, through a
+ * private pcscd set up by tests/integration/ifd_run.sh):
+ *
+ *   ifd_pcsc events SIM CARDDIR   insert/remove by cnie-sim reach
+ *                                 SCardGetStatusChange within 500 ms
+ *   ifd_pcsc reset SIM CARDDIR    reset drops the PIN state, handles get
+ *                                 SCARD_W_REMOVED_CARD; the PIN counter
+ *                                 survives remove/insert (state file)
+ *   ifd_pcsc pinpad SIM           PC/SC part 10 verify/modify with queued keys
+ *   ifd_pcsc spend                one wrong PIN (tries 3 -> 2)
+ *   ifd_pcsc tries N              the PIN has N tries left, then restores it
+ *
+ * CNIE_SIM_BASE names the readers' state directory.  Exit 0 = pass.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <PCSC/reader.h>
+#include <PCSC/winscard.h>
+
+#define CHECK(cond, ...)                                                       \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
+			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);   \
+			fprintf(stderr, __VA_ARGS__);                          \
+			fputc('\n', stderr);                                   \
+			exit(1);                                               \
+		}                                                              \
+	} while (0)
+
+static const char *sim_path;
+static SCARDCONTEXT ctx;
+
+static double
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* Runs cnie-sim with the NULL-terminated arguments; returns its exit status. */
+static int
+sim(const char *a1, ...)
+{
+	const char *argv[12];
+	va_list ap;
+	int n = 0, st;
+	pid_t pid;
+
+	argv[n++] = sim_path;
+	argv[n++] = a1;
+	va_start(ap, a1);
+	while (n < 11 && (argv[n] = va_arg(ap, const char *)) != NULL)
+		n++;
+	va_end(ap);
+	argv[n] = NULL;
+	fflush(NULL);
+	if ((pid = fork()) == 0) {
+		execv(sim_path, (char *const *)(uintptr_t)argv);
+		_exit(127);
+	}
+	CHECK(pid > 0, "fork");
+	CHECK(waitpid(pid, &st, 0) == pid, "waitpid");
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+static void
+reader_name(int idx, char *out, size_t cap)
+{
+	char buf[2048], *p;
+	DWORD len = sizeof(buf);
+	int i;
+
+	CHECK(SCardListReaders(ctx, NULL, buf, &len) == SCARD_S_SUCCESS, "SCardListReaders");
+	for (p = buf, i = 0; *p != '\0' && i < idx; p += strlen(p) + 1, i++)
+		;
+	CHECK(*p != '\0' && strlen(p) < cap, "no reader %d", idx);
+	memcpy(out, p, strlen(p) + 1);
+}
+
+/* Waits until the card is (want = 1) or is not (want = 0) present; returns ms waited. */
+static double
+wait_card(const char *name, int want, DWORD timeout_ms)
+{
+	SCARD_READERSTATE rs;
+	double t0 = now_ms();
+	LONG rv;
+
+	memset(&rs, 0, sizeof(rs));
+	rs.szReader = name;
+	rs.dwCurrentState = SCARD_STATE_UNAWARE;
+	for (;;) {
+		rv = SCardGetStatusChange(ctx, rs.dwCurrentState == SCARD_STATE_UNAWARE ? 0 :
+		    timeout_ms, &rs, 1);
+		CHECK(rv == SCARD_S_SUCCESS, "SCardGetStatusChange: %s (waiting for %s)",
+		    pcsc_stringify_error(rv), want ? "insertion" : "removal");
+		if (((rs.dwEventState & SCARD_STATE_PRESENT) != 0) == (want != 0))
+			return now_ms() - t0;
+		rs.dwCurrentState = rs.dwEventState & ~SCARD_STATE_CHANGED;
+		CHECK(now_ms() - t0 < timeout_ms, "card state not reached in %lu ms",
+		    (unsigned long)timeout_ms);
+	}
+}
+
+static SCARDHANDLE
+connect_reader(const char *name, DWORD *proto)
+{
+	SCARDHANDLE h;
+	LONG rv;
+
+	rv = SCardConnect(ctx, name, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1,
+	    &h, proto);
+	CHECK(rv == SCARD_S_SUCCESS, "SCardConnect %s: %s", name, pcsc_stringify_error(rv));
+	return h;
+}
+
+/* Sends an APDU given in hex; returns the status word, or -rv on a PC/SC error. */
+static long
+apdu(SCARDHANDLE h, DWORD proto, const char *hex)
+{
+	BYTE cmd[300], resp[1024];
+	DWORD n = 0, len = sizeof(resp);
+	unsigned v;
+	LONG rv;
+
+	while (*hex != '\0') {
+		if (*hex == ' ') {
+			hex++;
+			continue;
+		}
+		CHECK(sscanf(hex, "%2x", &v) == 1 && n < sizeof(cmd), "bad hex");
+		cmd[n++] = (BYTE)v;
+		hex += 2;
+	}
+	rv = SCardTransmit(h, proto == SCARD_PROTOCOL_T0 ? SCARD_PCI_T0 : SCARD_PCI_T1, cmd, n,
+	    NULL, resp, &len);
+	if (rv != SCARD_S_SUCCESS)
+		return -(long)rv;
+	CHECK(len >= 2, "short response");
+	return (long)((resp[len - 2] << 8) | resp[len - 1]);
+}
+
+#define SELECT_PKI "00 A4 04 00 08 F0 43 4E 49 45 50 4B 49"
+#define VERIFY_STATUS "00 20 00 81"
+#define VERIFY_1234 "00 20 00 81 04 31 32 33 34"
+#define VERIFY_9999 "00 20 00 81 04 39 39 39 39"
+
+/* SELECT answers 9000, or 61xx when FCI is waiting (no Le in the command). */
+static int
+select_ok(long sw)
+{
+	return sw == 0x9000 || (sw >= 0x6100 && sw <= 0x61FF);
+}
+
+static int
+sort_cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int
+cmd_events(const char *card)
+{
+	char name[256];
+	double rem[5], ins[5];
+	int i;
+
+	reader_name(0, name, sizeof(name));
+	wait_card(name, 1, 2000);
+	for (i = 0; i < 5; i++) {
+		double t0 = now_ms();
+
+		CHECK(sim("--reader", "0", "remove", NULL) == 0, "cnie-sim remove");
+		wait_card(name, 0, 2000);
+		rem[i] = now_ms() - t0;
+		t0 = now_ms();
+		CHECK(sim("--reader", "0", "insert", card, NULL) == 0, "cnie-sim insert");
+		wait_card(name, 1, 2000);
+		ins[i] = now_ms() - t0;
+	}
+	qsort(rem, 5, sizeof(rem[0]), sort_cmp);
+	qsort(ins, 5, sizeof(ins[0]), sort_cmp);
+	printf("latency (cnie-sim start to SCardGetStatusChange return), 5 runs:\n"
+	       "  remove: median %.1f ms, max %.1f ms\n  insert: median %.1f ms, max %.1f ms\n",
+	    rem[2], rem[4], ins[2], ins[4]);
+	CHECK(rem[4] < 500 && ins[4] < 500, "card movement took more than 500 ms");
+	return 0;
+}
+
+static int
+cmd_reset(const char *card)
+{
+	char name[256], path[4096];
+	const char *base = getenv("CNIE_SIM_BASE");
+	DWORD proto;
+	SCARDHANDLE h;
+	struct stat st;
+	long sw;
+
+	CHECK(base != NULL, "CNIE_SIM_BASE");
+	reader_name(0, name, sizeof(name));
+	wait_card(name, 1, 2000);
+	h = connect_reader(name, &proto);
+	CHECK(select_ok(apdu(h, proto, SELECT_PKI)), "SELECT");
+	CHECK((sw = apdu(h, proto, VERIFY_1234)) == 0x9000, "VERIFY 1234: %04lX", sw);
+	CHECK((sw = apdu(h, proto, VERIFY_STATUS)) == 0x9000, "VERIFY status: %04lX", sw);
+
+	/* reset: the open handle learns the card went away, the PIN state is gone. */
+	CHECK(sim("--reader", "0", "reset", NULL) == 0, "cnie-sim reset");
+	sw = apdu(h, proto, SELECT_PKI);
+	CHECK(sw == -(long)SCARD_W_REMOVED_CARD, "after reset: %ld, want SCARD_W_REMOVED_CARD", sw);
+	SCardDisconnect(h, SCARD_LEAVE_CARD);
+	h = connect_reader(name, &proto);
+	CHECK(select_ok(apdu(h, proto, SELECT_PKI)), "SELECT after reset");
+	CHECK((sw = apdu(h, proto, VERIFY_STATUS)) == 0x63C3, "PIN still verified: %04lX", sw);
+
+	/* A wrong PIN: the counter goes to the reader's state file... */
+	CHECK((sw = apdu(h, proto, VERIFY_9999)) == 0x63C2, "VERIFY 9999: %04lX", sw);
+	snprintf(path, sizeof(path), "%s/reader0/ec.state.json", base);
+	CHECK(stat(path, &st) == 0, "no state file %s", path);
+	snprintf(path, sizeof(path), "%s/state.json", card);
+	CHECK(stat(path, &st) != 0, "state written into the build's card directory %s", path);
+	SCardDisconnect(h, SCARD_LEAVE_CARD);
+
+	/* ...and survives taking the card out and putting it back. */
+	CHECK(sim("--reader", "0", "remove", NULL) == 0, "remove");
+	wait_card(name, 0, 2000);
+	CHECK(sim("--reader", "0", "insert", card, NULL) == 0, "insert");
+	wait_card(name, 1, 2000);
+	h = connect_reader(name, &proto);
+	CHECK(select_ok(apdu(h, proto, SELECT_PKI)), "SELECT");
+	CHECK((sw = apdu(h, proto, VERIFY_STATUS)) == 0x63C2, "tries after reinsert: %04lX", sw);
+	CHECK((sw = apdu(h, proto, VERIFY_1234)) == 0x9000, "VERIFY 1234: %04lX", sw);
+	CHECK((sw = apdu(h, proto, VERIFY_STATUS)) == 0x9000, "VERIFY status: %04lX", sw);
+	SCardDisconnect(h, SCARD_RESET_CARD);
+	printf("reset and state file ok\n");
+	return 0;
+}
+
+/* ---- PIN pad ---------------------------------------------------------- */
+
+static DWORD ioctl_verify, ioctl_modify;
+
+static size_t
+put_le16(BYTE *p, unsigned v)
+{
+	p[0] = (BYTE)v;
+	p[1] = (BYTE)(v >> 8);
+	return 2;
+}
+
+static size_t
+put_le32(BYTE *p, unsigned long v)
+{
+	p[0] = (BYTE)v;
+	p[1] = (BYTE)(v >> 8);
+	p[2] = (BYTE)(v >> 16);
+	p[3] = (BYTE)(v >> 24);
+	return 4;
+}
+
+/* PIN_VERIFY_STRUCTURE: ASCII, variable length (digits only), VERIFY PIN 81. */
+static size_t
+verify_struct(BYTE *b, BYTE timeout)
+{
+	static const BYTE tpl[] = { 0x00, 0x20, 0x00, 0x81, 0x00 };
+	size_t n = 0;
+
+	b[n++] = timeout;
+	b[n++] = 0;	/* bTimerOut2 */
+	b[n++] = 0x82;	/* bytes, position 0, left, ASCII */
+	b[n++] = 0x00;	/* no length field, block = the digits */
+	b[n++] = 0x00;
+	n += put_le16(b + n, (4 << 8) | 12);
+	b[n++] = 0x02;	/* validation key */
+	b[n++] = 0x01;
+	n += put_le16(b + n, 0x0409);
+	b[n++] = 0;
+	b[n++] = 0;
+	b[n++] = 0;
+	b[n++] = 0;
+	n += put_le32(b + n, sizeof(tpl));
+	memcpy(b + n, tpl, sizeof(tpl));
+	return n + sizeof(tpl);
+}
+
+/* PIN_MODIFY_STRUCTURE: CHANGE REFERENCE DATA, old || new, each ASCII in 12 FF-padded bytes. */
+static size_t
+modify_struct(BYTE *b, BYTE timeout)
+{
+	size_t n = 0;
+
+	b[n++] = timeout;
+	b[n++] = 0;
+	b[n++] = 0x82;
+	b[n++] = 0x0C;	/* 12-byte blocks */
+	b[n++] = 0x00;
+	b[n++] = 0;	/* bInsertionOffsetOld */
+	b[n++] = 12;	/* bInsertionOffsetNew */
+	n += put_le16(b + n, (4 << 8) | 12);
+	b[n++] = 0x03;	/* current PIN, then new PIN twice */
+	b[n++] = 0x02;
+	b[n++] = 0x03;
+	n += put_le16(b + n, 0x0409);
+	b[n++] = 0;
+	b[n++] = 1;
+	b[n++] = 2;
+	b[n++] = 0;
+	b[n++] = 0;
+	b[n++] = 0;
+	n += put_le32(b + n, 5 + 24);
+	memcpy(b + n, (const BYTE[]){ 0x00, 0x24, 0x00, 0x81, 0x18 }, 5);
+	memset(b + n + 5, 0xFF, 24);
+	return n + 5 + 24;
+}
+
+/* One PIN-pad operation: returns the SW, or -rv on a PC/SC error. */
+static long
+pinpad(SCARDHANDLE h, DWORD code, const BYTE *s, size_t n, double *ms)
+{
+	BYTE resp[258];
+	DWORD len = 0;
+	double t0 = now_ms();
+	LONG rv;
+
+	rv = SCardControl(h, code, s, (DWORD)n, resp, sizeof(resp), &len);
+	if (ms != NULL)
+		*ms = now_ms() - t0;
+	if (rv != SCARD_S_SUCCESS)
+		return -(long)rv;
+	CHECK(len == 2, "PIN pad response of %lu bytes", (unsigned long)len);
+	return (long)((resp[0] << 8) | resp[1]);
+}
+
+static void
+features(SCARDHANDLE h, DWORD *verify, DWORD *modify)
+{
+	BYTE buf[256];
+	DWORD len = 0, i;
+	LONG rv;
+
+	*verify = *modify = 0;
+	rv = SCardControl(h, CM_IOCTL_GET_FEATURE_REQUEST, NULL, 0, buf, sizeof(buf), &len);
+	CHECK(rv == SCARD_S_SUCCESS, "GET_FEATURE_REQUEST: %s", pcsc_stringify_error(rv));
+	CHECK(len % 6 == 0, "feature list length %lu", (unsigned long)len);
+	for (i = 0; i < len; i += 6) {
+		DWORD code = ((DWORD)buf[i + 2] << 24) | ((DWORD)buf[i + 3] << 16) |
+		    ((DWORD)buf[i + 4] << 8) | buf[i + 5];
+
+		CHECK(buf[i + 1] == 4, "feature length");
+		if (buf[i] == FEATURE_VERIFY_PIN_DIRECT)
+			*verify = code;
+		else if (buf[i] == FEATURE_MODIFY_PIN_DIRECT)
+			*modify = code;
+	}
+}
+
+static int
+cmd_pinpad(void)
+{
+	char name[256];
+	BYTE vs[64], ms[64];
+	size_t vn, mn;
+	DWORD proto, v0, m0;
+	SCARDHANDLE h;
+	double t;
+	long sw;
+
+	/* A contact reader has no PIN pad. */
+	reader_name(0, name, sizeof(name));
+	h = connect_reader(name, &proto);
+	features(h, &v0, &m0);
+	CHECK(v0 == 0 && m0 == 0, "contact reader announces a PIN pad");
+	vn = verify_struct(vs, 2);
+	CHECK(pinpad(h, 0x42330006, vs, vn, NULL) == -(long)SCARD_E_UNSUPPORTED_FEATURE,
+	    "verify on a contact reader");
+	SCardDisconnect(h, SCARD_LEAVE_CARD);
+
+	reader_name(2, name, sizeof(name));
+	wait_card(name, 1, 2000);
+	h = connect_reader(name, &proto);
+	features(h, &ioctl_verify, &ioctl_modify);
+	CHECK(ioctl_verify == SCARD_CTL_CODE(0x330000 + FEATURE_VERIFY_PIN_DIRECT),
+	    "verify code %08lX", (unsigned long)ioctl_verify);
+	CHECK(ioctl_modify == SCARD_CTL_CODE(0x330000 + FEATURE_MODIFY_PIN_DIRECT),
+	    "modify code %08lX", (unsigned long)ioctl_modify);
+	CHECK(select_ok(apdu(h, proto, SELECT_PKI)), "SELECT");
+
+	/* Keys typed before the request are used. */
+	CHECK(sim("--reader", "2", "keys", "1234", NULL) == 0, "keys");
+	CHECK((sw = pinpad(h, ioctl_verify, vs, vn, &t)) == 0x9000, "verify: %04lX", sw);
+	printf("PIN-pad verify with queued keys: 9000 in %.1f ms\n", t);
+	CHECK(apdu(h, proto, VERIFY_STATUS) == 0x9000, "PIN not verified");
+
+	/* Cancel, explicit timeout, no key at all (bTimerOut 1 s). */
+	CHECK(sim("--reader", "2", "keys", "cancel", NULL) == 0, "keys cancel");
+	CHECK((sw = pinpad(h, ioctl_verify, vs, vn, NULL)) == 0x6401, "cancel: %04lX", sw);
+	CHECK(sim("--reader", "2", "keys", "timeout", NULL) == 0, "keys timeout");
+	CHECK((sw = pinpad(h, ioctl_verify, vs, vn, NULL)) == 0x6400, "timeout: %04lX", sw);
+	vn = verify_struct(vs, 1);
+	CHECK((sw = pinpad(h, ioctl_verify, vs, vn, &t)) == 0x6400, "no keys: %04lX", sw);
+	CHECK(t >= 900 && t < 3000, "bTimerOut 1 s took %.0f ms", t);
+	vn = verify_struct(vs, 2);
+
+	/* Too short for wPINMaxExtraDigit (4..12): the pad refuses, no try spent. */
+	CHECK(sim("--reader", "2", "keys", "12", NULL) == 0, "keys");
+	CHECK((sw = pinpad(h, ioctl_verify, vs, vn, NULL)) == 0x6403, "short PIN: %04lX", sw);
+	CHECK((sw = apdu(h, proto, VERIFY_STATUS)) == 0x63C3 || sw == 0x9000, "tries: %04lX", sw);
+
+	/* A wrong PIN reaches the card; the right one restores the counter. */
+	CHECK(sim("--reader", "2", "keys", "9999", "1234", NULL) == 0, "keys");
+	CHECK((sw = pinpad(h, ioctl_verify, vs, vn, NULL)) == 0x63C2, "wrong PIN: %04lX", sw);
+	CHECK((sw = pinpad(h, ioctl_verify, vs, vn, NULL)) == 0x9000, "right PIN: %04lX", sw);
+
+	/* Modify: current, new, confirmation; then back. */
+	mn = modify_struct(ms, 2);
+	CHECK(sim("--reader", "2", "keys", "1234", "5678", "5679", NULL) == 0, "keys");
+	CHECK((sw = pinpad(h, ioctl_modify, ms, mn, NULL)) == 0x6402, "mismatch: %04lX", sw);
+	CHECK(sim("--reader", "2", "keys", "1234", "5678", "5678", NULL) == 0, "keys");
+	CHECK((sw = pinpad(h, ioctl_modify, ms, mn, NULL)) == 0x9000, "modify: %04lX", sw);
+	CHECK(sim("--reader", "2", "keys", "5678", NULL) == 0, "keys");
+	CHECK((sw = pinpad(h, ioctl_verify, vs, vn, NULL)) == 0x9000, "new PIN: %04lX", sw);
+	CHECK(sim("--reader", "2", "keys", "5678", "1234", "1234", NULL) == 0, "keys");
+	CHECK((sw = pinpad(h, ioctl_modify, ms, mn, NULL)) == 0x9000, "modify back: %04lX", sw);
+	CHECK(apdu(h, proto, VERIFY_1234) == 0x9000, "PIN 1234 after modify back");
+
+	/* A malformed structure (ulDataLength one too many) is refused. */
+	vs[15]++;
+	CHECK(pinpad(h, ioctl_verify, vs, vn, NULL) == -(long)SCARD_E_NOT_TRANSACTED,
+	    "malformed structure accepted");
+	vs[15]--;
+	/* Keys are never left over for the next request. */
+	CHECK(sim("--reader", "2", "keys", "clear", NULL) == 0, "keys clear");
+	SCardDisconnect(h, SCARD_RESET_CARD);
+	printf("PIN pad ok\n");
+	return 0;
+}
+
+static int
+cmd_tries(long want)
+{
+	char name[256];
+	DWORD proto;
+	SCARDHANDLE h;
+	long sw;
+
+	reader_name(0, name, sizeof(name));
+	wait_card(name, 1, 2000);
+	h = connect_reader(name, &proto);
+	CHECK(select_ok(apdu(h, proto, SELECT_PKI)), "SELECT");
+	if (want < 0) {
+		CHECK((sw = apdu(h, proto, VERIFY_9999)) == 0x63C2, "VERIFY 9999: %04lX", sw);
+	} else {
+		CHECK((sw = apdu(h, proto, VERIFY_STATUS)) == 0x63C0 + want,
+		    "tries: %04lX, want 63C%ld", sw, want);
+		CHECK((sw = apdu(h, proto, VERIFY_1234)) == 0x9000, "VERIFY 1234: %04lX", sw);
+	}
+	SCardDisconnect(h, SCARD_RESET_CARD);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	LONG rv;
+	int rc;
+
+	if (argc < 2) {
+		fprintf(stderr, "usage: ifd_pcsc events|reset|pinpad|spend|tries ...\n");
+		return 2;
+	}
+	rv = SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx);
+	CHECK(rv == SCARD_S_SUCCESS, "SCardEstablishContext: %s", pcsc_stringify_error(rv));
+	if (strcmp(argv[1], "events") == 0 && argc == 4) {
+		sim_path = argv[2];
+		rc = cmd_events(argv[3]);
+	} else if (strcmp(argv[1], "reset") == 0 && argc == 4) {
+		sim_path = argv[2];
+		rc = cmd_reset(argv[3]);
+	} else if (strcmp(argv[1], "pinpad") == 0 && argc == 3) {
+		sim_path = argv[2];
+		rc = cmd_pinpad();
+	} else if (strcmp(argv[1], "spend") == 0 && argc == 2) {
+		rc = cmd_tries(-1);
+	} else if (strcmp(argv[1], "tries") == 0 && argc == 3) {
+		rc = cmd_tries(strtol(argv[2], NULL, 10));
+	} else {
+		fprintf(stderr, "ifd_pcsc: bad arguments\n");
+		rc = 2;
+	}
+	SCardReleaseContext(ctx);
+	return rc;
+}
