@@ -92,6 +92,19 @@ CNIE_EXPORT int cnie_sm_unwrap_command(cnie_sm *sm, const uint8_t *apdu, size_t 
 CNIE_EXPORT int cnie_sm_wrap_response(cnie_sm *sm, const uint8_t *data, size_t n,
     uint16_t sw, cnie_buf *out);
 
+/*
+ * A transport that protects every command with sm over inner, so that the
+ * APDU engine and everything above it work unchanged inside a PACE or BAC
+ * session.  inner stays owned by the caller and must outlive *out; sm is
+ * taken over (freed with *out, also on failure).  Any SM failure (bad MAC,
+ * missing objects, 6987/6988) ends the session: later commands get
+ * CNIE_ERR_SM until a new session is made; after a reset or reconnect they
+ * get CNIE_ERR_LOGIN_LOST.  A protected answer announced with 61xx is
+ * fetched with plain GET RESPONSE on inner, then unwrapped whole.
+ */
+CNIE_EXPORT int cnie_sm_transport_new(cnie_transport *inner, cnie_sm *sm,
+    cnie_transport **out);
+
 #ifdef __cplusplus
 }
 #endif

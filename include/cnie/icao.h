@@ -1,0 +1,131 @@
+/*
+ * The identity application (ICAO 9303 eMRTD, LDS1) over a transport:
+ * access control (PACE from EF.CardAccess, BAC as the fallback), reading
+ * the LDS files inside secure messaging, Active Authentication (9303-11
+ * 6.1) and Chip Authentication (9303-11 6.2).
+ *
+ * The bytes read here are untrusted until Passive Authentication
+ * (cnie/pa.h) has matched them against EF.SOD: verify DG14/DG15 with PA
+ * before relying on Chip or Active Authentication with their keys.
+ */
+#ifndef CNIE_ICAO_H
+#define CNIE_ICAO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cnie/buf.h>
+#include <cnie/export.h>
+#include <cnie/lds.h>
+#include <cnie/transport.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* File identifiers for cnie_icao_read(): DG n is n (1..16); these are their SFIs. */
+#define CNIE_ICAO_EF_COM 0x1E /* FID 011E, SFI 30 */
+#define CNIE_ICAO_EF_SOD 0x1D /* FID 011D, SFI 29 */
+/* Largest file cnie_icao_read() accepts (the TLV length is checked first). */
+#define CNIE_ICAO_MAX_FILE (1024u * 1024u)
+/* Active Authentication challenge length (9303-11 6.1: 8 bytes). */
+#define CNIE_ICAO_AA_CHALLENGE_LEN 8
+
+typedef enum cnie_icao_secret_type {
+	CNIE_ICAO_CAN = 1, /* card access number (PACE only) */
+	CNIE_ICAO_MRZ = 2, /* the whole MRZ text (TD1 3x30, TD3 2x44; line breaks allowed) */
+} cnie_icao_secret_type;
+
+/* Flags of cnie_icao_secret. */
+#define CNIE_ICAO_NO_PACE 0x01 /* use BAC even when EF.CardAccess offers PACE (MRZ only) */
+
+typedef struct cnie_icao_secret {
+	cnie_icao_secret_type type;
+	const char *value; /* NUL-terminated, borrowed; copies made inside are wiped */
+	unsigned flags;	   /* CNIE_ICAO_* */
+} cnie_icao_secret;
+
+typedef struct cnie_icao cnie_icao;
+
+/* Progress of a read: done of total bytes (total known after the first read). */
+typedef void (*cnie_icao_progress_fn)(size_t done, size_t total, void *arg);
+
+/*
+ * Opens the application: reads EF.CardAccess (plain, SFI 28 of the MF);
+ * runs PACE with the first PACEInfo it offers, or BAC with the MRZ when
+ * EF.CardAccess is absent, offers nothing usable or CNIE_ICAO_NO_PACE is
+ * set; then selects the ICAO application inside secure messaging.  t is
+ * borrowed and must outlive *out.  Errors: CNIE_ERR_PACE (wrong CAN/MRZ
+ * with PACE), CNIE_ERR_BAC (wrong MRZ with BAC), CNIE_ERR_UNSUPPORTED (a
+ * CAN and a card without PACE), CNIE_ERR_INVALID_ARG (malformed MRZ), the
+ * transport's and the card's errors.
+ */
+CNIE_EXPORT int cnie_icao_open(cnie_transport *t, const cnie_icao_secret *secret,
+    cnie_icao **out);
+/* Closes the session (the inner transport is left to the caller), *icao = NULL. */
+CNIE_EXPORT void cnie_icao_free(cnie_icao **icao);
+/* True when PACE (not BAC) protects the session. */
+CNIE_EXPORT int cnie_icao_used_pace(const cnie_icao *icao);
+/* The secure messaging transport (borrowed; replaced by Chip Authentication). */
+CNIE_EXPORT cnie_transport *cnie_icao_transport(cnie_icao *icao);
+
+/*
+ * Reads one file (DG 1..16, CNIE_ICAO_EF_COM or CNIE_ICAO_EF_SOD) by its
+ * SFI and appends it whole to out.  The first READ BINARY asks for up to
+ * one chunk; its TLV header gives the size (at most CNIE_ICAO_MAX_FILE),
+ * the rest comes in chunks as large as the transport's caps allow
+ * (extended length when available).  Offsets above 32767 (READ BINARY
+ * with odd INS) are not implemented: such files give CNIE_ERR_UNSUPPORTED.
+ * progress (may be NULL) is called after each chunk.  On error out is as
+ * given.  Card errors: CNIE_ERR_SW_FILE_NOT_FOUND, _SECURITY_STATUS...
+ */
+CNIE_EXPORT int cnie_icao_read(cnie_icao *icao, int file, cnie_buf *out,
+    cnie_icao_progress_fn progress, void *arg);
+
+/* Every file of the LDS as read by cnie_icao_read_all (owned, NULL if not read). */
+typedef struct cnie_icao_files {
+	cnie_buf *com;
+	cnie_buf *sod;
+	cnie_buf *dg[CNIE_LDS_MAX_DG + 1]; /* index = DG number; [0] unused */
+} cnie_icao_files;
+
+/*
+ * Reads EF.COM, each DG it lists and EF.SOD into *files (cleared first).
+ * A DG the card refuses with 6982 (e.g. DG3/DG4 behind Terminal
+ * Authentication) is skipped and left NULL; any other error fails the call
+ * (files cleared).  progress gets the bytes of the current file.
+ */
+CNIE_EXPORT int cnie_icao_read_all(cnie_icao *icao, cnie_icao_files *files,
+    cnie_icao_progress_fn progress, void *arg);
+/* Frees (wipes) every buffer of *files. */
+CNIE_EXPORT void cnie_icao_files_clear(cnie_icao_files *files);
+
+/*
+ * Active Authentication (9303-11 6.1): INTERNAL AUTHENTICATE with the
+ * 8-byte challenge; the card's signature is appended to sig (also when it
+ * does not verify, for a server-side check) and verified with the DG15
+ * public key: RSA ISO/IEC 9796-2 scheme 1 (SHA-1, trailer BC, partial
+ * recovery) or ECDSA plain r||s (BSI TR-03111) over SHA-256.  Returns 0
+ * when it verifies, CNIE_ERR_VERIFY_FAILED when not, or another error.
+ */
+CNIE_EXPORT int cnie_icao_active_auth(cnie_icao *icao, const uint8_t *challenge,
+    size_t challenge_len, const uint8_t *dg15, size_t dg15_len, cnie_buf *sig);
+
+/*
+ * Chip Authentication (9303-11 6.2, version 1, ECDH): takes the first
+ * ChipAuthenticationInfo of DG14 and its ChipAuthenticationPublicKeyInfo,
+ * sends MSE:SET AT and GENERAL AUTHENTICATE with an ephemeral key, derives
+ * the new session keys from the shared secret, switches secure messaging
+ * to them and re-selects the application under the new session: success
+ * proves the chip holds the DG14 private key.  On failure the session is
+ * gone (CNIE_ERR_SM on later reads).  Errors: CNIE_ERR_UNSUPPORTED (no
+ * usable CA info, DH keys), CNIE_ERR_ENCODING (DG14), CNIE_ERR_AUTH_FAILED
+ * (the card refused or the new session did not work).
+ */
+CNIE_EXPORT int cnie_icao_chip_auth(cnie_icao *icao, const uint8_t *dg14, size_t dg14_len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
