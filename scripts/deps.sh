@@ -6,7 +6,7 @@ CNIE_BUILD_PACKAGES=(
   libevent-dev libjansson-dev libassuan-dev libjpeg62-turbo-dev
 )
 CNIE_RUNTIME_PACKAGES=(
-  pcscd pcsc-tools opensc util-linux procps openssl
+  pcscd pcsc-tools opensc util-linux procps openssl python3
 )
 
 # cnie_install_missing PKG...: installs what dpkg says is missing (apt-get

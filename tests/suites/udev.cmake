@@ -1,0 +1,11 @@
+# udev rules: strict syntax check and evaluation against synthetic devices
+# (tests/udev/devices/*.json); needs python3 only, no running udev.
+find_program(CNIE_PYTHON3 python3)
+if(CNIE_PYTHON3)
+  add_test(NAME udev.rules
+    COMMAND ${CNIE_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/udev/check-rules
+            ${PROJECT_SOURCE_DIR})
+  set_tests_properties(udev.rules PROPERTIES LABELS unit TIMEOUT 60)
+else()
+  message(STATUS "python3 not found: udev.rules test disabled")
+endif()
