@@ -1,0 +1,1103 @@
+/*
+ * The CNIE PKI application (include/cnie/card.h): identification by the
+ * applications, PKCS#15 discovery, PINs and signatures, following
+ * docs/card-profile.md.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bn.h>
+#include <openssl/ecdsa.h>
+
+#include <cnie/apdu.h>
+#include <cnie/card.h>
+#include <cnie/error.h>
+#include <cnie/log.h>
+#include <cnie/pace.h>
+#include <cnie/pkcs15.h>
+#include <cnie/sm.h>
+
+static const uint8_t pki_aid[] = { 0xF0, 0x43, 0x4E, 0x49, 0x45, 0x50, 0x4B, 0x49 };
+
+#define CARD_PIN_REF 0x81      /* user PIN (card-profile.md 4) */
+#define CARD_FILE_MAX 32767    /* READ BINARY offsets are 15 bits (7816-4 11.2.3) */
+#define CARD_PIN_MAX 12	       /* longest reference data we pad to */
+
+/* Algorithm references (DO 80, card-profile.md 3). */
+#define ALG_RSA_PKCS1 0x02
+#define ALG_ECDSA 0x04
+#define ALG_RSA_PSS 0x05
+
+typedef struct card_cert {
+	uint8_t id[CNIE_CARD_MAX_ID];
+	size_t id_len;
+	uint8_t *der;
+	size_t der_len;
+} card_cert;
+
+struct cnie_card {
+	cnie_transport *t;	/* what commands go through (SM over inner after PACE) */
+	cnie_transport *inner;	/* the reader's transport under PACE, else NULL */
+	bool p15_loaded;
+	cnie_p15_tokeninfo *ti;
+	cnie_p15_aodf *aodf;
+	cnie_p15_prkdf *prkdf;
+	cnie_p15_cdf *cdf;
+	card_cert certs[CNIE_P15_MAX_OBJECTS];
+	size_t ncerts;
+};
+
+/* ---- exchange ---------------------------------------------------------- */
+
+static int
+select_pki(cnie_transport *t)
+{
+	cnie_apdu a;
+	uint16_t sw;
+	int r;
+
+	cnie_buf *b;
+
+	cnie_apdu_init(&a, 0x00, 0xA4, 0x04, 0x0C);
+	a.data = pki_aid;
+	a.nc = sizeof(pki_aid);
+	if ((b = cnie_buf_new()) == NULL)
+		return CNIE_ERR_NOMEM;
+	r = cnie_apdu_transmit(t, &a, b, &sw);
+	cnie_buf_free(&b);
+	if (r != 0)
+		return r;
+	if (sw == 0x6A82)
+		return CNIE_ERR_CARD_NOT_RECOGNISED;
+	return cnie_sw_to_error(sw);
+}
+
+/* After CNIE_ERR_CARD_RESET: reattach, select the application, report the lost login. */
+static int
+card_xfer_reset(cnie_card *c)
+{
+	int r;
+
+	cnie_log_info("card reset by another program: reconnecting");
+	if ((r = cnie_transport_reconnect(c->t)) != 0)
+		return r;
+	if ((r = select_pki(c->t)) != 0)
+		return r;
+	return CNIE_ERR_LOGIN_LOST;
+}
+
+/*
+ * Every command goes through here.  A reset by another program loses the
+ * card's security state (7816-4 has no resume): reconnect, select the
+ * application again and report CNIE_ERR_LOGIN_LOST once.
+ */
+static int
+card_xfer(cnie_card *c, const cnie_apdu *a, cnie_buf *resp, uint16_t *sw)
+{
+	cnie_buf *scratch = NULL;
+	int r;
+
+	if (resp == NULL && (resp = scratch = cnie_buf_new()) == NULL)
+		return CNIE_ERR_NOMEM;
+	r = cnie_apdu_transmit(c->t, a, resp, sw);
+	cnie_buf_free(&scratch);
+	/* A PACE session does not survive a reset: the caller must open again. */
+	if (r != CNIE_ERR_CARD_RESET || c->inner != NULL)
+		return r;
+	return card_xfer_reset(c);
+}
+
+/* Selects the file at an absolute PKCS#15 path (3F00 ...) by path from the MF. */
+static int
+select_path(cnie_card *c, const uint8_t *path, size_t len)
+{
+	cnie_apdu a;
+	uint16_t sw;
+	int r;
+
+	if (len >= 2 && path[0] == 0x3F && path[1] == 0x00) {
+		path += 2;
+		len -= 2;
+	}
+	if (len == 0 || len % 2 != 0 || len > 8)
+		return CNIE_ERR_UNSUPPORTED;
+	cnie_apdu_init(&a, 0x00, 0xA4, 0x08, 0x0C);
+	a.data = path;
+	a.nc = len;
+	if ((r = card_xfer(c, &a, NULL, &sw)) != 0)
+		return r;
+	return cnie_sw_to_error(sw);
+}
+
+/* One READ BINARY at off for up to ne bytes, appended to out; *eof set on a short answer. */
+static int
+read_chunk(cnie_card *c, size_t off, size_t ne, cnie_buf *out, bool *eof)
+{
+	cnie_apdu a;
+	size_t before = cnie_buf_len(out);
+	uint16_t sw;
+	int r;
+
+	cnie_apdu_init(&a, 0x00, 0xB0, (uint8_t)(off >> 8), (uint8_t)off);
+	a.ne = ne;
+	if ((r = card_xfer(c, &a, out, &sw)) != 0)
+		return r;
+	*eof = false;
+	if (sw == 0x6B00 && off > 0) {
+		/* Offset at the end of a file whose size is a multiple of ne. */
+		*eof = true;
+		return 0;
+	}
+	if (sw != 0x9000 && sw != 0x6282)
+		return cnie_sw_to_error(sw);
+	if (cnie_buf_len(out) - before > ne)
+		return CNIE_ERR_BAD_RESPONSE;
+	if (sw == 0x6282 || cnie_buf_len(out) - before < ne)
+		*eof = true;
+	return 0;
+}
+
+static size_t
+chunk_size(const cnie_card *c)
+{
+	const cnie_transport_caps *caps = cnie_transport_get_caps(c->t);
+	size_t n = 256;
+
+	/* 7816-4 8.2.1.1 advises 4096 through EF.ATR/INFO on this card. */
+	if (caps->extended && caps->max_resp > 2 + 256)
+		n = caps->max_resp - 2 < 4096 ? caps->max_resp - 2 : 4096;
+	return n;
+}
+
+/*
+ * Reads a whole transparent file.  When der is true the file holds one DER
+ * object: its header gives the exact size, so the read stops there
+ * (certificate files may be padded).
+ */
+static int
+read_file(cnie_card *c, const cnie_p15_path *path, bool der, cnie_buf *out)
+{
+	size_t ch = chunk_size(c), want = CARD_FILE_MAX, off, n;
+	bool eof = false;
+	int r;
+
+	if ((r = select_path(c, path->value, path->len)) != 0)
+		return r;
+	off = path->has_range ? path->index : 0;
+	if (path->has_range)
+		want = path->length;
+	if (off > CARD_FILE_MAX || want > CARD_FILE_MAX - off)
+		return CNIE_ERR_TOO_LONG;
+	while (!eof && cnie_buf_len(out) < want) {
+		n = want - cnie_buf_len(out) < ch ? want - cnie_buf_len(out) : ch;
+		if ((r = read_chunk(c, off + cnie_buf_len(out), n, out, &eof)) != 0)
+			return r;
+		if (der && want == CARD_FILE_MAX && cnie_buf_len(out) >= 4) {
+			cnie_cur cur;
+			uint8_t tag, l0;
+			uint32_t l = 0;
+
+			cnie_buf_cur(out, &cur);
+			cnie_cur_u8(&cur, &tag);
+			cnie_cur_u8(&cur, &l0);
+			if (tag != 0x30)
+				return CNIE_ERR_ENCODING;
+			if (l0 < 0x80)
+				l = l0;
+			else if (l0 == 0x81 || l0 == 0x82)
+				cnie_cur_uint_be(&cur, (size_t)(l0 & 0x7F), &l);
+			else
+				return CNIE_ERR_ENCODING;
+			if (cur.err != 0)
+				return cur.err;
+			if (l > CARD_FILE_MAX - cur.pos)
+				return CNIE_ERR_TOO_LONG;
+			want = cur.pos + l;
+		}
+	}
+	if (cnie_buf_len(out) > want)
+		return cnie_buf_truncate(out, want);
+	if (der && cnie_buf_len(out) < want)
+		return CNIE_ERR_TRUNCATED;
+	return 0;
+}
+
+/* ---- discovery --------------------------------------------------------- */
+
+static int
+read_df(cnie_card *c, cnie_p15_df_type type, const cnie_p15_odf *odf, cnie_buf *b)
+{
+	const cnie_p15_path *p;
+	int r;
+
+	cnie_buf_reset(b);
+	if ((r = cnie_p15_odf_find(odf, type, 0, &p)) != 0)
+		return r;
+	return read_file(c, p, false, b);
+}
+
+static int
+load_p15(cnie_card *c)
+{
+	/* ISO 7816-15 8.4: ODF 5031 and TokenInfo 5032 in the application DF. */
+	static const cnie_p15_path odf_path = { { 0x3F, 0x00, 0xA0, 0x01, 0x50, 0x31 }, 6,
+		false, 0, 0 };
+	static const cnie_p15_path ti_path = { { 0x3F, 0x00, 0xA0, 0x01, 0x50, 0x32 }, 6,
+		false, 0, 0 };
+	cnie_p15_odf *odf = NULL;
+	cnie_buf *b = NULL;
+	int r;
+
+	if (c->p15_loaded)
+		return 0;
+	if ((b = cnie_buf_new()) == NULL)
+		return CNIE_ERR_NOMEM;
+	if ((r = read_file(c, &odf_path, false, b)) != 0 ||
+	    (r = cnie_p15_odf_parse(cnie_buf_ptr(b), cnie_buf_len(b), &odf)) != 0)
+		goto out;
+	cnie_buf_reset(b);
+	if ((r = read_file(c, &ti_path, false, b)) != 0 ||
+	    (r = cnie_p15_tokeninfo_parse(cnie_buf_ptr(b), cnie_buf_len(b), &c->ti)) != 0)
+		goto out;
+	if ((r = read_df(c, CNIE_P15_AODF, odf, b)) != 0 ||
+	    (r = cnie_p15_aodf_parse(cnie_buf_ptr(b), cnie_buf_len(b), &c->aodf)) != 0)
+		goto out;
+	if ((r = read_df(c, CNIE_P15_PRKDF, odf, b)) != 0 ||
+	    (r = cnie_p15_prkdf_parse(cnie_buf_ptr(b), cnie_buf_len(b), &c->prkdf)) != 0)
+		goto out;
+	if ((r = read_df(c, CNIE_P15_CDF, odf, b)) != 0 ||
+	    (r = cnie_p15_cdf_parse(cnie_buf_ptr(b), cnie_buf_len(b), &c->cdf)) != 0)
+		goto out;
+	c->p15_loaded = true;
+out:
+	if (r != 0) {
+		cnie_p15_tokeninfo_free(&c->ti);
+		cnie_p15_aodf_free(&c->aodf);
+		cnie_p15_prkdf_free(&c->prkdf);
+		cnie_p15_cdf_free(&c->cdf);
+	}
+	cnie_p15_odf_free(&odf);
+	cnie_buf_free(&b);
+	return r;
+}
+
+/* ---- open / free ------------------------------------------------------- */
+
+/* EF.DIR (2F00 in the MF) lists the PKI application, when the card has an EF.DIR. */
+static int
+check_dir(cnie_card *c)
+{
+	static const cnie_p15_path dir_path = { { 0x3F, 0x00, 0x2F, 0x00 }, 4, false, 0, 0 };
+	const cnie_p15_app *app;
+	cnie_p15_dir *dir = NULL;
+	cnie_buf *b = NULL;
+	int r;
+
+	if ((b = cnie_buf_new()) == NULL)
+		return CNIE_ERR_NOMEM;
+	r = read_file(c, &dir_path, false, b);
+	if (r == CNIE_ERR_SW_FILE_NOT_FOUND) {
+		r = 0; /* no EF.DIR: SELECT by AID decides alone */
+		goto out;
+	}
+	if (r != 0)
+		goto out;
+	if ((r = cnie_p15_dir_parse(cnie_buf_ptr(b), cnie_buf_len(b), &dir)) != 0)
+		goto out;
+	if (cnie_p15_dir_find(dir, pki_aid, sizeof(pki_aid), &app) != 0)
+		r = CNIE_ERR_CARD_NOT_RECOGNISED;
+out:
+	cnie_p15_dir_free(&dir);
+	cnie_buf_free(&b);
+	return r;
+}
+
+/*
+ * PACE with the CAN (ICAO 9303-11 4.4), EF.CardAccess read from the MF, then
+ * every command inside secure messaging.
+ */
+static int
+start_pace(cnie_card *c, const char *can)
+{
+	static const cnie_p15_path ca_path = { { 0x3F, 0x00, 0x01, 0x1C }, 4, false, 0, 0 };
+	cnie_buf *ca = NULL;
+	cnie_sm *sm = NULL;
+	size_t n, i;
+	int r;
+
+	n = strnlen(can, 13);
+	if (n == 0 || n > 12)
+		return CNIE_ERR_INVALID_ARG;
+	for (i = 0; i < n; i++)
+		if (can[i] < '0' || can[i] > '9')
+			return CNIE_ERR_INVALID_ARG;
+	if ((ca = cnie_buf_new()) == NULL)
+		return CNIE_ERR_NOMEM;
+	if ((r = read_file(c, &ca_path, false, ca)) != 0)
+		goto out;
+	if ((r = cnie_pace_run(c->t, cnie_buf_ptr(ca), cnie_buf_len(ca), CNIE_PACE_CAN, can, n,
+	    &sm)) != 0)
+		goto out;
+	c->inner = c->t;
+	c->t = NULL;
+	/* sm is taken over by the SM transport, also on failure. */
+	if ((r = cnie_sm_transport_new(c->inner, sm, &c->t)) != 0)
+		goto out;
+out:
+	cnie_buf_free(&ca);
+	return r;
+}
+
+int
+cnie_card_open(cnie_transport *t, cnie_card **out)
+{
+	return cnie_card_open_ex(t, NULL, out);
+}
+
+int
+cnie_card_open_ex(cnie_transport *t, const char *can, cnie_card **out)
+{
+	cnie_card *c = NULL;
+	int r;
+
+	if (out != NULL)
+		*out = NULL;
+	if (t == NULL || out == NULL) {
+		cnie_transport_free(&t);
+		return CNIE_ERR_INVALID_ARG;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		cnie_transport_free(&t);
+		return CNIE_ERR_NOMEM;
+	}
+	c->t = t;
+	if (cnie_transport_get_caps(t)->contactless) {
+		if (can == NULL) {
+			r = CNIE_ERR_NEED_CAN;
+			goto out;
+		}
+		if ((r = start_pace(c, can)) != 0)
+			goto out;
+	}
+	if ((r = check_dir(c)) != 0)
+		goto out;
+	if ((r = select_pki(c->t)) != 0)
+		goto out;
+	*out = c;
+	c = NULL;
+out:
+	cnie_card_free(&c);
+	return r;
+}
+
+int
+cnie_card_open_reader(cnie_pcsc *ctx, const char *reader, cnie_card **out)
+{
+	cnie_transport *t = NULL;
+	int r;
+
+	if (out != NULL)
+		*out = NULL;
+	if (ctx == NULL || reader == NULL || out == NULL)
+		return CNIE_ERR_INVALID_ARG;
+	if ((r = cnie_pcsc_connect(ctx, reader, &t)) != 0)
+		return r;
+	return cnie_card_open(t, out);
+}
+
+void
+cnie_card_free(cnie_card **cp)
+{
+	cnie_card *c;
+	size_t i;
+
+	if (cp == NULL || (c = *cp) == NULL)
+		return;
+	for (i = 0; i < c->ncerts; i++)
+		free(c->certs[i].der);
+	cnie_p15_tokeninfo_free(&c->ti);
+	cnie_p15_aodf_free(&c->aodf);
+	cnie_p15_prkdf_free(&c->prkdf);
+	cnie_p15_cdf_free(&c->cdf);
+	cnie_transport_free(&c->t);
+	cnie_transport_free(&c->inner);
+	cnie_freezero(c, sizeof(*c));
+	*cp = NULL;
+}
+
+cnie_transport *
+cnie_card_transport(cnie_card *c)
+{
+	return c == NULL ? NULL : c->t;
+}
+
+/* ---- information ------------------------------------------------------- */
+
+int
+cnie_card_serial(cnie_card *c, const char **out)
+{
+	int r;
+
+	if (c == NULL || out == NULL)
+		return CNIE_ERR_INVALID_ARG;
+	if ((r = load_p15(c)) != 0)
+		return r;
+	*out = c->ti->serial;
+	return 0;
+}
+
+int
+cnie_card_label(cnie_card *c, const char **out)
+{
+	int r;
+
+	if (c == NULL || out == NULL)
+		return CNIE_ERR_INVALID_ARG;
+	if ((r = load_p15(c)) != 0)
+		return r;
+	*out = c->ti->label;
+	return 0;
+}
+
+int
+cnie_card_key_count(cnie_card *c, size_t *n)
+{
+	int r;
+
+	if (c == NULL || n == NULL)
+		return CNIE_ERR_INVALID_ARG;
+	if ((r = load_p15(c)) != 0)
+		return r;
+	*n = c->prkdf->count;
+	return 0;
+}
+
+static int
+key_info(const cnie_p15_prkey *k, cnie_card_key_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	if (k->id_len > sizeof(info->id) || !k->has_key_ref || k->key_ref > 0xFF)
+		return CNIE_ERR_BAD_RESPONSE;
+	memcpy(info->id, k->id, k->id_len);
+	info->id_len = k->id_len;
+	memcpy(info->label, k->common.label, sizeof(info->label));
+	info->type = k->type == CNIE_P15_KEY_RSA ? CNIE_CARD_KEY_RSA : CNIE_CARD_KEY_EC;
+	info->bits = k->type == CNIE_P15_KEY_RSA ? k->modulus_bits : k->field_size;
+	info->key_ref = (uint8_t)k->key_ref;
+	if ((k->usage & (CNIE_P15_USAGE_SIGN | CNIE_P15_USAGE_SIGN_RECOVER)) != 0)
+		info->usage |= CNIE_CARD_USAGE_SIGN;
+	if ((k->usage & CNIE_P15_USAGE_NON_REPUDIATION) != 0) {
+		info->usage |= CNIE_CARD_USAGE_NON_REPUDIATION;
+		info->always_pin = true;
+	}
+	return 0;
+}
+
+int
+cnie_card_get_key(cnie_card *c, size_t i, cnie_card_key_info *info)
+{
+	int r;
+
+	if (c == NULL || info == NULL)
+		return CNIE_ERR_INVALID_ARG;
+	if ((r = load_p15(c)) != 0)
+		return r;
+	if (i >= c->prkdf->count)
+		return CNIE_ERR_NOT_FOUND;
+	return key_info(&c->prkdf->keys[i], info);
+}
+
+int
+cnie_card_certificate(cnie_card *c, const uint8_t *id, size_t id_len, const uint8_t **der,
+    size_t *der_len)
+{
+	const cnie_p15_cert *ce;
+	card_cert *cc;
+	cnie_buf *b = NULL;
+	size_t i;
+	int r;
+
+	if (c == NULL || id == NULL || id_len == 0 || id_len > CNIE_CARD_MAX_ID ||
+	    der == NULL || der_len == NULL)
+		return CNIE_ERR_INVALID_ARG;
+	if ((r = load_p15(c)) != 0)
+		return r;
+	for (i = 0; i < c->ncerts; i++) {
+		if (c->certs[i].id_len == id_len && memcmp(c->certs[i].id, id, id_len) == 0) {
+			*der = c->certs[i].der;
+			*der_len = c->certs[i].der_len;
+			return 0;
+		}
+	}
+	if ((r = cnie_p15_cdf_find(c->cdf, id, id_len, &ce)) != 0)
+		return r;
+	if (c->ncerts >= CNIE_P15_MAX_OBJECTS)
+		return CNIE_ERR_INTERNAL;
+	cc = &c->certs[c->ncerts];
+	if (ce->kind == CNIE_P15_VALUE_DIRECT) {
+		if ((b = cnie_buf_from(ce->direct, ce->direct_len)) == NULL)
+			return CNIE_ERR_NOMEM;
+	} else if (ce->kind == CNIE_P15_VALUE_PATH) {
+		if ((b = cnie_buf_new()) == NULL)
+			return CNIE_ERR_NOMEM;
+		if ((r = read_file(c, &ce->path, true, b)) != 0)
+			goto out;
+	} else {
+		return CNIE_ERR_UNSUPPORTED;
+	}
+	if ((r = cnie_buf_dup(b, &cc->der, &cc->der_len)) != 0)
+		goto out;
+	memcpy(cc->id, id, id_len);
+	cc->id_len = id_len;
+	c->ncerts++;
+	*der = cc->der;
+	*der_len = cc->der_len;
+out:
+	cnie_buf_free(&b);
+	return r;
+}
+
+/* ---- PIN --------------------------------------------------------------- */
+
+/* The user PIN object (reference 81) and, when wanted, its unblocking PIN. */
+static int
+find_pins(cnie_card *c, const cnie_p15_pin **pin, const cnie_p15_pin **puk)
+{
+	size_t i;
+	int r;
+
+	if ((r = load_p15(c)) != 0)
+		return r;
+	*pin = NULL;
+	for (i = 0; i < c->aodf->count; i++) {
+		const cnie_p15_pin *p = &c->aodf->pins[i];
+
+		if (p->reference == CARD_PIN_REF &&
+		    (p->flags & CNIE_P15_PIN_UNBLOCKING_PIN) == 0) {
+			*pin = p;
+			break;
+		}
+	}
+	if (*pin == NULL)
+		return CNIE_ERR_NOT_FOUND;
+	if (puk == NULL)
+		return 0;
+	/* CommonObjectAttributes.authId of a PIN names the PIN that unblocks it. */
+	return cnie_p15_aodf_find(c->aodf, (*pin)->common.auth_id, (*pin)->common.auth_id_len,
+	    puk);
+}
+
+/* Digits only, min..max of the AODF (and never above what we pad to). */
+static int
+check_pin(const cnie_p15_pin *p, const char *v, size_t *len)
+{
+	size_t n, i, max = CARD_PIN_MAX;
+
+	if (v == NULL)
+		return CNIE_ERR_INVALID_ARG;
+	n = strnlen(v, CARD_PIN_MAX + 1);
+	if (p->has_max_len && p->max_len < max)
+		max = p->max_len;
+	if (n < p->min_len || n > max || n == 0)
+		return CNIE_ERR_PIN_FORMAT;
+	for (i = 0; i < n; i++)
+		if (v[i] < '0' || v[i] > '9')
+			return CNIE_ERR_PIN_FORMAT;
+	*len = n;
+	return 0;
+}
+
+/* Maps the answer to a PIN command (7816-4 11.5.6: 63Cx, 6983). */
+static int
+pin_result(uint16_t sw, int *tries_left)
+{
+	if ((sw & 0xFFF0) == 0x63C0) {
+		if (tries_left != NULL)
+			*tries_left = sw & 0x0F;
+		return (sw & 0x0F) == 0 ? CNIE_ERR_PIN_BLOCKED : CNIE_ERR_PIN_INCORRECT;
+	}
+	if (sw == 0x6983) {
+		if (tries_left != NULL)
+			*tries_left = 0;
+		return CNIE_ERR_PIN_BLOCKED;
+	}
+	if (sw == 0x6A80)
+		return CNIE_ERR_PIN_FORMAT;
+	return cnie_sw_to_error(sw);
+}
+
+/* Appends v padded with FF to width (card-profile.md 4). */
+static void
+put_padded(uint8_t *dst, const char *v, size_t n, size_t width)
+{
+	memcpy(dst, v, n);
+	memset(dst + n, 0xFF, width - n);
+}
+
+static size_t
+pad_width(const cnie_p15_pin *p)
+{
+	return p->has_max_len && p->max_len <= CARD_PIN_MAX ? p->max_len : CARD_PIN_MAX;
+}
+
+int
+cnie_card_pin_status(cnie_card *c, int *tries_left, bool *blocked, bool *verified)
+{
+	const cnie_p15_pin *pin;
+	cnie_apdu a;
+	uint16_t sw;
+	int r, tries = -1;
+	bool blk = false, ok = false;
+
+	if (c == NULL)
+		return CNIE_ERR_INVALID_ARG;
+	if ((r = find_pins(c, &pin, NULL)) != 0)
+		return r;
+	cnie_apdu_init(&a, 0x00, 0x20, 0x00, (uint8_t)pin->reference);
+	if ((r = card_xfer(c, &a, NULL, &sw)) != 0)
+		return r;
+	if (sw == 0x9000)
+		ok = true;
+	else if ((sw & 0xFFF0) == 0x63C0) {
+		tries = sw & 0x0F;
+		blk = tries == 0;
+	} else if (sw == 0x6983) {
+		tries = 0;
+		blk = true;
+	} else
+		return cnie_sw_to_error(sw);
+	if (tries_left != NULL)
+		*tries_left = tries;
+	if (blocked != NULL)
+		*blocked = blk;
+	if (verified != NULL)
+		*verified = ok;
+	return 0;
+}
+
+int
+cnie_card_pin_verify(cnie_card *c, const char *pin, int *tries_left)
+{
+	const cnie_p15_pin *p;
+	uint8_t data[CARD_PIN_MAX];
+	cnie_apdu a;
+	size_t n;
+	uint16_t sw;
+	int r;
+
+	if (c == NULL || pin == NULL)
+		return CNIE_ERR_INVALID_ARG;
+	if ((r = find_pins(c, &p, NULL)) != 0 || (r = check_pin(p, pin, &n)) != 0)
+		return r;
+	/* The card takes the digits only, no padding (card-profile.md 4). */
+	memcpy(data, pin, n);
+	cnie_apdu_init(&a, 0x00, 0x20, 0x00, (uint8_t)p->reference);
+	a.data = data;
+	a.nc = n;
+	a.flags = CNIE_APDU_SENSITIVE;
+	r = card_xfer(c, &a, NULL, &sw);
+	cnie_wipe(data, sizeof(data));
+	if (r != 0)
+		return r;
+	return pin_result(sw, tries_left);
+}
+
+/* PC/SC part 10 2.5.2 fields are little-endian. */
+static size_t
+put_le(uint8_t *p, uint32_t v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+	return n;
+}
+
+int
+cnie_card_pin_verify_pinpad(cnie_card *c, int *tries_left)
+{
+	const cnie_transport_caps *caps;
+	const cnie_p15_pin *p;
+	uint8_t st[32], resp[2];
+	size_t n = 0, rl = sizeof(resp), max;
+	uint16_t sw;
+	int r;
+
+	if (c == NULL)
+		return CNIE_ERR_INVALID_ARG;
+	caps = cnie_transport_get_caps(c->t);
+	/* The reader sends the VERIFY itself, in plain: not inside secure messaging. */
+	if (!caps->pinpad_verify || c->inner != NULL)
+		return CNIE_ERR_UNSUPPORTED;
+	if ((r = find_pins(c, &p, NULL)) != 0)
+		return r;
+	max = pad_width(p);
+	/*
+	 * PIN_VERIFY_STRUCTURE (PC/SC part 10 2.5.2): ASCII digits, the
+	 * block is the digits alone (card-profile.md 4: no padding), entry
+	 * ended by the validation key; the APDU template VERIFY 00 20 00 ref.
+	 */
+	st[n++] = 30;	/* bTimerOut (seconds) */
+	st[n++] = 0;	/* bTimerOut2: reader default */
+	st[n++] = 0x82; /* bmFormatString: bytes, offset 0, left justified, ASCII */
+	st[n++] = 0x00; /* bmPINBlockString: no length field, block = PIN */
+	st[n++] = 0x00; /* bmPINLengthFormat */
+	n += put_le(st + n, (p->min_len << 8) | (uint32_t)max, 2); /* wPINMaxExtraDigit */
+	st[n++] = 0x02; /* bEntryValidationCondition: validation key */
+	st[n++] = 0x01; /* bNumberMessage */
+	n += put_le(st + n, 0x0409, 2); /* wLangId */
+	st[n++] = 0;	/* bMsgIndex */
+	st[n++] = 0;	/* bTeoPrologue */
+	st[n++] = 0;
+	st[n++] = 0;
+	n += put_le(st + n, 5, 4); /* ulDataLength */
+	st[n++] = 0x00;
+	st[n++] = 0x20;
+	st[n++] = 0x00;
+	st[n++] = (uint8_t)p->reference;
+	st[n++] = 0x00;
+	r = cnie_transport_control(c->t, caps->ioctl_verify, st, n, resp, &rl);
+	if (r == CNIE_ERR_CARD_RESET)
+		return card_xfer_reset(c);
+	if (r != 0)
+		return r;
+	if (rl != 2)
+		return CNIE_ERR_BAD_RESPONSE;
+	sw = (uint16_t)(resp[0] << 8 | resp[1]);
+	/* PC/SC part 10 2.5.2: 6400 timeout, 6401 cancel, 6402 mismatch, 6403 length. */
+	switch (sw) {
+	case 0x6400:
+		return CNIE_ERR_PINPAD_TIMEOUT;
+	case 0x6401:
+		return CNIE_ERR_PINPAD_CANCELLED;
+	case 0x6402:
+	case 0x6403:
+		return CNIE_ERR_PIN_FORMAT;
+	default:
+		return pin_result(sw, tries_left);
+	}
+}
+
+int
+cnie_card_pin_change(cnie_card *c, const char *old_pin, const char *new_pin, int *tries_left)
+{
+	const cnie_p15_pin *p;
+	uint8_t data[2 * CARD_PIN_MAX];
+	cnie_apdu a;
+	size_t no, nn, w;
+	uint16_t sw;
+	int r;
+
+	if (c == NULL || old_pin == NULL || new_pin == NULL)
+		return CNIE_ERR_INVALID_ARG;
+	if ((r = find_pins(c, &p, NULL)) != 0 || (r = check_pin(p, old_pin, &no)) != 0 ||
+	    (r = check_pin(p, new_pin, &nn)) != 0)
+		return r;
+	if ((p->flags & CNIE_P15_PIN_CHANGE_DISABLED) != 0)
+		return CNIE_ERR_SW_NOT_ALLOWED;
+	w = pad_width(p);
+	put_padded(data, old_pin, no, w);
+	put_padded(data + w, new_pin, nn, w);
+	cnie_apdu_init(&a, 0x00, 0x24, 0x00, (uint8_t)p->reference);
+	a.data = data;
+	a.nc = 2 * w;
+	a.flags = CNIE_APDU_SENSITIVE;
+	r = card_xfer(c, &a, NULL, &sw);
+	cnie_wipe(data, sizeof(data));
+	if (r != 0)
+		return r;
+	return pin_result(sw, tries_left);
+}
+
+int
+cnie_card_pin_unblock(cnie_card *c, const char *puk, const char *new_pin, int *tries_left)
+{
+	const cnie_p15_pin *p, *u;
+	uint8_t data[2 * CARD_PIN_MAX];
+	cnie_apdu a;
+	size_t nu, nn, wu, wp;
+	uint16_t sw;
+	int r;
+
+	if (c == NULL || puk == NULL || new_pin == NULL)
+		return CNIE_ERR_INVALID_ARG;
+	if ((r = find_pins(c, &p, &u)) != 0 || (r = check_pin(u, puk, &nu)) != 0 ||
+	    (r = check_pin(p, new_pin, &nn)) != 0)
+		return r;
+	if ((p->flags & CNIE_P15_PIN_UNBLOCK_DISABLED) != 0)
+		return CNIE_ERR_SW_NOT_ALLOWED;
+	wu = pad_width(u);
+	wp = pad_width(p);
+	put_padded(data, puk, nu, wu);
+	put_padded(data + wu, new_pin, nn, wp);
+	cnie_apdu_init(&a, 0x00, 0x2C, 0x00, (uint8_t)p->reference);
+	a.data = data;
+	a.nc = wu + wp;
+	a.flags = CNIE_APDU_SENSITIVE;
+	r = card_xfer(c, &a, NULL, &sw);
+	cnie_wipe(data, sizeof(data));
+	if (r != 0)
+		return r;
+	return pin_result(sw, tries_left);
+}
+
+/* ---- signatures -------------------------------------------------------- */
+
+/* DigestInfo prefixes (RFC 8017 9.2 note 1). */
+static const uint8_t di_sha1[] = { 0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e, 0x03,
+	0x02, 0x1a, 0x05, 0x00, 0x04, 0x14 };
+static const uint8_t di_sha224[] = { 0x30, 0x2d, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48,
+	0x01, 0x65, 0x03, 0x04, 0x02, 0x04, 0x05, 0x00, 0x04, 0x1c };
+static const uint8_t di_sha256[] = { 0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48,
+	0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20 };
+static const uint8_t di_sha384[] = { 0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48,
+	0x01, 0x65, 0x03, 0x04, 0x02, 0x02, 0x05, 0x00, 0x04, 0x30 };
+static const uint8_t di_sha512[] = { 0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48,
+	0x01, 0x65, 0x03, 0x04, 0x02, 0x03, 0x05, 0x00, 0x04, 0x40 };
+
+static size_t
+hash_len(cnie_card_hash h, const uint8_t **prefix, size_t *prefix_len)
+{
+	const uint8_t *p = NULL;
+	size_t pl = 0, n = 0;
+
+	switch (h) {
+	case CNIE_CARD_HASH_SHA1:
+		p = di_sha1, pl = sizeof(di_sha1), n = 20;
+		break;
+	case CNIE_CARD_HASH_SHA224:
+		p = di_sha224, pl = sizeof(di_sha224), n = 28;
+		break;
+	case CNIE_CARD_HASH_SHA256:
+		p = di_sha256, pl = sizeof(di_sha256), n = 32;
+		break;
+	case CNIE_CARD_HASH_SHA384:
+		p = di_sha384, pl = sizeof(di_sha384), n = 48;
+		break;
+	case CNIE_CARD_HASH_SHA512:
+		p = di_sha512, pl = sizeof(di_sha512), n = 64;
+		break;
+	case CNIE_CARD_HASH_NONE:
+		break;
+	}
+	if (prefix != NULL)
+		*prefix = p;
+	if (prefix_len != NULL)
+		*prefix_len = pl;
+	return n;
+}
+
+static bool
+is_hash_len(size_t n)
+{
+	return n == 20 || n == 28 || n == 32 || n == 48 || n == 64;
+}
+
+/* Builds the card input for mech into buf; *alg gets DO 80. */
+static int
+sign_input(const cnie_card_key_info *k, const cnie_card_mech *m, const uint8_t *in,
+    size_t in_len, uint8_t *buf, size_t cap, size_t *n, uint8_t *alg)
+{
+	const uint8_t *prefix;
+	size_t pl, hl = hash_len(m->hash, &prefix, &pl);
+	size_t klen = (k->bits + 7) / 8;
+
+	if ((m->flags & ~(unsigned)CNIE_CARD_SIG_ECDSA_DER) != 0)
+		return CNIE_ERR_INVALID_ARG;
+	switch (m->type) {
+	case CNIE_CARD_MECH_RSA_PKCS1:
+		if (k->type != CNIE_CARD_KEY_RSA || hl == 0 || in_len != hl)
+			return CNIE_ERR_INVALID_ARG;
+		if (pl + hl > cap)
+			return CNIE_ERR_INTERNAL;
+		memcpy(buf, prefix, pl);
+		memcpy(buf + pl, in, hl);
+		*n = pl + hl;
+		*alg = ALG_RSA_PKCS1;
+		return 0;
+	case CNIE_CARD_MECH_RSA_PKCS1_RAW:
+		/* RFC 8017 8.2.1: the block must leave room for 11 bytes of padding. */
+		if (k->type != CNIE_CARD_KEY_RSA || m->hash != CNIE_CARD_HASH_NONE ||
+		    in_len == 0 || klen < 11 || in_len > klen - 11 || in_len > cap)
+			return CNIE_ERR_INVALID_ARG;
+		*alg = ALG_RSA_PKCS1;
+		break;
+	case CNIE_CARD_MECH_RSA_PSS:
+		if (k->type != CNIE_CARD_KEY_RSA || hl == 0 || in_len != hl)
+			return CNIE_ERR_INVALID_ARG;
+		*alg = ALG_RSA_PSS;
+		break;
+	case CNIE_CARD_MECH_ECDSA:
+		if (k->type != CNIE_CARD_KEY_EC || !is_hash_len(in_len) ||
+		    (hl != 0 && in_len != hl))
+			return CNIE_ERR_INVALID_ARG;
+		*alg = ALG_ECDSA;
+		break;
+	default:
+		return CNIE_ERR_INVALID_ARG;
+	}
+	if (m->type != CNIE_CARD_MECH_ECDSA && (m->flags & CNIE_CARD_SIG_ECDSA_DER) != 0)
+		return CNIE_ERR_INVALID_ARG;
+	memcpy(buf, in, in_len);
+	*n = in_len;
+	return 0;
+}
+
+/* Largest output for the key and mechanism (sizes of RFC 3279 DER included). */
+static size_t
+sig_max(const cnie_card_key_info *k, const cnie_card_mech *m)
+{
+	size_t n = (k->bits + 7) / 8;
+
+	if (k->type == CNIE_CARD_KEY_RSA)
+		return n;
+	if ((m->flags & CNIE_CARD_SIG_ECDSA_DER) == 0)
+		return 2 * n;
+	/* SEQUENCE { INTEGER r, INTEGER s }: each up to n+1 bytes, 3-byte headers. */
+	return 2 * (n + 1 + 3) + 4;
+}
+
+/* r || s (BSI TR-03111 plain) to an ECDSA-Sig-Value (RFC 3279 2.2.3). */
+static int
+ecdsa_to_der(const uint8_t *rs, size_t n, uint8_t *out, size_t *out_len)
+{
+	ECDSA_SIG *es = NULL;
+	BIGNUM *r = NULL, *s = NULL;
+	unsigned char *p = out;
+	int len, ret = CNIE_ERR_CRYPTO;
+
+	if (n == 0 || n % 2 != 0)
+		return CNIE_ERR_BAD_RESPONSE;
+	if ((es = ECDSA_SIG_new()) == NULL ||
+	    (r = BN_bin2bn(rs, (int)(n / 2), NULL)) == NULL ||
+	    (s = BN_bin2bn(rs + n / 2, (int)(n / 2), NULL)) == NULL)
+		goto out;
+	if (ECDSA_SIG_set0(es, r, s) != 1)
+		goto out;
+	r = s = NULL;
+	if ((len = i2d_ECDSA_SIG(es, NULL)) <= 0)
+		goto out;
+	if ((size_t)len > *out_len) {
+		ret = CNIE_ERR_BUFFER_TOO_SMALL;
+		goto out;
+	}
+	if (i2d_ECDSA_SIG(es, &p) != len)
+		goto out;
+	*out_len = (size_t)len;
+	ret = 0;
+out:
+	BN_free(r);
+	BN_free(s);
+	ECDSA_SIG_free(es);
+	return ret;
+}
+
+static int
+find_key(cnie_card *c, const uint8_t *id, size_t id_len, cnie_card_key_info *k)
+{
+	const cnie_p15_prkey *pk;
+	int r;
+
+	if ((r = load_p15(c)) != 0)
+		return r;
+	if ((r = cnie_p15_prkdf_find(c->prkdf, id, id_len, &pk)) != 0)
+		return r;
+	return key_info(pk, k);
+}
+
+/* MSE:SET (DST B6 or AT A4) then the operation, in one transaction (7816-4 7.5.11). */
+static int
+key_operation(cnie_card *c, bool internal_auth, const uint8_t *id, size_t id_len,
+    const cnie_card_mech *m, const uint8_t *in, size_t in_len, uint8_t *sig, size_t *sig_len)
+{
+	cnie_card_key_info k;
+	uint8_t input[512], mse[6];
+	cnie_buf *resp = NULL;
+	cnie_apdu a;
+	size_t n, max, expect;
+	uint16_t sw;
+	uint8_t alg;
+	bool began = false;
+	int r;
+
+	if (c == NULL || id == NULL || m == NULL || sig_len == NULL || (in == NULL && in_len > 0))
+		return CNIE_ERR_INVALID_ARG;
+	if ((r = find_key(c, id, id_len, &k)) != 0)
+		return r;
+	if ((r = sign_input(&k, m, in, in_len, input, sizeof(input), &n, &alg)) != 0)
+		goto out;
+	max = sig_max(&k, m);
+	if (sig == NULL) {
+		*sig_len = max;
+		goto out;
+	}
+	if (*sig_len < max) {
+		*sig_len = max;
+		r = CNIE_ERR_BUFFER_TOO_SMALL;
+		goto out;
+	}
+	expect = k.type == CNIE_CARD_KEY_RSA ? (k.bits + 7) / 8 : 2 * ((k.bits + 7) / 8);
+	if ((resp = cnie_buf_new()) == NULL) {
+		r = CNIE_ERR_NOMEM;
+		goto out;
+	}
+	mse[0] = 0x80, mse[1] = 0x01, mse[2] = alg;
+	mse[3] = 0x84, mse[4] = 0x01, mse[5] = k.key_ref;
+	if ((r = cnie_transport_begin(c->t)) != 0)
+		goto out;
+	began = true;
+	cnie_apdu_init(&a, 0x00, 0x22, 0x41, internal_auth ? 0xA4 : 0xB6);
+	a.data = mse;
+	a.nc = sizeof(mse);
+	if ((r = card_xfer(c, &a, NULL, &sw)) != 0)
+		goto out;
+	if ((r = cnie_sw_to_error(sw)) != 0)
+		goto out;
+	if (internal_auth)
+		cnie_apdu_init(&a, 0x00, 0x88, 0x00, 0x00);
+	else
+		cnie_apdu_init(&a, 0x00, 0x2A, 0x9E, 0x9A);
+	a.data = input;
+	a.nc = n;
+	a.ne = expect;
+	if ((r = card_xfer(c, &a, resp, &sw)) != 0)
+		goto out;
+	if ((r = cnie_sw_to_error(sw)) != 0)
+		goto out;
+	if (cnie_buf_len(resp) != expect) {
+		r = CNIE_ERR_BAD_RESPONSE;
+		goto out;
+	}
+	if (m->type == CNIE_CARD_MECH_ECDSA && (m->flags & CNIE_CARD_SIG_ECDSA_DER) != 0) {
+		if ((r = ecdsa_to_der(cnie_buf_ptr(resp), cnie_buf_len(resp), sig, sig_len)) != 0)
+			goto out;
+	} else {
+		memcpy(sig, cnie_buf_ptr(resp), expect);
+		*sig_len = expect;
+	}
+out:
+	if (began) {
+		int r2 = cnie_transport_end(c->t);
+
+		if (r == 0)
+			r = r2;
+	}
+	cnie_wipe(input, sizeof(input));
+	cnie_buf_free(&resp);
+	return r;
+}
+
+int
+cnie_card_sign(cnie_card *c, const uint8_t *id, size_t id_len, const cnie_card_mech *mech,
+    const uint8_t *in, size_t in_len, uint8_t *sig, size_t *sig_len)
+{
+	return key_operation(c, false, id, id_len, mech, in, in_len, sig, sig_len);
+}
+
+int
+cnie_card_internal_auth(cnie_card *c, const uint8_t *id, size_t id_len,
+    const cnie_card_mech *mech, const uint8_t *in, size_t in_len, uint8_t *sig,
+    size_t *sig_len)
+{
+	return key_operation(c, true, id, id_len, mech, in, in_len, sig, sig_len);
+}
