@@ -7,6 +7,10 @@
  * card has one, then SELECT of the PKI AID.  The PKCS#15 structures (ODF,
  * TokenInfo, AODF, PrKDF, CDF; ISO/IEC 7816-15) are read on first need and
  * kept for the session; certificates are read on first request and cached.
+ * With the on-disk cache on (the default; CNIE_NO_CACHE=1 turns it off),
+ * first discovery also reads the serial (GET DATA) and takes the PKCS#15
+ * files and certificates from $XDG_CACHE_HOME/cnie when they belong to this
+ * card (see cnie/cache.h).
  *
  * Every function returns 0 or a negative cnie_error.  PINs are validated
  * before anything is sent (CNIE_ERR_PIN_FORMAT spends no try), sent with

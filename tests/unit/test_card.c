@@ -17,6 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <dirent.h>
+#include <glob.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <cmocka.h>
@@ -617,6 +620,242 @@ test_apdu_count(void **state)
 	assert_int_equal(s.apdus, 3);
 }
 
+/* ---- on-disk cache (include/cnie/cache.h) -------------------------------- */
+
+/* XDG_CACHE_HOME of the cache tests: never the real home. */
+static char cache_home[64];
+
+static int
+setup_cache(void **state)
+{
+	char t[] = "/tmp/cnie-cardcache-XXXXXX";
+
+	*state = NULL;
+	if (mkdtemp(t) == NULL)
+		return -1;
+	snprintf(cache_home, sizeof(cache_home), "%s", t);
+	setenv("XDG_CACHE_HOME", cache_home, 1);
+	unsetenv("CNIE_NO_CACHE");
+	return 0;
+}
+
+static int
+teardown_cache(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	setenv("CNIE_NO_CACHE", "1", 1);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", cache_home);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/*
+ * A fresh copy of card (serial replaced by new_serial when not NULL):
+ * open, discovery, the certificate of key 82, VERIFY, sign.  Returns the
+ * APDUs of the whole flow; md gets SHA-256 of the certificate.
+ */
+static uint64_t
+cache_flow(const char *card, const char *new_serial, uint8_t md[32])
+{
+	cnie_card_mech m = { CNIE_CARD_MECH_ECDSA, CNIE_CARD_HASH_SHA256, 0 };
+	cnie_card_key_info k;
+	cnie_transport_stats s;
+	cnie_transport *t = NULL;
+	fixture f;
+	const uint8_t *der;
+	const char *serial;
+	uint8_t hash[32] = { 0 }, sig[128];
+	size_t sl = sizeof(sig), len;
+	char cmd[3 * PATH_MAX], state[PATH_MAX + 16];
+
+	memset(&f, 0, sizeof(f));
+	assert_int_equal(copy_card(&f, card, &t), 0);
+	if (new_serial != NULL) {
+		snprintf(cmd, sizeof(cmd),
+		    "sed -i 's/\"serial\": \"[0-9A-F]*\"/\"serial\": \"%s\"/' "
+		    "'%s/card/card.json'", new_serial, f.dir);
+		assert_int_equal(system(cmd), 0);
+		/* The reference card reads its directory when opened: open again. */
+		cnie_transport_free(&t);
+		snprintf(cmd, sizeof(cmd), "%s/card", f.dir);
+		snprintf(state, sizeof(state), "%s/state.json", f.dir);
+		assert_int_equal(cnie_refcard_open(cmd, state, false, &t), 0);
+	}
+	assert_int_equal(cnie_card_open(t, &f.card), 0);
+	key_by_ref(f.card, 0x82, &k);
+	assert_int_equal(cnie_card_serial(f.card, &serial), 0);
+	assert_int_equal(cnie_card_certificate(f.card, k.id, k.id_len, &der, &len), 0);
+	SHA256(der, len, md);
+	assert_int_equal(cnie_card_pin_verify(f.card, "1234", NULL), 0);
+	assert_int_equal(cnie_card_sign(f.card, k.id, k.id_len, &m, hash, 32, sig, &sl), 0);
+	cnie_transport_get_stats(cnie_card_transport(f.card), &s);
+	cnie_card_free(&f.card);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f.dir);
+	assert_int_equal(system(cmd), 0);
+	return s.apdus;
+}
+
+/* Number of entries of the cache directory; each must be 0600, the directory 0700. */
+static size_t
+cache_entries(void)
+{
+	char dir[PATH_MAX], p[2 * PATH_MAX];
+	struct dirent *de;
+	struct stat st;
+	size_t n = 0;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s/cnie", cache_home);
+	if (stat(dir, &st) != 0)
+		return 0;
+	assert_int_equal(st.st_mode & 0777, 0700);
+	assert_non_null(d = opendir(dir));
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+		assert_int_equal(stat(p, &st), 0);
+		assert_int_equal(st.st_mode & 0777, 0600);
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/*
+ * Cold: open 3 + GET DATA + discovery 10 (SELECT + READ BINARY of ODF,
+ * TokenInfo, AODF, PrKDF, CDF) + certificate 2 + VERIFY + MSE + PSO.
+ * Warm: open 3 + GET DATA + VERIFY + MSE + PSO (discovery and the
+ * certificate come from $XDG_CACHE_HOME/cnie).
+ */
+#define CACHE_COLD 19
+#define CACHE_WARM 7
+#define CACHE_OFF (CACHE_COLD - 1) /* no GET DATA */
+#define PRKDF_PARSE_ERROR CNIE_ERR_ENCODING /* the ODF read as a PrKDF */
+
+static void
+test_cache_warm(void **state)
+{
+	uint8_t md0[32], md1[32];
+	uint64_t cold, warm;
+
+	(void)state;
+	cold = cache_flow("ec", NULL, md0);
+	assert_int_equal(cache_entries(), 6); /* odf tokeninfo aodf prkdf cdf cert */
+	warm = cache_flow("ec", NULL, md1);
+	printf("APDUs open + discovery + certificate + verify + sign: cold %llu, warm %llu\n",
+	    (unsigned long long)cold, (unsigned long long)warm);
+	assert_memory_equal(md0, md1, 32);
+	assert_true(warm < cold);
+	assert_int_equal(cold, CACHE_COLD);
+	assert_int_equal(warm, CACHE_WARM);
+	assert_int_equal(cache_entries(), 6);
+}
+
+static void
+test_cache_disabled(void **state)
+{
+	uint8_t md[32];
+
+	(void)state;
+	setenv("CNIE_NO_CACHE", "1", 1);
+	assert_int_equal(cache_flow("ec", NULL, md), CACHE_OFF);
+	assert_int_equal(cache_flow("ec", NULL, md), CACHE_OFF);
+	assert_int_equal(cache_entries(), 0);
+}
+
+/* Flips one content byte of the entry whose name ends with suffix. */
+static void
+flip_entry(const char *suffix)
+{
+	char pat[PATH_MAX];
+	glob_t g;
+	FILE *fp;
+	int ch;
+
+	snprintf(pat, sizeof(pat), "%s/cnie/*-%s", cache_home, suffix);
+	assert_int_equal(glob(pat, 0, NULL, &g), 0);
+	assert_int_equal(g.gl_pathc, 1);
+	assert_non_null(fp = fopen(g.gl_pathv[0], "r+b"));
+	assert_int_equal(fseek(fp, 50, SEEK_SET), 0);
+	assert_int_not_equal(ch = fgetc(fp), EOF);
+	assert_int_equal(fseek(fp, 50, SEEK_SET), 0);
+	assert_int_not_equal(fputc(ch ^ 0x80, fp), EOF);
+	assert_int_equal(fclose(fp), 0);
+	globfree(&g);
+}
+
+static void
+test_cache_corrupt(void **state)
+{
+	uint8_t md0[32], md1[32];
+	uint64_t n;
+
+	(void)state;
+	assert_int_equal(cache_flow("ec", NULL, md0), CACHE_COLD);
+	/* A damaged CDF: SELECT + READ BINARY from the card, the entry rewritten. */
+	flip_entry("cdf");
+	n = cache_flow("ec", NULL, md1);
+	assert_memory_equal(md0, md1, 32);
+	assert_int_equal(n, CACHE_WARM + 2);
+	assert_int_equal(cache_entries(), 6);
+	assert_int_equal(cache_flow("ec", NULL, md1), CACHE_WARM);
+	/* A damaged certificate: read again from the card, same bytes. */
+	flip_entry("cert-*");
+	n = cache_flow("ec", NULL, md1);
+	assert_memory_equal(md0, md1, 32);
+	assert_true(n > CACHE_WARM);
+	assert_int_equal(cache_flow("ec", NULL, md1), CACHE_WARM);
+	assert_memory_equal(md0, md1, 32);
+}
+
+/* An entry with a good digest that the parser refuses is deleted, then re-read. */
+static void
+test_cache_unparsable(void **state)
+{
+	cnie_transport *t = NULL;
+	cnie_card *card = NULL;
+	fixture f;
+	uint8_t md0[32], md1[32];
+	char cmd[3 * PATH_MAX];
+	size_t n;
+
+	(void)state;
+	assert_int_equal(cache_flow("ec", NULL, md0), CACHE_COLD);
+	/* The ODF entry in place of the PrKDF one: header and digest are right. */
+	snprintf(cmd, sizeof(cmd),
+	    "cd '%s/cnie' && for f in *-odf; do cp \"$f\" \"${f%%-odf}-prkdf\"; done",
+	    cache_home);
+	assert_int_equal(system(cmd), 0);
+	memset(&f, 0, sizeof(f));
+	assert_int_equal(copy_card(&f, "ec", &t), 0);
+	assert_int_equal(cnie_card_open(t, &card), 0);
+	assert_int_equal(cnie_card_key_count(card, &n), PRKDF_PARSE_ERROR);
+	cnie_card_free(&card);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f.dir);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(cache_entries(), 1); /* the certificate */
+	/* Everything but the certificate from the card again, then warm. */
+	assert_int_equal(cache_flow("ec", NULL, md1), CACHE_WARM + 10);
+	assert_memory_equal(md0, md1, 32);
+	assert_int_equal(cache_flow("ec", NULL, md1), CACHE_WARM);
+}
+
+/* Another serial with the very same files: nothing from the first card's entries. */
+static void
+test_cache_other_card(void **state)
+{
+	uint8_t md0[32], md1[32];
+
+	(void)state;
+	assert_int_equal(cache_flow("ec", NULL, md0), CACHE_COLD);
+	assert_int_equal(cache_flow("ec", "0123456789ABCDEF", md1), CACHE_COLD);
+	assert_memory_equal(md0, md1, 32);
+	assert_int_equal(cache_entries(), 12);
+	assert_int_equal(cache_flow("ec", "0123456789ABCDEF", md1), CACHE_WARM);
+}
+
 /* ---- reset by another program ------------------------------------------ */
 
 /* A transport over the reference card that reports one reset on demand. */
@@ -951,7 +1190,17 @@ main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_apdu_count, setup_ec, teardown),
 		cmocka_unit_test_setup_teardown(test_login_lost, setup_resetter, teardown),
 		cmocka_unit_test_teardown(test_contactless, teardown),
+		cmocka_unit_test_setup_teardown(test_cache_warm, setup_cache, teardown_cache),
+		cmocka_unit_test_setup_teardown(test_cache_disabled, setup_cache, teardown_cache),
+		cmocka_unit_test_setup_teardown(test_cache_corrupt, setup_cache, teardown_cache),
+		cmocka_unit_test_setup_teardown(test_cache_other_card, setup_cache,
+		    teardown_cache),
+		cmocka_unit_test_setup_teardown(test_cache_unparsable, setup_cache,
+		    teardown_cache),
 	};
+
+	/* Only the cache tests use the on-disk cache, in a temporary XDG_CACHE_HOME. */
+	setenv("CNIE_NO_CACHE", "1", 1);
 
 	if (argc == 2 && strcmp(argv[1], "pcsc") == 0)
 		return pcsc_flow();
