@@ -778,6 +778,50 @@ cnie_card_pin_status(cnie_card *c, int *tries_left, bool *blocked, bool *verifie
 }
 
 int
+cnie_card_puk_status(cnie_card *c, int *tries_left, bool *blocked)
+{
+	const cnie_p15_pin *pin, *puk;
+	cnie_apdu a;
+	uint16_t sw;
+	int r, tries = -1;
+	bool blk = false;
+
+	if (c == NULL)
+		return CNIE_ERR_INVALID_ARG;
+	/* The unblocking PIN is the one the user PIN's authId names (7816-15). */
+	if ((r = find_pins(c, &pin, &puk)) != 0)
+		return r;
+	/* Empty VERIFY: the status, no try spent (ISO 7816-4 11.5.6). */
+	cnie_apdu_init(&a, 0x00, 0x20, 0x00, (uint8_t)puk->reference);
+	if ((r = card_xfer(c, &a, NULL, &sw)) != 0)
+		return r;
+	/*
+	 * The PUK reference is DF-specific (card-profile.md 4): with another
+	 * DF current the card answers 6A88; select the PKI application and ask
+	 * again, once.
+	 */
+	if (sw == 0x6A88) {
+		if ((r = select_pki(c->t)) != 0)
+			return r;
+		if ((r = card_xfer(c, &a, NULL, &sw)) != 0)
+			return r;
+	}
+	if ((sw & 0xFFF0) == 0x63C0) {
+		tries = sw & 0x0F;
+		blk = tries == 0;
+	} else if (sw == 0x6983) {
+		tries = 0;
+		blk = true;
+	} else if (sw != 0x9000)
+		return cnie_sw_to_error(sw);
+	if (tries_left != NULL)
+		*tries_left = tries;
+	if (blocked != NULL)
+		*blocked = blk;
+	return 0;
+}
+
+int
 cnie_card_pin_verify(cnie_card *c, const char *pin, int *tries_left)
 {
 	const cnie_p15_pin *p;
@@ -815,6 +859,29 @@ put_le(uint8_t *p, uint32_t v, size_t n)
 	return n;
 }
 
+/* The answer of a PIN pad (PC/SC part 10 2.5.2, 2.5.3) to our errors. */
+static int
+pinpad_result(const uint8_t *resp, size_t rl, int *tries_left)
+{
+	uint16_t sw;
+
+	if (rl != 2)
+		return CNIE_ERR_BAD_RESPONSE;
+	sw = (uint16_t)(resp[0] << 8 | resp[1]);
+	/* 6400 timeout, 6401 cancel, 6402 new PIN and confirmation differ, 6403 length. */
+	switch (sw) {
+	case 0x6400:
+		return CNIE_ERR_PINPAD_TIMEOUT;
+	case 0x6401:
+		return CNIE_ERR_PINPAD_CANCELLED;
+	case 0x6402:
+	case 0x6403:
+		return CNIE_ERR_PIN_FORMAT;
+	default:
+		return pin_result(sw, tries_left);
+	}
+}
+
 int
 cnie_card_pin_verify_pinpad(cnie_card *c, int *tries_left)
 {
@@ -822,7 +889,6 @@ cnie_card_pin_verify_pinpad(cnie_card *c, int *tries_left)
 	const cnie_p15_pin *p;
 	uint8_t st[32], resp[2];
 	size_t n = 0, rl = sizeof(resp), max;
-	uint16_t sw;
 	int r;
 
 	if (c == NULL)
@@ -863,21 +929,67 @@ cnie_card_pin_verify_pinpad(cnie_card *c, int *tries_left)
 		return card_xfer_reset(c);
 	if (r != 0)
 		return r;
-	if (rl != 2)
-		return CNIE_ERR_BAD_RESPONSE;
-	sw = (uint16_t)(resp[0] << 8 | resp[1]);
-	/* PC/SC part 10 2.5.2: 6400 timeout, 6401 cancel, 6402 mismatch, 6403 length. */
-	switch (sw) {
-	case 0x6400:
-		return CNIE_ERR_PINPAD_TIMEOUT;
-	case 0x6401:
-		return CNIE_ERR_PINPAD_CANCELLED;
-	case 0x6402:
-	case 0x6403:
-		return CNIE_ERR_PIN_FORMAT;
-	default:
-		return pin_result(sw, tries_left);
-	}
+	return pinpad_result(resp, rl, tries_left);
+}
+
+int
+cnie_card_pin_change_pinpad(cnie_card *c, int *tries_left)
+{
+	const cnie_transport_caps *caps;
+	const cnie_p15_pin *p;
+	uint8_t st[64], resp[2];
+	size_t n = 0, rl = sizeof(resp), w, i;
+	int r;
+
+	if (c == NULL)
+		return CNIE_ERR_INVALID_ARG;
+	caps = cnie_transport_get_caps(c->t);
+	/* The reader sends the command itself, in plain: not inside secure messaging. */
+	if (!caps->pinpad_modify || c->inner != NULL)
+		return CNIE_ERR_UNSUPPORTED;
+	if ((r = find_pins(c, &p, NULL)) != 0)
+		return r;
+	if ((p->flags & CNIE_P15_PIN_CHANGE_DISABLED) != 0)
+		return CNIE_ERR_SW_NOT_ALLOWED;
+	w = pad_width(p);
+	/*
+	 * PIN_MODIFY_STRUCTURE (PC/SC part 10 2.5.3): ASCII digits, each
+	 * value in a block of w bytes (the PIN's max length) at offsets 0 and
+	 * w of the template's data, left justified over the FF padding that
+	 * the template already carries (card-profile.md 4: old(max) || new(max)).
+	 */
+	st[n++] = 30;	/* bTimerOut (seconds) */
+	st[n++] = 0;	/* bTimerOut2: reader default */
+	st[n++] = 0x82; /* bmFormatString: bytes, offset 0, left justified, ASCII */
+	st[n++] = (uint8_t)w; /* bmPINBlockString: no length field, w-byte block */
+	st[n++] = 0x00; /* bmPINLengthFormat */
+	st[n++] = 0;	/* bInsertionOffsetOld */
+	st[n++] = (uint8_t)w; /* bInsertionOffsetNew */
+	n += put_le(st + n, (p->min_len << 8) | (uint32_t)w, 2); /* wPINMaxExtraDigit */
+	st[n++] = 0x03; /* bConfirmPIN: current PIN, new PIN confirmed */
+	st[n++] = 0x02; /* bEntryValidationCondition: validation key */
+	st[n++] = 0x03; /* bNumberMessage: current, new, confirmation */
+	n += put_le(st + n, 0x0409, 2); /* wLangId */
+	st[n++] = 0;	/* bMsgIndex1 */
+	st[n++] = 1;	/* bMsgIndex2 */
+	st[n++] = 2;	/* bMsgIndex3 */
+	st[n++] = 0;	/* bTeoPrologue */
+	st[n++] = 0;
+	st[n++] = 0;
+	n += put_le(st + n, (uint32_t)(5 + 2 * w), 4); /* ulDataLength */
+	st[n++] = 0x00;
+	st[n++] = 0x24;
+	st[n++] = 0x00;
+	st[n++] = (uint8_t)p->reference;
+	st[n++] = (uint8_t)(2 * w);
+	for (i = 0; i < 2 * w; i++)
+		st[n++] = 0xFF;
+	r = cnie_transport_control(c->t, caps->ioctl_modify, st, n, resp, &rl);
+	if (r == CNIE_ERR_CARD_RESET)
+		return card_xfer_reset(c);
+	if (r != 0)
+		return r;
+	return pinpad_result(resp, rl, tries_left);
 }
 
 int

@@ -128,6 +128,15 @@ CNIE_EXPORT int cnie_card_pin_status(cnie_card *c, int *tries_left, bool *blocke
     bool *verified);
 
 /*
+ * PUK status (the user PIN's unblocking PIN in the AODF) by an empty
+ * VERIFY on its reference: spends no try.  *tries_left: -1 when the card
+ * does not tell, else 0..15; *blocked when 0 (6983 or 63C0).  Selects the
+ * PKI application again when the card answers 6A88 (another DF current).
+ * Any pointer may be NULL.
+ */
+CNIE_EXPORT int cnie_card_puk_status(cnie_card *c, int *tries_left, bool *blocked);
+
+/*
  * Verifies the user PIN (NUL-terminated ASCII digits, min..max from the
  * AODF).  CNIE_ERR_PIN_INCORRECT with *tries_left (may be NULL) set,
  * CNIE_ERR_PIN_BLOCKED, CNIE_ERR_PIN_FORMAT (nothing sent).
@@ -144,6 +153,18 @@ CNIE_EXPORT int cnie_card_pin_verify_pinpad(cnie_card *c, int *tries_left);
 /* CHANGE REFERENCE DATA old -> new; errors as cnie_card_pin_verify. */
 CNIE_EXPORT int cnie_card_pin_change(cnie_card *c, const char *old_pin, const char *new_pin,
     int *tries_left);
+/*
+ * CHANGE REFERENCE DATA entered on the reader's PIN pad (PC/SC part 10
+ * FEATURE_MODIFY_PIN_DIRECT, PIN_MODIFY_STRUCTURE 2.5.3): the current PIN,
+ * then the new PIN twice; the reader pads each into the card's
+ * old(max) || new(max) FF-padded blocks.  Errors as cnie_card_pin_change,
+ * plus CNIE_ERR_PINPAD_TIMEOUT (6400), CNIE_ERR_PINPAD_CANCELLED (6401);
+ * the new PIN and its confirmation differ (6402) or a PIN of the wrong
+ * length (6403): CNIE_ERR_PIN_FORMAT, nothing sent to the card, no try
+ * spent.  A reader without the feature, or a card under PACE:
+ * CNIE_ERR_UNSUPPORTED.
+ */
+CNIE_EXPORT int cnie_card_pin_change_pinpad(cnie_card *c, int *tries_left);
 /*
  * RESET RETRY COUNTER with the PUK, setting new_pin.  A wrong PUK:
  * CNIE_ERR_PIN_INCORRECT with the PUK's tries; a blocked PUK:

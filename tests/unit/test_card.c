@@ -366,6 +366,82 @@ test_pin_change(void **state)
 	assert_int_equal(cnie_card_pin_verify(f->card, "567890", &tries), 0);
 }
 
+/* PUK tries by an empty VERIFY on reference 82: no try spent, PIN untouched. */
+static void
+test_puk_status(void **state)
+{
+	fixture *f = *state;
+	int tries = 99;
+	bool blocked = true;
+
+	assert_int_equal(cnie_card_puk_status(NULL, &tries, &blocked), CNIE_ERR_INVALID_ARG);
+	assert_int_equal(cnie_card_puk_status(f->card, &tries, &blocked), 0);
+	assert_int_equal(tries, 10);
+	assert_false(blocked);
+	/* Asking again spends nothing. */
+	tries = 99;
+	assert_int_equal(cnie_card_puk_status(f->card, &tries, NULL), 0);
+	assert_int_equal(tries, 10);
+	assert_int_equal(cnie_card_puk_status(f->card, NULL, NULL), 0);
+	assert_int_equal(cnie_card_pin_unblock(f->card, "87654321", "4321", &tries),
+	    CNIE_ERR_PIN_INCORRECT);
+	assert_int_equal(tries, 9);
+	tries = 99;
+	blocked = true;
+	assert_int_equal(cnie_card_puk_status(f->card, &tries, &blocked), 0);
+	assert_int_equal(tries, 9);
+	assert_false(blocked);
+	/* The user PIN's counter is its own. */
+	assert_status(f->card, 3, false, false);
+	/* A wrong user PIN does not touch the PUK counter. */
+	assert_int_equal(cnie_card_pin_verify(f->card, "9999", &tries), CNIE_ERR_PIN_INCORRECT);
+	assert_int_equal(cnie_card_puk_status(f->card, &tries, &blocked), 0);
+	assert_int_equal(tries, 9);
+	/* A right unblock gives the PUK its tries back. */
+	assert_int_equal(cnie_card_pin_unblock(f->card, "12345678", "4321", &tries), 0);
+	assert_int_equal(cnie_card_puk_status(f->card, &tries, &blocked), 0);
+	assert_int_equal(tries, 10);
+	assert_false(blocked);
+}
+
+/* A card whose user PIN is blocked still tells the PUK's tries. */
+static void
+test_puk_status_blocked(void **state)
+{
+	fixture *f = *state;
+	int tries = 99;
+	bool blocked = true;
+
+	assert_status(f->card, 0, true, false);
+	assert_int_equal(cnie_card_puk_status(f->card, &tries, &blocked), 0);
+	assert_int_equal(tries, 10);
+	assert_false(blocked);
+	assert_int_equal(cnie_card_pin_unblock(f->card, "00000000", "4321", &tries),
+	    CNIE_ERR_PIN_INCORRECT);
+	assert_int_equal(tries, 9);
+	assert_int_equal(cnie_card_puk_status(f->card, &tries, &blocked), 0);
+	assert_int_equal(tries, 9);
+	assert_false(blocked);
+	assert_status(f->card, 0, true, false);
+}
+
+/* The in-process transport has no PIN pad: nothing is sent. */
+static void
+test_pin_change_pinpad_unsupported(void **state)
+{
+	fixture *f = *state;
+	cnie_transport_stats s0, s1;
+	int tries = 99;
+
+	assert_int_equal(cnie_card_pin_change_pinpad(NULL, &tries), CNIE_ERR_INVALID_ARG);
+	cnie_transport_get_stats(cnie_card_transport(f->card), &s0);
+	assert_int_equal(cnie_card_pin_change_pinpad(f->card, &tries), CNIE_ERR_UNSUPPORTED);
+	cnie_transport_get_stats(cnie_card_transport(f->card), &s1);
+	assert_int_equal(s1.apdus, s0.apdus);
+	assert_int_equal(s1.controls, s0.controls);
+	assert_int_equal(tries, 99);
+}
+
 /* ---- signatures -------------------------------------------------------- */
 
 static const uint8_t msg[] = "CNIE test message";
@@ -997,6 +1073,8 @@ test_contactless(void **state)
 	assert_int_equal(cnie_card_open_ex(t, "123456", &f->card), 0);
 	check_discovery(f->card, CNIE_CARD_KEY_EC, 256, 384);
 	assert_status(f->card, 3, false, false);
+	/* The reader would send CHANGE REFERENCE DATA in plain: refused under PACE. */
+	assert_int_equal(cnie_card_pin_change_pinpad(f->card, NULL), CNIE_ERR_UNSUPPORTED);
 	sign_and_check(f->card, 0x82, CNIE_CARD_MECH_ECDSA, CNIE_CARD_HASH_SHA384,
 	    CNIE_CARD_SIG_ECDSA_DER, false);
 	sign_and_check(f->card, 0x81, CNIE_CARD_MECH_ECDSA, CNIE_CARD_HASH_SHA256, 0, true);
@@ -1163,6 +1241,48 @@ pinpad_flow(const char *sim_path)
 		r = cnie_card_pin_status(c, &tries, NULL, &verified);
 		PCHECK(r == 0 && verified && tries == -1, "PIN verified: %d", tries);
 	}
+	PCHECK(cnie_transport_get_caps(cnie_card_transport(c))->pinpad_modify, "modify caps");
+	/* PIN change on the pad: current PIN, new PIN, confirmation (bConfirmPIN 03). */
+	PCHECK(sim(sim_path, "--reader", "2", "keys", "cancel", NULL) == 0, "keys cancel");
+	r = cnie_card_pin_change_pinpad(c, &tries);
+	PCHECK(r == CNIE_ERR_PINPAD_CANCELLED, "change cancelled: %s", cnie_error_name(r));
+	PCHECK(sim(sim_path, "--reader", "2", "keys", "1234", "567890", "567891", NULL) == 0,
+	    "keys mismatch");
+	r = cnie_card_pin_change_pinpad(c, &tries);
+	PCHECK(r == CNIE_ERR_PIN_FORMAT, "confirmation differs: %s", cnie_error_name(r));
+	PCHECK(sim(sim_path, "--reader", "2", "keys", "1111", "567890", "567890", NULL) == 0,
+	    "keys wrong current");
+	tries = 99;
+	r = cnie_card_pin_change_pinpad(c, &tries);
+	PCHECK(r == CNIE_ERR_PIN_INCORRECT && tries == 2, "wrong current PIN on the pad: %s, %d",
+	    cnie_error_name(r), tries);
+	PCHECK(sim(sim_path, "--reader", "2", "keys", "1234", "567890", "567890", NULL) == 0,
+	    "keys change");
+	cnie_transport_get_stats(cnie_card_transport(c), &s0);
+	r = cnie_card_pin_change_pinpad(c, &tries);
+	cnie_transport_get_stats(cnie_card_transport(c), &s1);
+	PCHECK(r == 0 && s1.controls == s0.controls + 1 && s1.apdus == s0.apdus,
+	    "PIN changed on the pad: %s", cnie_error_name(r));
+	r = cnie_card_pin_verify(c, "1234", &tries);
+	PCHECK(r == CNIE_ERR_PIN_INCORRECT && tries == 2, "old PIN refused: %s, %d",
+	    cnie_error_name(r), tries);
+	r = cnie_card_pin_verify(c, "567890", &tries);
+	PCHECK(r == 0, "new PIN verified in software: %s", cnie_error_name(r));
+	/* Back to 1234 so that the card's state stays as the other tests expect. */
+	PCHECK(sim(sim_path, "--reader", "2", "keys", "567890", "1234", "1234", NULL) == 0,
+	    "keys change back");
+	r = cnie_card_pin_change_pinpad(c, &tries);
+	PCHECK(r == 0, "PIN changed back on the pad: %s", cnie_error_name(r));
+	r = cnie_card_pin_verify(c, "1234", &tries);
+	PCHECK(r == 0, "PIN 1234 again: %s", cnie_error_name(r));
+	{
+		bool blocked = true;
+
+		tries = 99;
+		r = cnie_card_puk_status(c, &tries, &blocked);
+		PCHECK(r == 0 && tries == 10 && !blocked, "PUK status through PC/SC: %s, %d",
+		    cnie_error_name(r), tries);
+	}
 out:
 	cnie_card_free(&c);
 	cnie_pcsc_free_names(&names);
@@ -1182,6 +1302,10 @@ main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_pin_format, setup_rsa, teardown),
 		cmocka_unit_test_setup_teardown(test_pin_blocked_unblock, setup_blocked, teardown),
 		cmocka_unit_test_setup_teardown(test_pin_change, setup_ec, teardown),
+		cmocka_unit_test_setup_teardown(test_puk_status, setup_ec, teardown),
+		cmocka_unit_test_setup_teardown(test_puk_status_blocked, setup_blocked, teardown),
+		cmocka_unit_test_setup_teardown(test_pin_change_pinpad_unsupported, setup_ec,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_sign_rsa, setup_rsa, teardown),
 		cmocka_unit_test_setup_teardown(test_sign_ec, setup_ec, teardown),
 		cmocka_unit_test_setup_teardown(test_sign_expired, setup_expired, teardown),
