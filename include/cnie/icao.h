@@ -75,7 +75,7 @@ CNIE_EXPORT cnie_transport *cnie_icao_transport(cnie_icao *icao);
  * one chunk; its TLV header gives the size (at most CNIE_ICAO_MAX_FILE),
  * the rest comes in chunks as large as the transport's caps allow
  * (extended length when available).  Offsets above 32767 (READ BINARY
- * with odd INS) are not implemented: such files give CNIE_ERR_UNSUPPORTED.
+ * with odd INS) are not supported (no test-card file needs them): such files give CNIE_ERR_UNSUPPORTED.
  * progress (may be NULL) is called after each chunk.  On error out is as
  * given.  Card errors: CNIE_ERR_SW_FILE_NOT_FOUND, _SECURITY_STATUS...
  */
