@@ -8,6 +8,13 @@ CNIE_BUILD_PACKAGES=(
 CNIE_RUNTIME_PACKAGES=(
   pcscd pcsc-tools opensc util-linux procps openssl python3
 )
+# Each component adds what its build and tests need in scripts/deps.d/*.sh
+# (CNIE_BUILD_PACKAGES+=(...) / CNIE_RUNTIME_PACKAGES+=(...)).
+for _cnie_deps in "$(dirname "${BASH_SOURCE[0]}")"/deps.d/*.sh; do
+  # shellcheck disable=SC1090
+  [ -e "$_cnie_deps" ] && . "$_cnie_deps"
+done
+unset _cnie_deps
 
 # cnie_install_missing PKG...: installs what dpkg says is missing (apt-get
 # as root, otherwise prints the one command to run and fails).
