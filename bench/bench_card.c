@@ -319,7 +319,9 @@ select_aid_len(size_t aid_len)
 
 /*
  * Cold floor: SELECT PKI AID (card identified by its application, EF.DIR
- * not needed); the PKCS#15 files needed to find the key, its PIN and its
+ * not needed); GET DATA serial, because with the on-disk cache on the
+ * flow must also key what it stores for the next run (the warm floor
+ * below needs the same APDU); the PKCS#15 files needed to find the key, its PIN and its
  * certificate: ODF (where the DFs are), AODF (PIN reference, lengths),
  * PrKDF (key reference, iD), CDF (certificate path) - TokenInfo is not
  * needed to sign; the certificate; VERIFY; MSE:SET DST (84 only: the key's
@@ -351,6 +353,7 @@ floor_cold(floor_acc *f, const workdir *w, const cnie_card_key_info *k)
 	memset(f, 0, sizeof(*f));
 	f->bps = CONTACT_BPS;
 	floor_apdu(f, "SELECT AID", select_aid_len(sizeof(pki_aid)), 2, 0);
+	floor_apdu(f, "GET DATA serial", 5, 8 + 2, 0);
 	floor_read_fid(f, "ODF", file_size(w->card, "3F00-A001-5031"));
 	floor_read_fid(f, "AODF", file_size(w->card, "3F00-A001-4401"));
 	floor_read_fid(f, "PrKDF", file_size(w->card, "3F00-A001-4402"));

@@ -8,7 +8,11 @@
 
 #include <openssl/bn.h>
 #include <openssl/ecdsa.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
 
 #include <cnie/apdu.h>
 #include <cnie/cache.h>
@@ -18,6 +22,7 @@
 #include <cnie/pace.h>
 #include <cnie/pkcs15.h>
 #include <cnie/sm.h>
+#include <cnie/tlv.h>
 
 static const uint8_t pki_aid[] = { 0xF0, 0x43, 0x4E, 0x49, 0x45, 0x50, 0x4B, 0x49 };
 
@@ -35,6 +40,7 @@ typedef struct card_cert {
 	size_t id_len;
 	uint8_t *der;
 	size_t der_len;
+	bool from_cache; /* checked against the first key operation's result */
 } card_cert;
 
 struct cnie_card {
@@ -48,10 +54,15 @@ struct cnie_card {
 	card_cert certs[CNIE_P15_MAX_OBJECTS];
 	size_t ncerts;
 	/* On-disk cache (include/cnie/cache.h): NULL when off or unusable. */
-	uint8_t dir_check[CNIE_CACHE_CHECK_LEN]; /* SHA-256(EF.DIR) prefix, 0 if none */
+	uint8_t atr_check[CNIE_CACHE_CHECK_LEN]; /* SHA-256(ATR) prefix, 0 if none */
 	cnie_cache *cache;
 	bool cache_tried;
+	bool ti_loaded;	  /* TokenInfo read (only serial/label need it) */
+	bool no_odd_read; /* the card refused READ BINARY B1 by FID: SELECT + B0 */
 };
+
+/* The PKI application's DF (card-profile.md 2), current after open. */
+static const uint8_t pki_df[] = { 0xA0, 0x01 };
 
 /* ---- exchange ---------------------------------------------------------- */
 
@@ -180,6 +191,134 @@ chunk_size(const cnie_card *c)
  * object: its header gives the exact size, so the read stops there
  * (certificate files may be padded).
  */
+/*
+ * One READ BINARY with odd INS (7816-4 11.2.3): P1-P2 the EF's FID in the
+ * current DF, offset in DO 54, data in DO 53.  *sw is the card's answer;
+ * 0 with *sw not 9000/6282 leaves the decision (fall back) to the caller.
+ */
+static int
+read_chunk_odd(cnie_card *c, const uint8_t fid[2], size_t off, size_t ne, cnie_buf *out,
+    bool *eof, uint16_t *sw)
+{
+	uint8_t cmd[4];
+	cnie_buf *resp = NULL;
+	cnie_apdu a;
+	cnie_tlv tlv;
+	size_t room;
+	int r;
+
+	cmd[0] = 0x54;
+	if (off <= 0xFF) {
+		cmd[1] = 1, cmd[2] = (uint8_t)off;
+	} else {
+		cmd[1] = 2, cmd[2] = (uint8_t)(off >> 8), cmd[3] = (uint8_t)off;
+	}
+	cnie_apdu_init(&a, 0x00, 0xB1, fid[0], fid[1]);
+	a.data = cmd;
+	a.nc = 2u + cmd[1];
+	a.ne = ne;
+	if ((resp = cnie_buf_new()) == NULL)
+		return CNIE_ERR_NOMEM;
+	if ((r = card_xfer(c, &a, resp, sw)) != 0)
+		goto out;
+	*eof = false;
+	if (*sw != 0x9000 && *sw != 0x6282)
+		goto out;
+	/* Exactly one DO 53 within Ne; an empty answer to a full read is no progress. */
+	if (cnie_buf_len(resp) > ne ||
+	    (r = cnie_tlv_parse_one(cnie_buf_ptr(resp), cnie_buf_len(resp), &tlv)) != 0 ||
+	    tlv.tag != 0x53) {
+		r = CNIE_ERR_BAD_RESPONSE;
+		goto out;
+	}
+	room = ne - tlv.hdr_len;
+	if (*sw == 0x9000 && tlv.len == 0) {
+		r = CNIE_ERR_BAD_RESPONSE;
+		goto out;
+	}
+	if ((r = cnie_buf_put(out, tlv.value, tlv.len)) != 0)
+		goto out;
+	if (*sw == 0x6282 || tlv.len < room)
+		*eof = true;
+out:
+	cnie_buf_free(&resp);
+	return r;
+}
+
+/* The DER object's total size from its first bytes (certificates may be padded). */
+static int
+der_size(const cnie_buf *b, size_t *want)
+{
+	cnie_cur cur;
+	uint8_t tag, l0;
+	uint32_t l = 0;
+
+	cnie_buf_cur(b, &cur);
+	cnie_cur_u8(&cur, &tag);
+	cnie_cur_u8(&cur, &l0);
+	if (cur.err != 0)
+		return cur.err;
+	if (tag != 0x30)
+		return CNIE_ERR_ENCODING;
+	if (l0 < 0x80)
+		l = l0;
+	else if (l0 == 0x81 || l0 == 0x82)
+		cnie_cur_uint_be(&cur, (size_t)(l0 & 0x7F), &l);
+	else
+		return CNIE_ERR_ENCODING;
+	if (cur.err != 0)
+		return cur.err;
+	if (l > CARD_FILE_MAX - cur.pos)
+		return CNIE_ERR_TOO_LONG;
+	*want = cur.pos + l;
+	return 0;
+}
+
+/*
+ * A file of the PKI DF (3F00 A001 xxxx) read by FID with odd-INS READ
+ * BINARY: one APDU per chunk and no SELECT (card-profile.md 5).  Returns 1
+ * when the card did not take it (6A82: another DF is current; 6D00/6E00/
+ * 6A81/6A86: no odd INS) so that the caller selects and reads with B0.
+ */
+static int
+read_file_odd(cnie_card *c, const cnie_p15_path *path, bool der, cnie_buf *out)
+{
+	const uint8_t *fid;
+	size_t ch = chunk_size(c), want = CARD_FILE_MAX, got;
+	bool eof = false;
+	uint16_t sw = 0;
+	int r;
+
+	if (c->no_odd_read || path->has_range || path->len != 6 || path->value[0] != 0x3F ||
+	    path->value[1] != 0x00 || memcmp(path->value + 2, pki_df, sizeof(pki_df)) != 0)
+		return 1;
+	fid = path->value + 4;
+	while (!eof && cnie_buf_len(out) < want) {
+		got = cnie_buf_len(out);
+		if ((r = read_chunk_odd(c, fid, got, ch, out, &eof, &sw)) != 0)
+			return r;
+		if (sw == 0x6B00 && got != 0)
+			break; /* offset at the end of a file that filled the last answer */
+		if (sw != 0x9000 && sw != 0x6282) {
+			if (got != 0)
+				return cnie_sw_to_error(sw);
+			if (sw == 0x6D00 || sw == 0x6E00 || sw == 0x6A81 || sw == 0x6A86)
+				c->no_odd_read = true;
+			if (sw == 0x6A82 || c->no_odd_read)
+				return 1;
+			return cnie_sw_to_error(sw);
+		}
+		if (der && want == CARD_FILE_MAX && cnie_buf_len(out) >= 4 &&
+		    (r = der_size(out, &want)) != 0)
+			return r;
+	}
+	if (cnie_buf_len(out) > want)
+		return cnie_buf_truncate(out, want);
+	if (der && cnie_buf_len(out) < want)
+		return CNIE_ERR_TRUNCATED;
+	return 0;
+}
+
 static int
 read_file(cnie_card *c, const cnie_p15_path *path, bool der, cnie_buf *out)
 {
@@ -187,6 +326,9 @@ read_file(cnie_card *c, const cnie_p15_path *path, bool der, cnie_buf *out)
 	bool eof = false;
 	int r;
 
+	if ((r = read_file_odd(c, path, der, out)) <= 0)
+		return r;
+	cnie_buf_reset(out);
 	if ((r = select_path(c, path->value, path->len)) != 0)
 		return r;
 	off = path->has_range ? path->index : 0;
@@ -198,28 +340,9 @@ read_file(cnie_card *c, const cnie_p15_path *path, bool der, cnie_buf *out)
 		n = want - cnie_buf_len(out) < ch ? want - cnie_buf_len(out) : ch;
 		if ((r = read_chunk(c, off + cnie_buf_len(out), n, out, &eof)) != 0)
 			return r;
-		if (der && want == CARD_FILE_MAX && cnie_buf_len(out) >= 4) {
-			cnie_cur cur;
-			uint8_t tag, l0;
-			uint32_t l = 0;
-
-			cnie_buf_cur(out, &cur);
-			cnie_cur_u8(&cur, &tag);
-			cnie_cur_u8(&cur, &l0);
-			if (tag != 0x30)
-				return CNIE_ERR_ENCODING;
-			if (l0 < 0x80)
-				l = l0;
-			else if (l0 == 0x81 || l0 == 0x82)
-				cnie_cur_uint_be(&cur, (size_t)(l0 & 0x7F), &l);
-			else
-				return CNIE_ERR_ENCODING;
-			if (cur.err != 0)
-				return cur.err;
-			if (l > CARD_FILE_MAX - cur.pos)
-				return CNIE_ERR_TOO_LONG;
-			want = cur.pos + l;
-		}
+		if (der && want == CARD_FILE_MAX && cnie_buf_len(out) >= 4 &&
+		    (r = der_size(out, &want)) != 0)
+			return r;
 	}
 	if (cnie_buf_len(out) > want)
 		return cnie_buf_truncate(out, want);
@@ -232,9 +355,12 @@ read_file(cnie_card *c, const cnie_p15_path *path, bool der, cnie_buf *out)
 
 /*
  * Opens the card's cache on first need: GET DATA 00 CA 00 5A gives the
- * serial (card-profile.md, 8 bytes), the EF.DIR digest of open is the
- * content check.  A card without the serial, or no usable cache directory:
- * everything is read from the card, as without a cache.
+ * serial (card-profile.md, 8 bytes), the ATR's digest (card product and
+ * profile version, no APDU) is the content check; what the cache cannot
+ * see (a certificate rewritten under the same serial) is caught after
+ * each key operation, which is verified with the cached certificate
+ * (check_with_cert).  A card without the serial, or no usable cache
+ * directory: everything is read from the card, as without a cache.
  */
 static int
 cache_init(cnie_card *c)
@@ -259,23 +385,31 @@ cache_init(cnie_card *c)
 		cnie_log_info("no card serial (SW %04X): cache not used", sw);
 		goto out;
 	}
-	if (cnie_cache_open(cnie_buf_ptr(b), cnie_buf_len(b), c->dir_check,
-	    sizeof(c->dir_check), &c->cache) != 0)
+	if (cnie_cache_open(cnie_buf_ptr(b), cnie_buf_len(b), c->atr_check,
+	    sizeof(c->atr_check), &c->cache) != 0)
 		c->cache = NULL;
 out:
 	cnie_buf_free(&b);
 	return r;
 }
 
-/* read_file through the cache: entry name first, else the card (then stored). */
+/*
+ * read_file through the cache: entry name first, else the card (then
+ * stored).  *hit (may be NULL) tells where it came from.
+ */
 static int
 read_cached(cnie_card *c, const char *name, const cnie_p15_path *path, bool der,
-    cnie_buf *out)
+    cnie_buf *out, bool *hit)
 {
 	int r;
 
-	if (c->cache != NULL && cnie_cache_get(c->cache, name, out) == 0)
+	if (hit != NULL)
+		*hit = false;
+	if (c->cache != NULL && cnie_cache_get(c->cache, name, out) == 0) {
+		if (hit != NULL)
+			*hit = true;
 		return 0;
+	}
 	cnie_buf_reset(out);
 	if ((r = read_file(c, path, der, out)) != 0)
 		return r;
@@ -283,6 +417,44 @@ read_cached(cnie_card *c, const char *name, const cnie_p15_path *path, bool der,
 	    cnie_cache_put(c->cache, name, cnie_buf_ptr(out), cnie_buf_len(out)) != 0)
 		cnie_log_info("cache: could not store %s", name);
 	return 0;
+}
+
+#define CERT_ENTRY_NAME (5 + 2 * CNIE_CARD_MAX_ID + 1)
+
+/* Entry "cert-<iD in hex>": the iD is the certificate's SKI. */
+static void
+cert_entry_name(const uint8_t *id, size_t id_len, char name[CERT_ENTRY_NAME])
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	memcpy(name, "cert-", 5);
+	for (i = 0; i < id_len; i++) {
+		name[5 + 2 * i] = digits[id[i] >> 4];
+		name[5 + 2 * i + 1] = digits[id[i] & 0x0F];
+	}
+	name[5 + 2 * id_len] = '\0';
+}
+
+/*
+ * Deletes this card's cache entries (the in-memory copies stay: callers
+ * may hold pointers into them for the card's life).
+ */
+static void
+purge_cache(cnie_card *c)
+{
+	static const char *const names[] = { "odf", "tokeninfo", "aodf", "prkdf", "cdf" };
+	char name[CERT_ENTRY_NAME];
+	size_t i;
+
+	if (c->cache == NULL)
+		return;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		(void)cnie_cache_remove(c->cache, names[i]);
+	for (i = 0; i < c->ncerts; i++) {
+		cert_entry_name(c->certs[i].id, c->certs[i].id_len, name);
+		(void)cnie_cache_remove(c->cache, name);
+	}
 }
 
 /* ---- discovery --------------------------------------------------------- */
@@ -297,16 +469,45 @@ read_df(cnie_card *c, cnie_p15_df_type type, const char *name, const cnie_p15_od
 	cnie_buf_reset(b);
 	if ((r = cnie_p15_odf_find(odf, type, 0, &p)) != 0)
 		return r;
-	return read_cached(c, name, p, false, b);
+	return read_cached(c, name, p, false, b, NULL);
 }
 
+/* TokenInfo (5032, ISO 7816-15 8.4): only serial and label need it. */
+static int
+load_tokeninfo(cnie_card *c)
+{
+	static const cnie_p15_path ti_path = { { 0x3F, 0x00, 0xA0, 0x01, 0x50, 0x32 }, 6,
+		false, 0, 0 };
+	cnie_buf *b = NULL;
+	int r;
+
+	if (c->ti_loaded)
+		return 0;
+	if ((r = cache_init(c)) != 0)
+		return r;
+	if ((b = cnie_buf_new()) == NULL)
+		return CNIE_ERR_NOMEM;
+	if ((r = read_cached(c, "tokeninfo", &ti_path, false, b, NULL)) != 0)
+		goto out;
+	if ((r = cnie_p15_tokeninfo_parse(cnie_buf_ptr(b), cnie_buf_len(b), &c->ti)) != 0) {
+		if (c->cache != NULL)
+			(void)cnie_cache_remove(c->cache, "tokeninfo");
+		goto out;
+	}
+	c->ti_loaded = true;
+out:
+	cnie_buf_free(&b);
+	return r;
+}
+
+/*
+ * The structures a key operation needs (ISO 7816-15 8.4): ODF 5031 in the
+ * application DF, then the AODF, PrKDF and CDF it points to.
+ */
 static int
 load_p15(cnie_card *c)
 {
-	/* ISO 7816-15 8.4: ODF 5031 and TokenInfo 5032 in the application DF. */
 	static const cnie_p15_path odf_path = { { 0x3F, 0x00, 0xA0, 0x01, 0x50, 0x31 }, 6,
-		false, 0, 0 };
-	static const cnie_p15_path ti_path = { { 0x3F, 0x00, 0xA0, 0x01, 0x50, 0x32 }, 6,
 		false, 0, 0 };
 	cnie_p15_odf *odf = NULL;
 	cnie_buf *b = NULL;
@@ -318,12 +519,8 @@ load_p15(cnie_card *c)
 		return r;
 	if ((b = cnie_buf_new()) == NULL)
 		return CNIE_ERR_NOMEM;
-	if ((r = read_cached(c, "odf", &odf_path, false, b)) != 0 ||
+	if ((r = read_cached(c, "odf", &odf_path, false, b, NULL)) != 0 ||
 	    (r = cnie_p15_odf_parse(cnie_buf_ptr(b), cnie_buf_len(b), &odf)) != 0)
-		goto out;
-	cnie_buf_reset(b);
-	if ((r = read_cached(c, "tokeninfo", &ti_path, false, b)) != 0 ||
-	    (r = cnie_p15_tokeninfo_parse(cnie_buf_ptr(b), cnie_buf_len(b), &c->ti)) != 0)
 		goto out;
 	if ((r = read_df(c, CNIE_P15_AODF, "aodf", odf, b)) != 0 ||
 	    (r = cnie_p15_aodf_parse(cnie_buf_ptr(b), cnie_buf_len(b), &c->aodf)) != 0)
@@ -342,13 +539,11 @@ out:
 		 * library version, a bad read once stored): read the card next time.
 		 */
 		(void)cnie_cache_remove(c->cache, "odf");
-		(void)cnie_cache_remove(c->cache, "tokeninfo");
 		(void)cnie_cache_remove(c->cache, "aodf");
 		(void)cnie_cache_remove(c->cache, "prkdf");
 		(void)cnie_cache_remove(c->cache, "cdf");
 	}
 	if (r != 0) {
-		cnie_p15_tokeninfo_free(&c->ti);
 		cnie_p15_aodf_free(&c->aodf);
 		cnie_p15_prkdf_free(&c->prkdf);
 		cnie_p15_cdf_free(&c->cdf);
@@ -360,47 +555,24 @@ out:
 
 /* ---- open / free ------------------------------------------------------- */
 
-/* EF.DIR (2F00 in the MF) lists the PKI application, when the card has an EF.DIR. */
+/*
+ * The cache's content check (include/cnie/cache.h): the ATR names the card
+ * product and its profile version, and costs no APDU.  The card itself is
+ * identified by its application (SELECT of the PKI AID), not by the ATR.
+ */
 static int
-check_dir(cnie_card *c)
+atr_check(cnie_card *c)
 {
-	static const cnie_p15_path dir_path = { { 0x3F, 0x00, 0x2F, 0x00 }, 4, false, 0, 0 };
-	const cnie_p15_app *app;
-	cnie_p15_dir *dir = NULL;
-	cnie_buf *b = NULL;
-	int r;
+	uint8_t atr[33], md[EVP_MAX_MD_SIZE];
+	size_t n = sizeof(atr);
+	unsigned int ml = 0;
 
-	if ((b = cnie_buf_new()) == NULL)
-		return CNIE_ERR_NOMEM;
-	r = read_file(c, &dir_path, false, b);
-	if (r == CNIE_ERR_SW_FILE_NOT_FOUND) {
-		r = 0; /* no EF.DIR: SELECT by AID decides alone */
-		goto out;
-	}
-	if (r != 0)
-		goto out;
-	if ((r = cnie_p15_dir_parse(cnie_buf_ptr(b), cnie_buf_len(b), &dir)) != 0)
-		goto out;
-	if (cnie_p15_dir_find(dir, pki_aid, sizeof(pki_aid), &app) != 0) {
-		r = CNIE_ERR_CARD_NOT_RECOGNISED;
-		goto out;
-	}
-	/* The cache's content check (include/cnie/cache.h): no extra APDU. */
-	{
-		uint8_t md[EVP_MAX_MD_SIZE];
-		unsigned int ml = 0;
-
-		if (EVP_Digest(cnie_buf_ptr(b), cnie_buf_len(b), md, &ml, EVP_sha256(),
-		    NULL) != 1 || ml < sizeof(c->dir_check)) {
-			r = CNIE_ERR_CRYPTO;
-			goto out;
-		}
-		memcpy(c->dir_check, md, sizeof(c->dir_check));
-	}
-out:
-	cnie_p15_dir_free(&dir);
-	cnie_buf_free(&b);
-	return r;
+	if (cnie_transport_atr(c->inner != NULL ? c->inner : c->t, atr, &n) != 0 || n == 0)
+		return 0; /* no ATR: the serial alone keys the cache */
+	if (EVP_Digest(atr, n, md, &ml, EVP_sha256(), NULL) != 1 || ml < sizeof(c->atr_check))
+		return CNIE_ERR_CRYPTO;
+	memcpy(c->atr_check, md, sizeof(c->atr_check));
+	return 0;
 }
 
 /*
@@ -470,7 +642,7 @@ cnie_card_open_ex(cnie_transport *t, const char *can, cnie_card **out)
 		if ((r = start_pace(c, can)) != 0)
 			goto out;
 	}
-	if ((r = check_dir(c)) != 0)
+	if ((r = atr_check(c)) != 0)
 		goto out;
 	if ((r = select_pki(c->t)) != 0)
 		goto out;
@@ -532,7 +704,7 @@ cnie_card_serial(cnie_card *c, const char **out)
 
 	if (c == NULL || out == NULL)
 		return CNIE_ERR_INVALID_ARG;
-	if ((r = load_p15(c)) != 0)
+	if ((r = load_tokeninfo(c)) != 0)
 		return r;
 	*out = c->ti->serial;
 	return 0;
@@ -545,7 +717,7 @@ cnie_card_label(cnie_card *c, const char **out)
 
 	if (c == NULL || out == NULL)
 		return CNIE_ERR_INVALID_ARG;
-	if ((r = load_p15(c)) != 0)
+	if ((r = load_tokeninfo(c)) != 0)
 		return r;
 	*out = c->ti->label;
 	return 0;
@@ -630,19 +802,12 @@ cnie_card_certificate(cnie_card *c, const uint8_t *id, size_t id_len, const uint
 		if ((b = cnie_buf_from(ce->direct, ce->direct_len)) == NULL)
 			return CNIE_ERR_NOMEM;
 	} else if (ce->kind == CNIE_P15_VALUE_PATH) {
-		char name[5 + 2 * CNIE_CARD_MAX_ID + 1];
-		static const char digits[] = "0123456789abcdef";
+		char name[CERT_ENTRY_NAME];
 
-		/* Entry "cert-<iD in hex>": the iD is the certificate's SKI. */
-		memcpy(name, "cert-", 5);
-		for (i = 0; i < id_len; i++) {
-			name[5 + 2 * i] = digits[id[i] >> 4];
-			name[5 + 2 * i + 1] = digits[id[i] & 0x0F];
-		}
-		name[5 + 2 * id_len] = '\0';
+		cert_entry_name(id, id_len, name);
 		if ((b = cnie_buf_new()) == NULL)
 			return CNIE_ERR_NOMEM;
-		if ((r = read_cached(c, name, &ce->path, true, b)) != 0)
+		if ((r = read_cached(c, name, &ce->path, true, b, &cc->from_cache)) != 0)
 			goto out;
 	} else {
 		return CNIE_ERR_UNSUPPORTED;
@@ -1220,6 +1385,93 @@ find_key(cnie_card *c, const uint8_t *id, size_t id_len, cnie_card_key_info *k)
 }
 
 /* MSE:SET (DST B6 or AT A4) then the operation, in one transaction (7816-4 7.5.11). */
+static const EVP_MD *
+md_of(cnie_card_hash h)
+{
+	switch (h) {
+	case CNIE_CARD_HASH_SHA1:
+		return EVP_sha1();
+	case CNIE_CARD_HASH_SHA224:
+		return EVP_sha224();
+	case CNIE_CARD_HASH_SHA256:
+		return EVP_sha256();
+	case CNIE_CARD_HASH_SHA384:
+		return EVP_sha384();
+	case CNIE_CARD_HASH_SHA512:
+		return EVP_sha512();
+	default:
+		return NULL;
+	}
+}
+
+/*
+ * The cache's second content check: the first key operation whose
+ * certificate came from the cache is verified with that certificate's
+ * public key (CPU only, no APDU).  A card whose certificate was rewritten
+ * under the same serial fails here: the cache is purged and the caller
+ * gets CNIE_ERR_CARD_CHANGED instead of a signature that does not match
+ * the certificate it was shown.  input is what the card processed (the
+ * DigestInfo block, or the hash), sig the card's raw answer.
+ */
+static int
+check_with_cert(cnie_card *c, const cnie_card_key_info *k, const cnie_card_mech *m,
+    uint8_t alg, const uint8_t *input, size_t n, const uint8_t *sig, size_t sig_len)
+{
+	card_cert *cc = NULL;
+	const uint8_t *p;
+	X509 *x = NULL;
+	EVP_PKEY *pk = NULL;
+	EVP_PKEY_CTX *ctx = NULL;
+	uint8_t rec[512], der[2 * 66 + 16];
+	size_t i, rl = sizeof(rec), dl = sizeof(der);
+	int r = CNIE_ERR_CARD_CHANGED, ok = 0;
+
+	for (i = 0; i < c->ncerts; i++)
+		if (c->certs[i].id_len == k->id_len &&
+		    memcmp(c->certs[i].id, k->id, k->id_len) == 0)
+			cc = &c->certs[i];
+	if (cc == NULL || !cc->from_cache)
+		return 0;
+	p = cc->der;
+	if ((x = d2i_X509(NULL, &p, (long)cc->der_len)) == NULL ||
+	    (pk = X509_get0_pubkey(x)) == NULL || (ctx = EVP_PKEY_CTX_new(pk, NULL)) == NULL)
+		goto out;
+	switch (alg) {
+	case ALG_RSA_PKCS1:
+		ok = EVP_PKEY_verify_recover_init(ctx) == 1 &&
+		    EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) == 1 &&
+		    EVP_PKEY_verify_recover(ctx, rec, &rl, sig, sig_len) == 1 && rl == n &&
+		    CRYPTO_memcmp(rec, input, n) == 0;
+		break;
+	case ALG_RSA_PSS:
+		ok = EVP_PKEY_verify_init(ctx) == 1 &&
+		    EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PSS_PADDING) == 1 &&
+		    EVP_PKEY_CTX_set_signature_md(ctx, md_of(m->hash)) == 1 &&
+		    EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, RSA_PSS_SALTLEN_DIGEST) == 1 &&
+		    EVP_PKEY_verify(ctx, sig, sig_len, input, n) == 1;
+		break;
+	case ALG_ECDSA:
+		ok = ecdsa_to_der(sig, sig_len, der, &dl) == 0 && EVP_PKEY_verify_init(ctx) == 1 &&
+		    EVP_PKEY_verify(ctx, der, dl, input, n) == 1;
+		break;
+	default:
+		break;
+	}
+	if (ok) {
+		cc->from_cache = false; /* this certificate matches the card: checked once */
+		r = 0;
+	}
+out:
+	if (r != 0) {
+		cnie_log_info("card content differs from the cached certificate: cache purged");
+		purge_cache(c);
+	}
+	ERR_clear_error();
+	EVP_PKEY_CTX_free(ctx);
+	X509_free(x);
+	return r;
+}
+
 static int
 key_operation(cnie_card *c, bool internal_auth, const uint8_t *id, size_t id_len,
     const cnie_card_mech *m, const uint8_t *in, size_t in_len, uint8_t *sig, size_t *sig_len)
@@ -1228,7 +1480,7 @@ key_operation(cnie_card *c, bool internal_auth, const uint8_t *id, size_t id_len
 	uint8_t input[512], mse[6];
 	cnie_buf *resp = NULL;
 	cnie_apdu a;
-	size_t n, max, expect;
+	size_t n, max, expect, nm;
 	uint16_t sw;
 	uint8_t alg;
 	bool began = false;
@@ -1255,14 +1507,20 @@ key_operation(cnie_card *c, bool internal_auth, const uint8_t *id, size_t id_len
 		r = CNIE_ERR_NOMEM;
 		goto out;
 	}
-	mse[0] = 0x80, mse[1] = 0x01, mse[2] = alg;
-	mse[3] = 0x84, mse[4] = 0x01, mse[5] = k.key_ref;
+	/*
+	 * DO 80 only when the algorithm is not the key's default (card-profile.md
+	 * 5: RSA PKCS#1 v1.5, ECDSA): three bytes fewer on every signature.
+	 */
+	nm = 0;
+	if (alg != (k.type == CNIE_CARD_KEY_RSA ? ALG_RSA_PKCS1 : ALG_ECDSA))
+		mse[nm++] = 0x80, mse[nm++] = 0x01, mse[nm++] = alg;
+	mse[nm++] = 0x84, mse[nm++] = 0x01, mse[nm++] = k.key_ref;
 	if ((r = cnie_transport_begin(c->t)) != 0)
 		goto out;
 	began = true;
 	cnie_apdu_init(&a, 0x00, 0x22, 0x41, internal_auth ? 0xA4 : 0xB6);
 	a.data = mse;
-	a.nc = sizeof(mse);
+	a.nc = nm;
 	if ((r = card_xfer(c, &a, NULL, &sw)) != 0)
 		goto out;
 	if ((r = cnie_sw_to_error(sw)) != 0)
@@ -1282,6 +1540,8 @@ key_operation(cnie_card *c, bool internal_auth, const uint8_t *id, size_t id_len
 		r = CNIE_ERR_BAD_RESPONSE;
 		goto out;
 	}
+	if ((r = check_with_cert(c, &k, m, alg, input, n, cnie_buf_ptr(resp), expect)) != 0)
+		goto out;
 	if (m->type == CNIE_CARD_MECH_ECDSA && (m->flags & CNIE_CARD_SIG_ECDSA_DER) != 0) {
 		if ((r = ecdsa_to_der(cnie_buf_ptr(resp), cnie_buf_len(resp), sig, sig_len)) != 0)
 			goto out;

@@ -80,6 +80,8 @@ static const struct {
 	E(CNIE_ERR_UNTRUSTED, "no chain to a trusted certificate"),
 	E(CNIE_ERR_EXPIRED, "certificate or document expired"),
 	E(CNIE_ERR_NEED_CAN, "card access number (CAN) or MRZ required"),
+	E(CNIE_ERR_CARD_CHANGED,
+	    "the card's certificates differ from the cached copy: cache cleared, read the card again"),
 };
 
 #undef E

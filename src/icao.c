@@ -180,10 +180,13 @@ read_file(cnie_transport *t, int sfi, cnie_buf *out, cnie_icao_progress_fn progr
 	if ((f = cnie_buf_new()) == NULL)
 		return CNIE_ERR_NOMEM;
 	/*
-	 * The first part both starts the file and tells its size: one
-	 * short-answer chunk saves a separate 4..6-byte header read.
+	 * The first part both starts the file and tells its size, which saves
+	 * a separate 4..6-byte header read.  With extended length it asks for
+	 * a whole chunk: most files (DG2 and EF.SOD included) then come in one
+	 * APDU; with short APDUs one short-answer chunk.
 	 */
-	if ((r = read_chunk(t, sfi, 0, chunk < ICAO_FIRST_READ ? chunk : ICAO_FIRST_READ, f)) != 0)
+	if ((r = read_chunk(t, sfi, 0,
+	    caps->extended || chunk < ICAO_FIRST_READ ? chunk : ICAO_FIRST_READ, f)) != 0)
 		goto out;
 	if ((r = tlv_total(cnie_buf_ptr(f), cnie_buf_len(f), &total)) != 0)
 		goto out;
@@ -264,10 +267,21 @@ cnie_icao_open(cnie_transport *t, const cnie_icao_secret *secret, cnie_icao **ou
 	if ((r = cnie_buf_set_max(ca, ICAO_MAX_CARD_ACCESS)) != 0)
 		goto out;
 	if ((secret->flags & CNIE_ICAO_NO_PACE) == 0) {
-		/* EF.CardAccess is read plain from the MF (9303-10 3.11.3). */
-		if ((r = select_mf(t)) != 0)
-			goto out;
+		/*
+		 * EF.CardAccess is read plain from the MF (9303-10 3.11.3), by
+		 * its SFI, which is unique to the MF.  The MF is current after
+		 * the ATR (7816-4 7.1.1), so the read comes first; when another
+		 * program left another DF current (PC/SC keeps the card's state
+		 * between connections), the card refuses it and the read is
+		 * repeated after SELECT MF.
+		 */
 		r = read_file(t, ICAO_SFI_CARD_ACCESS, ca, NULL, NULL);
+		if (r <= CNIE_ERR_CARD && r >= CNIE_ERR_SW_NOT_ENOUGH_MEMORY) {
+			cnie_buf_reset(ca);
+			if ((r = select_mf(t)) != 0)
+				goto out;
+			r = read_file(t, ICAO_SFI_CARD_ACCESS, ca, NULL, NULL);
+		}
 		if (r == 0)
 			have_ca = true;
 		else if (r != CNIE_ERR_SW_FILE_NOT_FOUND)

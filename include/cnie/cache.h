@@ -12,23 +12,26 @@
  *
  * Key: <card serial>-<content check>.  The serial comes from GET DATA
  * 00 CA 00 5A (8 bytes, card-profile.md), the one APDU the cache costs; the
- * content check is the first 8 bytes of SHA-256 of EF.DIR as read by
- * cnie_card_open (no extra APDU; all zero for a card without EF.DIR).
+ * content check is the first 8 bytes of SHA-256 of the card's ATR (card
+ * product and profile version; no APDU; all zero without an ATR).
  * Threats: another card must never be served another card's data (the
  * serial differs); a card swapped by someone cloning the serial is the
  * issuer's problem (the cache only saves reads, every private-key
  * operation still goes to the card, and a wrong certificate cannot sign).
- * A card updated in place keeps its serial: an update that changes EF.DIR
- * gets a new key; one that does not is only caught when the issuer also
- * changes the serial.  [ours] Stale data is bounded by that, and by
- * CNIE_NO_CACHE=1 / deleting the directory.
+ * A card updated in place keeps its serial: cnie_card checks the first
+ * key operation of a session whose certificate came from the cache
+ * against that certificate (CPU only) and, when it does not verify,
+ * deletes the card's entries and returns CNIE_ERR_CARD_CHANGED, so stale
+ * data lives until the next key operation at most.  [ours]
  *
  * Entry file: header (44 bytes) then content.  Header: magic "CNC1",
  * version (u8, 1), three zero bytes, content length (u32 big-endian),
  * SHA-256 of the content (32 bytes).  A file that fails any check is
  * deleted and reported as a miss: the caller reads the card again and
  * writes the entry anew.  Writes are atomic: temporary file (0600) in the
- * same directory, fsync, rename.
+ * same directory, then rename.  No fsync: after a crash an entry may be
+ * empty or torn, which its digest catches (a miss), and a cache is not
+ * worth a disk flush on the first use of every card.
  */
 #ifndef CNIE_CACHE_H
 #define CNIE_CACHE_H

@@ -3,14 +3,19 @@
  *
  * A cnie_card is one session with the PKI application (AID F0434E4945504B49,
  * docs/card-profile.md) over a transport.  Identification goes by the
- * applications, never by the ATR: EF.DIR (ISO/IEC 7816-4 8.2.1.1) when the
- * card has one, then SELECT of the PKI AID.  The PKCS#15 structures (ODF,
- * TokenInfo, AODF, PrKDF, CDF; ISO/IEC 7816-15) are read on first need and
- * kept for the session; certificates are read on first request and cached.
- * With the on-disk cache on (the default; CNIE_NO_CACHE=1 turns it off),
- * first discovery also reads the serial (GET DATA) and takes the PKCS#15
- * files and certificates from $XDG_CACHE_HOME/cnie when they belong to this
- * card (see cnie/cache.h).
+ * application, never by the ATR: SELECT of the PKI AID (a card without it
+ * is not a CNIE).  The PKCS#15 structures (ODF, AODF, PrKDF, CDF; ISO/IEC
+ * 7816-15) are read on first need and kept for the session, TokenInfo only
+ * when the serial or label is asked; files of the PKI DF are read by FID
+ * with odd-INS READ BINARY (one APDU each, no SELECT), falling back to
+ * SELECT + READ BINARY when the card refuses it.  Certificates are read on
+ * first request and cached.  With the on-disk cache on (the default;
+ * CNIE_NO_CACHE=1 turns it off), first discovery also reads the serial
+ * (GET DATA) and takes the PKCS#15 files and certificates from
+ * $XDG_CACHE_HOME/cnie when they belong to this card (see cnie/cache.h);
+ * the first key operation with a cached certificate is checked against
+ * it (CNIE_ERR_CARD_CHANGED when the card no longer matches: the cache is
+ * cleared, open the card again).
  *
  * Every function returns 0 or a negative cnie_error.  PINs are validated
  * before anything is sent (CNIE_ERR_PIN_FORMAT spends no try), sent with
@@ -73,9 +78,8 @@ typedef struct cnie_card_key_info {
 
 /*
  * Identifies the card and opens a session.  t is taken over (freed with the
- * card, also on failure).  APDUs: EF.DIR (SELECT + READ BINARY, when
- * present) and SELECT of the PKI application; nothing else.  A card
- * without the PKI application: CNIE_ERR_CARD_NOT_RECOGNISED.  A
+ * card, also on failure).  APDUs: SELECT of the PKI application; nothing
+ * else.  A card without the PKI application: CNIE_ERR_CARD_NOT_RECOGNISED.  A
  * contactless transport (caps->contactless): CNIE_ERR_NEED_CAN, use
  * cnie_card_open_ex.
  */

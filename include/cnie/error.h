@@ -97,6 +97,7 @@ typedef enum cnie_error {
 	CNIE_ERR_UNTRUSTED = -112,	 /* no chain to a trusted certificate */
 	CNIE_ERR_EXPIRED = -113,	 /* certificate or document expired */
 	CNIE_ERR_NEED_CAN = -114,	 /* card needs PACE: CAN or MRZ required */
+	CNIE_ERR_CARD_CHANGED = -115,	 /* card content differs from the cache (cache cleared) */
 } cnie_error;
 
 /* Returns a static English message for any code (never NULL). */

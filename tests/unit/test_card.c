@@ -229,7 +229,7 @@ test_discovery_rsa(void **state)
 	check_discovery(f->card, CNIE_CARD_KEY_RSA, 2048, 3072);
 }
 
-/* Open sends only EF.DIR (SELECT + READ BINARY) and SELECT AID. */
+/* Open sends only SELECT AID: the card is identified by its application. */
 static void
 test_open_apdus(void **state)
 {
@@ -237,7 +237,7 @@ test_open_apdus(void **state)
 	cnie_transport_stats s;
 
 	cnie_transport_get_stats(cnie_card_transport(f->card), &s);
-	assert_int_equal(s.apdus, 3);
+	assert_int_equal(s.apdus, 1);
 }
 
 /* ---- not a CNIE --------------------------------------------------------- */
@@ -800,13 +800,13 @@ cache_entries(void)
 }
 
 /*
- * Cold: open 3 + GET DATA + discovery 10 (SELECT + READ BINARY of ODF,
- * TokenInfo, AODF, PrKDF, CDF) + certificate 2 + VERIFY + MSE + PSO.
- * Warm: open 3 + GET DATA + VERIFY + MSE + PSO (discovery and the
- * certificate come from $XDG_CACHE_HOME/cnie).
+ * Cold: open 1 (SELECT AID) + GET DATA + discovery 5 (odd-INS READ BINARY
+ * by FID of ODF, TokenInfo for the serial, AODF, PrKDF, CDF) +
+ * certificate 1 + VERIFY + MSE + PSO.  Warm: open 1 + GET DATA + VERIFY +
+ * MSE + PSO (discovery and the certificate come from $XDG_CACHE_HOME/cnie).
  */
-#define CACHE_COLD 19
-#define CACHE_WARM 7
+#define CACHE_COLD 11
+#define CACHE_WARM 5
 #define CACHE_OFF (CACHE_COLD - 1) /* no GET DATA */
 #define PRKDF_PARSE_ERROR CNIE_ERR_ENCODING /* the ODF read as a PrKDF */
 
@@ -870,11 +870,11 @@ test_cache_corrupt(void **state)
 
 	(void)state;
 	assert_int_equal(cache_flow("ec", NULL, md0), CACHE_COLD);
-	/* A damaged CDF: SELECT + READ BINARY from the card, the entry rewritten. */
+	/* A damaged CDF: one READ BINARY from the card, the entry rewritten. */
 	flip_entry("cdf");
 	n = cache_flow("ec", NULL, md1);
 	assert_memory_equal(md0, md1, 32);
-	assert_int_equal(n, CACHE_WARM + 2);
+	assert_int_equal(n, CACHE_WARM + 1);
 	assert_int_equal(cache_entries(), 6);
 	assert_int_equal(cache_flow("ec", NULL, md1), CACHE_WARM);
 	/* A damaged certificate: read again from the card, same bytes. */
@@ -911,9 +911,78 @@ test_cache_unparsable(void **state)
 	cnie_card_free(&card);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f.dir);
 	assert_int_equal(system(cmd), 0);
-	assert_int_equal(cache_entries(), 1); /* the certificate */
-	/* Everything but the certificate from the card again, then warm. */
-	assert_int_equal(cache_flow("ec", NULL, md1), CACHE_WARM + 10);
+	assert_int_equal(cache_entries(), 2); /* TokenInfo and the certificate */
+	/* ODF, AODF, PrKDF, CDF from the card again, then warm. */
+	assert_int_equal(cache_flow("ec", NULL, md1), CACHE_WARM + 4);
+	assert_memory_equal(md0, md1, 32);
+	assert_int_equal(cache_flow("ec", NULL, md1), CACHE_WARM);
+}
+
+/* Hex of an iD, as in cache entry names. */
+static void
+id_hex(const cnie_card_key_info *k, char *out)
+{
+	size_t i;
+
+	for (i = 0; i < k->id_len; i++)
+		sprintf(out + 2 * i, "%02x", k->id[i]);
+}
+
+/*
+ * A card whose certificate changed under the same serial: the cached
+ * certificate of key 82 replaced by key 81's (a well-formed entry).  The
+ * signature does not verify with it: CNIE_ERR_CARD_CHANGED, the card's
+ * entries deleted, and the next session reads the right certificate.
+ */
+static void
+test_cache_card_changed(void **state)
+{
+	cnie_card_mech m = { CNIE_CARD_MECH_ECDSA, CNIE_CARD_HASH_SHA256, 0 };
+	cnie_card_key_info k1, k2;
+	cnie_transport *t = NULL;
+	fixture f;
+	const uint8_t *der;
+	uint8_t hash[32] = { 0 }, sig[128], md0[32], md1[32], md_k1[32];
+	size_t sl = sizeof(sig), len;
+	char cmd[3 * PATH_MAX], h1[2 * CNIE_CARD_MAX_ID + 1], h2[2 * CNIE_CARD_MAX_ID + 1];
+
+	(void)state;
+	assert_int_equal(cache_flow("ec", NULL, md0), CACHE_COLD);
+	memset(&f, 0, sizeof(f));
+	assert_int_equal(copy_card(&f, "ec", &t), 0);
+	assert_int_equal(cnie_card_open(t, &f.card), 0);
+	key_by_ref(f.card, 0x81, &k1);
+	key_by_ref(f.card, 0x82, &k2);
+	assert_int_equal(cnie_card_certificate(f.card, k1.id, k1.id_len, &der, &len), 0);
+	SHA256(der, len, md_k1);
+	cnie_card_free(&f.card);
+	id_hex(&k1, h1);
+	id_hex(&k2, h2);
+	snprintf(cmd, sizeof(cmd),
+	    "cd '%s/cnie' && for f in *-cert-%s; do cp \"$f\" \"${f%%-cert-%s}-cert-%s\"; done",
+	    cache_home, h1, h1, h2);
+	assert_int_equal(system(cmd), 0);
+	/* The stale certificate is served from the cache; the signature exposes it. */
+	{
+		char cd[PATH_MAX + 8], st[PATH_MAX + 16];
+
+		snprintf(cd, sizeof(cd), "%s/card", f.dir);
+		snprintf(st, sizeof(st), "%s/state.json", f.dir);
+		assert_int_equal(cnie_refcard_open(cd, st, false, &t), 0);
+	}
+	assert_int_equal(cnie_card_open(t, &f.card), 0);
+	assert_int_equal(cnie_card_certificate(f.card, k2.id, k2.id_len, &der, &len), 0);
+	SHA256(der, len, md1);
+	assert_memory_equal(md1, md_k1, 32);
+	assert_int_equal(cnie_card_pin_verify(f.card, "1234", NULL), 0);
+	assert_int_equal(cnie_card_sign(f.card, k2.id, k2.id_len, &m, hash, 32, sig, &sl),
+	    CNIE_ERR_CARD_CHANGED);
+	cnie_card_free(&f.card);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f.dir);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(cache_entries(), 1); /* key 81's certificate only */
+	/* The next session reads the card: the right certificate, then warm again. */
+	assert_int_equal(cache_flow("ec", NULL, md1), CACHE_COLD);
 	assert_memory_equal(md0, md1, 32);
 	assert_int_equal(cache_flow("ec", NULL, md1), CACHE_WARM);
 }
@@ -1317,6 +1386,8 @@ main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_cache_warm, setup_cache, teardown_cache),
 		cmocka_unit_test_setup_teardown(test_cache_disabled, setup_cache, teardown_cache),
 		cmocka_unit_test_setup_teardown(test_cache_corrupt, setup_cache, teardown_cache),
+		cmocka_unit_test_setup_teardown(test_cache_card_changed, setup_cache,
+		    teardown_cache),
 		cmocka_unit_test_setup_teardown(test_cache_other_card, setup_cache,
 		    teardown_cache),
 		cmocka_unit_test_setup_teardown(test_cache_unparsable, setup_cache,

@@ -123,7 +123,7 @@ test_messages_are_distinct(void **state)
 static void
 test_unknown_codes(void **state)
 {
-	static const int unknown[] = { 1, -11, -19, -26, -39, -53, -59, -85, -99, -115,
+	static const int unknown[] = { 1, -11, -19, -26, -39, -53, -59, -85, -99, -116,
 		-1000, 0x7fffffff, -0x7fffffff - 1 };
 	size_t i;
 
