@@ -21,9 +21,11 @@
 #include <cnie/apdu.h>
 #include <cnie/bac.h>
 #include <cnie/buf.h>
+#include <cnie/cache.h>
 #include <cnie/error.h>
 #include <cnie/icao.h>
 #include <cnie/log.h>
+#include <cnie/pa.h>
 #include <cnie/pace.h>
 #include <cnie/sm.h>
 #include <cnie/tlv.h>
@@ -386,34 +388,140 @@ read_new(cnie_icao *icao, int file, cnie_buf **out, cnie_icao_progress_fn progre
 	return r;
 }
 
+/*
+ * The opt-in LDS cache (CNIE_ICAO_READ_CACHED): entries "dgN" under a key
+ * made of EF.SOD's SHA-256 (bytes 0..15 as the "serial", 16..23 as the
+ * content check), so one document's entries never serve another.  A
+ * cached DG is used only when its hash equals the one EF.SOD, just read
+ * from the card, holds for it (cnie_pa_verify's DG step); any other entry
+ * is read from the card again and rewritten.
+ */
+static int
+lds_cache_open(const cnie_buf *sod, cnie_cache **out)
+{
+	uint8_t md[32];
+
+	*out = NULL;
+	if (!cnie_cache_enabled())
+		return 0;
+	if (SHA256(cnie_buf_ptr(sod), cnie_buf_len(sod), md) == NULL)
+		return CNIE_ERR_CRYPTO;
+	if (cnie_cache_open(md, 16, md + 16, CNIE_CACHE_CHECK_LEN, out) != 0)
+		*out = NULL; /* no usable cache directory: read the card */
+	return 0;
+}
+
+/* Takes from the cache each listed DG whose hash matches EF.SOD. */
+static int
+lds_cache_take(cnie_cache *cache, const cnie_buf *sod, const cnie_lds_com *com,
+    cnie_icao_files *files)
+{
+	cnie_pa_dg dgs[CNIE_LDS_MAX_DG];
+	cnie_pa_trust *none = NULL;
+	cnie_pa_result res;
+	cnie_buf *b[CNIE_LDS_MAX_DG + 1] = { NULL };
+	char name[8];
+	size_t i, n = 0;
+	int r, dg;
+
+	for (i = 0; i < com->ndgs; i++) {
+		dg = com->dgs[i];
+		if (dg < 1 || dg > CNIE_LDS_MAX_DG || b[dg] != NULL)
+			continue;
+		snprintf(name, sizeof(name), "dg%d", dg);
+		if ((b[dg] = cnie_buf_new()) == NULL) {
+			r = CNIE_ERR_NOMEM;
+			goto out;
+		}
+		if (cnie_cache_get(cache, name, b[dg]) != 0) {
+			cnie_buf_free(&b[dg]);
+			continue;
+		}
+		dgs[n].number = dg;
+		dgs[n].data = cnie_buf_ptr(b[dg]);
+		dgs[n].len = cnie_buf_len(b[dg]);
+		n++;
+	}
+	r = 0;
+	if (n == 0)
+		goto out;
+	/* No trust anchors: only the hash step matters here; PA is the caller's. */
+	if ((r = cnie_pa_trust_new(&none)) != 0)
+		goto out;
+	(void)cnie_pa_verify(cnie_buf_ptr(sod), cnie_buf_len(sod), dgs, n, none, 0, &res);
+	for (dg = 1; dg <= CNIE_LDS_MAX_DG; dg++) {
+		if (b[dg] == NULL)
+			continue;
+		if (res.dg[dg] == CNIE_PA_DG_MATCH) {
+			files->dg[dg] = b[dg];
+			b[dg] = NULL;
+		} else {
+			snprintf(name, sizeof(name), "dg%d", dg);
+			(void)cnie_cache_remove(cache, name);
+		}
+	}
+out:
+	for (dg = 0; dg <= CNIE_LDS_MAX_DG; dg++)
+		cnie_buf_free(&b[dg]);
+	cnie_pa_trust_free(&none);
+	return r;
+}
+
 int
 cnie_icao_read_all(cnie_icao *icao, cnie_icao_files *files, cnie_icao_progress_fn progress,
     void *arg)
 {
+	return cnie_icao_read_all_ex(icao, 0, files, progress, arg);
+}
+
+int
+cnie_icao_read_all_ex(cnie_icao *icao, unsigned flags, cnie_icao_files *files,
+    cnie_icao_progress_fn progress, void *arg)
+{
 	cnie_lds_com *com = NULL;
+	cnie_cache *cache = NULL;
+	char name[8];
 	size_t i;
 	int r, dg;
 
-	if (icao == NULL || files == NULL)
+	if (icao == NULL || files == NULL || (flags & ~(unsigned)CNIE_ICAO_READ_CACHED) != 0)
 		return CNIE_ERR_INVALID_ARG;
 	memset(files, 0, sizeof(*files));
 	if ((r = read_new(icao, CNIE_ICAO_EF_COM, &files->com, progress, arg)) != 0 ||
 	    (r = cnie_lds_com_parse(cnie_buf_ptr(files->com), cnie_buf_len(files->com),
 		 &com)) != 0)
 		goto out;
+	if ((flags & CNIE_ICAO_READ_CACHED) != 0) {
+		/* EF.SOD first: it keys the cache and vouches for each entry. */
+		if ((r = read_new(icao, CNIE_ICAO_EF_SOD, &files->sod, progress, arg)) != 0 ||
+		    (r = lds_cache_open(files->sod, &cache)) != 0)
+			goto out;
+		if (cache != NULL && (r = lds_cache_take(cache, files->sod, com, files)) != 0)
+			goto out;
+	}
 	for (i = 0; i < com->ndgs; i++) {
 		dg = com->dgs[i];
 		if (dg < 1 || dg > CNIE_LDS_MAX_DG || files->dg[dg] != NULL)
 			continue;
 		r = read_new(icao, dg, &files->dg[dg], progress, arg);
 		/* DG3/DG4 need Terminal Authentication (9303-11 7): not ours. */
-		if (r == CNIE_ERR_SW_SECURITY_STATUS)
+		if (r == CNIE_ERR_SW_SECURITY_STATUS) {
 			r = 0;
+			continue;
+		}
 		if (r != 0)
 			goto out;
+		if (cache != NULL) {
+			snprintf(name, sizeof(name), "dg%d", dg);
+			if (cnie_cache_put(cache, name, cnie_buf_ptr(files->dg[dg]),
+			    cnie_buf_len(files->dg[dg])) != 0)
+				cnie_log_info("cache: could not store a data group");
+		}
 	}
-	r = read_new(icao, CNIE_ICAO_EF_SOD, &files->sod, progress, arg);
+	if (files->sod == NULL)
+		r = read_new(icao, CNIE_ICAO_EF_SOD, &files->sod, progress, arg);
 out:
+	cnie_cache_free(&cache);
 	cnie_lds_com_free(&com);
 	if (r != 0)
 		cnie_icao_files_clear(files);

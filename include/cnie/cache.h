@@ -2,8 +2,9 @@
  * On-disk cache of read-only card data (internal to libcnie, not exported).
  *
  * What is cached: the PKCS#15 structure files (ODF, TokenInfo, AODF, PrKDF,
- * CDF) and the certificates they describe.  Never a PIN, PUK, CAN, secure
- * messaging key, nor an LDS (ICAO) file.  Certificates name the holder:
+ * CDF) and the certificates they describe; LDS (ICAO) data groups only
+ * when the application asks for it (CNIE_ICAO_READ_CACHED, cnie/icao.h).
+ * Never a PIN, PUK, CAN or secure messaging key.  Certificates name the holder:
  * they are public data (the PKCS#11 module shows them to any program), but
  * personal all the same.  They live in $XDG_CACHE_HOME/cnie (default
  * ~/.cache/cnie), a directory of mode 0700 whose files are 0600;

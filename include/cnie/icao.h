@@ -97,6 +97,22 @@ typedef struct cnie_icao_files {
  */
 CNIE_EXPORT int cnie_icao_read_all(cnie_icao *icao, cnie_icao_files *files,
     cnie_icao_progress_fn progress, void *arg);
+/*
+ * cnie_icao_read_all_ex flag: keep the data groups in the on-disk cache
+ * ($XDG_CACHE_HOME/cnie, cnie/cache.h) and take them from there next time.
+ * Off by default because data groups are personal data (name, photo): an
+ * application turns it on only with the holder's agreement (a kiosk that
+ * reads the same card many times, say).  EF.COM and EF.SOD always come
+ * from the card; EF.SOD, read first, keys the cache and a cached DG is
+ * used only when its hash equals EF.SOD's, so a cached DG is exactly what
+ * the card would give.  CNIE_NO_CACHE=1 still disables it.
+ */
+#define CNIE_ICAO_READ_CACHED 0x01
+
+/* As cnie_icao_read_all, with CNIE_ICAO_READ_* flags. */
+CNIE_EXPORT int cnie_icao_read_all_ex(cnie_icao *icao, unsigned flags, cnie_icao_files *files,
+    cnie_icao_progress_fn progress, void *arg);
+
 /* Frees (wipes) every buffer of *files. */
 CNIE_EXPORT void cnie_icao_files_clear(cnie_icao_files *files);
 

@@ -384,6 +384,93 @@ test_ca_wrong_key(void **state)
 	cnie_transport_free(&t2);
 }
 
+/* One full read with flags; returns the APDUs it took and fills files. */
+static uint64_t
+read_all_counted(unsigned flags, cnie_icao_files *files)
+{
+	cnie_transport *t = NULL;
+	cnie_icao *ic = NULL;
+	cnie_transport_stats a, b;
+
+	open_card("ec", use_contactless(), &t);
+	open_can(t, &ic);
+	cnie_transport_get_stats(t, &a);
+	assert_int_equal(cnie_icao_read_all_ex(ic, flags, files, NULL, NULL), 0);
+	cnie_transport_get_stats(t, &b);
+	cnie_icao_free(&ic);
+	cnie_transport_free(&t);
+	return b.apdus - a.apdus;
+}
+
+static void
+assert_same_files(const cnie_icao_files *x, const cnie_icao_files *y)
+{
+	int dg;
+
+	for (dg = 1; dg <= CNIE_LDS_MAX_DG; dg++) {
+		assert_true((x->dg[dg] == NULL) == (y->dg[dg] == NULL));
+		if (x->dg[dg] == NULL)
+			continue;
+		assert_int_equal(cnie_buf_len(x->dg[dg]), cnie_buf_len(y->dg[dg]));
+		assert_memory_equal(cnie_buf_ptr(x->dg[dg]), cnie_buf_ptr(y->dg[dg]),
+		    cnie_buf_len(x->dg[dg]));
+	}
+	assert_int_equal(cnie_buf_len(x->sod), cnie_buf_len(y->sod));
+}
+
+/*
+ * The opt-in LDS cache: nothing stored without the flag; with it, the
+ * second read takes EF.COM and EF.SOD from the card and every DG from the
+ * cache, byte for byte; an entry that is a well-formed cache file but not
+ * the DG EF.SOD vouches for (DG1's bytes under DG11's name) is read from
+ * the card again.
+ */
+static void
+test_lds_cache(void **state)
+{
+	char tmpl[] = "/tmp/cnie-ldscache-XXXXXX", cmd[256];
+	cnie_icao_files f0, f1, f2;
+	uint64_t n0, n1, n2, n3;
+	size_t ndg = 0;
+	int dg;
+
+	(void)state;
+	assert_non_null(mkdtemp(tmpl));
+	assert_int_equal(setenv("XDG_CACHE_HOME", tmpl, 1), 0);
+	unsetenv("CNIE_NO_CACHE");
+	n0 = read_all_counted(0, &f0);
+	snprintf(cmd, sizeof(cmd), "test ! -e '%s/cnie'", tmpl);
+	assert_int_equal(system(cmd), 0); /* personal data stays off disk by default */
+	for (dg = 1; dg <= CNIE_LDS_MAX_DG; dg++)
+		ndg += f0.dg[dg] != NULL;
+	assert_int_equal(n0, 2 + ndg); /* EF.COM, each DG, EF.SOD: one APDU each */
+	n1 = read_all_counted(CNIE_ICAO_READ_CACHED, &f1);
+	assert_int_equal(n1, n0);
+	assert_same_files(&f0, &f1);
+	cnie_icao_files_clear(&f1);
+	n2 = read_all_counted(CNIE_ICAO_READ_CACHED, &f2);
+	assert_int_equal(n2, 2); /* EF.COM and EF.SOD */
+	assert_same_files(&f0, &f2);
+	cnie_icao_files_clear(&f2);
+	snprintf(cmd, sizeof(cmd), "cd '%s/cnie' && for f in *-dg1; do cp \"$f\" \"${f%%-dg1}-dg11\"; done",
+	    tmpl);
+	assert_int_equal(system(cmd), 0);
+	n3 = read_all_counted(CNIE_ICAO_READ_CACHED, &f2);
+	assert_int_equal(n3, 3); /* DG11 from the card again */
+	assert_same_files(&f0, &f2);
+	cnie_icao_files_clear(&f2);
+	assert_int_equal(read_all_counted(CNIE_ICAO_READ_CACHED, &f2), 2);
+	cnie_icao_files_clear(&f2);
+	assert_int_equal(setenv("CNIE_NO_CACHE", "1", 1), 0);
+	assert_int_equal(read_all_counted(CNIE_ICAO_READ_CACHED, &f2), n0);
+	cnie_icao_files_clear(&f2);
+	unsetenv("CNIE_NO_CACHE");
+	cnie_icao_files_clear(&f0);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpl);
+	assert_int_equal(system(cmd), 0);
+	unsetenv("XDG_CACHE_HOME");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -397,6 +484,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_aa_ca_ec),
 		cmocka_unit_test(test_aa_ca_rsa),
 		cmocka_unit_test(test_ca_wrong_key),
+		cmocka_unit_test(test_lds_cache),
 	};
 	const struct CMUnitTest pcsc_tests[] = {
 		cmocka_unit_test(test_full_read_pa_ec),
