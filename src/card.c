@@ -58,6 +58,7 @@ struct cnie_card {
 	cnie_cache *cache;
 	bool cache_tried;
 	bool ti_loaded;	  /* TokenInfo read (only serial/label need it) */
+	bool contactless; /* opened with PACE: a reset needs cnie_card_resume */
 	bool no_odd_read; /* the card refused READ BINARY B1 by FID: SELECT + B0 */
 };
 
@@ -635,6 +636,7 @@ cnie_card_open_ex(cnie_transport *t, const char *can, cnie_card **out)
 	}
 	c->t = t;
 	if (cnie_transport_get_caps(t)->contactless) {
+		c->contactless = true;
 		if (can == NULL) {
 			r = CNIE_ERR_NEED_CAN;
 			goto out;
@@ -651,6 +653,33 @@ cnie_card_open_ex(cnie_transport *t, const char *can, cnie_card **out)
 out:
 	cnie_card_free(&c);
 	return r;
+}
+
+int
+cnie_card_resume(cnie_card *c, const char *can)
+{
+	int r;
+
+	if (c == NULL)
+		return CNIE_ERR_INVALID_ARG;
+	if (!c->contactless) {
+		if ((r = cnie_transport_reconnect(c->t)) != 0)
+			return r;
+		return select_pki(c->t);
+	}
+	if (can == NULL)
+		return CNIE_ERR_NEED_CAN;
+	/* The secure messaging session died with the reset: back to the reader. */
+	if (c->inner != NULL) {
+		cnie_transport_free(&c->t);
+		c->t = c->inner;
+		c->inner = NULL;
+	}
+	if ((r = cnie_transport_reconnect(c->t)) != 0)
+		return r;
+	if ((r = start_pace(c, can)) != 0)
+		return r;
+	return select_pki(c->t);
 }
 
 int

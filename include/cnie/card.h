@@ -28,7 +28,7 @@
  * (the command was not executed; the PIN must be verified again).  The next
  * call works normally.  Under PACE (contactless) the secure messaging
  * session dies with the reset: CNIE_ERR_CARD_RESET is returned as is and
- * the card must be opened again with the CAN.
+ * cnie_card_resume() with the CAN re-runs PACE.
  */
 #ifndef CNIE_CARD_H
 #define CNIE_CARD_H
@@ -92,6 +92,18 @@ CNIE_EXPORT int cnie_card_open(cnie_transport *t, cnie_card **out);
  * digits (1..12): CNIE_ERR_INVALID_ARG.
  */
 CNIE_EXPORT int cnie_card_open_ex(cnie_transport *t, const char *can, cnie_card **out);
+/*
+ * Re-establishes the session after CNIE_ERR_CARD_RESET on a card opened
+ * with PACE: reconnects, runs PACE again with can (NUL-terminated digits;
+ * the library never keeps the CAN, so the caller asks the holder again or
+ * holds it itself) and selects the PKI application.  What was discovered
+ * and read (keys, certificates) stays valid; the PIN must be verified
+ * again.  Over contact (where the card re-establishes itself and reports
+ * CNIE_ERR_LOGIN_LOST) it reconnects and selects; can is ignored.  A
+ * contactless card without can: CNIE_ERR_NEED_CAN; wrong CAN:
+ * CNIE_ERR_PACE, and the call may be repeated with the right one.
+ */
+CNIE_EXPORT int cnie_card_resume(cnie_card *c, const char *can);
 /* Connects to reader in ctx (borrowed) and opens the card there. */
 CNIE_EXPORT int cnie_card_open_reader(cnie_pcsc *ctx, const char *reader, cnie_card **out);
 /* Wipes and frees *c (and its transport), sets *c to NULL (NULL-safe). */

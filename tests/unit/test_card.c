@@ -1115,6 +1115,61 @@ test_login_lost(void **state)
 
 /* ---- contactless (PACE) -------------------------------------------------- */
 
+/*
+ * A reset under PACE kills the secure messaging session: the call reports
+ * CNIE_ERR_CARD_RESET, cnie_card_resume needs the CAN again (a wrong one
+ * fails and may be retried), then the session works with the PIN
+ * verified anew; discovery is not repeated.
+ */
+static void
+test_resume_contactless(void **state)
+{
+	static const cnie_transport_ops ops = { .transmit = rs_transmit,
+		.reconnect = rs_reconnect, .free = rs_free };
+	cnie_card_mech m = { CNIE_CARD_MECH_ECDSA, CNIE_CARD_HASH_SHA256, 0 };
+	fixture *f = calloc(1, sizeof(*f));
+	cnie_transport *t = NULL;
+	resetter *rs = calloc(1, sizeof(*rs));
+	cnie_card_key_info k;
+	cnie_transport_stats a, b;
+	uint8_t hash[32] = { 3 }, sig[128];
+	size_t sl = sizeof(sig);
+	char dir[PATH_MAX + 8], st[PATH_MAX + 16];
+
+	assert_non_null(f);
+	assert_non_null(rs);
+	*state = f;
+	assert_int_equal(copy_card(f, "ec", &t), 0);
+	cnie_transport_free(&t);
+	snprintf(dir, sizeof(dir), "%s/card", f->dir);
+	snprintf(st, sizeof(st), "%s/state.json", f->dir);
+	assert_int_equal(cnie_refcard_open(dir, st, true, &rs->inner), 0);
+	assert_int_equal(cnie_transport_new(&ops, rs, cnie_transport_get_caps(rs->inner),
+	    "resetter", &t), 0);
+	the_resetter = rs;
+	assert_int_equal(cnie_card_open_ex(t, "123456", &f->card), 0);
+	key_by_ref(f->card, 0x81, &k);
+	assert_int_equal(cnie_card_pin_verify(f->card, "1234", NULL), 0);
+	assert_int_equal(cnie_card_sign(f->card, k.id, k.id_len, &m, hash, 32, sig, &sl), 0);
+	rs->reset_next = true;
+	sl = sizeof(sig);
+	assert_int_equal(cnie_card_sign(f->card, k.id, k.id_len, &m, hash, 32, sig, &sl),
+	    CNIE_ERR_CARD_RESET);
+	assert_int_equal(cnie_card_resume(f->card, NULL), CNIE_ERR_NEED_CAN);
+	assert_int_equal(cnie_card_resume(f->card, "654321"), CNIE_ERR_PACE);
+	assert_int_equal(cnie_card_resume(f->card, "123456"), 0);
+	cnie_transport_get_stats(cnie_card_transport(f->card), &a);
+	sl = sizeof(sig);
+	assert_int_equal(cnie_card_sign(f->card, k.id, k.id_len, &m, hash, 32, sig, &sl),
+	    CNIE_ERR_SW_SECURITY_STATUS);
+	assert_int_equal(cnie_card_pin_verify(f->card, "1234", NULL), 0);
+	sl = sizeof(sig);
+	assert_int_equal(cnie_card_sign(f->card, k.id, k.id_len, &m, hash, 32, sig, &sl), 0);
+	/* MSE + PSO, VERIFY, MSE + PSO: nothing read again. */
+	cnie_transport_get_stats(cnie_card_transport(f->card), &b);
+	assert_int_equal(b.apdus - a.apdus, 5);
+}
+
 static void
 test_contactless(void **state)
 {
@@ -1386,6 +1441,7 @@ main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_cache_warm, setup_cache, teardown_cache),
 		cmocka_unit_test_setup_teardown(test_cache_disabled, setup_cache, teardown_cache),
 		cmocka_unit_test_setup_teardown(test_cache_corrupt, setup_cache, teardown_cache),
+		cmocka_unit_test_teardown(test_resume_contactless, teardown),
 		cmocka_unit_test_setup_teardown(test_cache_card_changed, setup_cache,
 		    teardown_cache),
 		cmocka_unit_test_setup_teardown(test_cache_other_card, setup_cache,
