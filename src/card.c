@@ -3,6 +3,7 @@
  * applications, PKCS#15 discovery, PINs and signatures, following
  * docs/card-profile.md.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -576,6 +577,33 @@ atr_check(cnie_card *c)
 	return 0;
 }
 
+int
+cnie_card_applications(cnie_card *c, cnie_p15_dir **out)
+{
+	static const cnie_p15_path dir_path = { { 0x3F, 0x00, 0x2F, 0x00 }, 4, false, 0, 0 };
+	cnie_buf *b = NULL;
+	int r, r2;
+
+	if (out != NULL)
+		*out = NULL;
+	if (c == NULL || out == NULL)
+		return CNIE_ERR_INVALID_ARG;
+	if ((b = cnie_buf_new()) == NULL)
+		return CNIE_ERR_NOMEM;
+	r = read_file(c, &dir_path, false, b);
+	if (r == 0)
+		r = cnie_p15_dir_parse(cnie_buf_ptr(b), cnie_buf_len(b), out);
+	else if (r == CNIE_ERR_SW_FILE_NOT_FOUND)
+		r = CNIE_ERR_NOT_FOUND;
+	/* The MF is current now: the PKI application again for what follows. */
+	if ((r2 = select_pki(c->t)) != 0 && r == 0) {
+		cnie_p15_dir_free(out);
+		r = r2;
+	}
+	cnie_buf_free(&b);
+	return r;
+}
+
 /*
  * PACE with the CAN (ICAO 9303-11 4.4), EF.CardAccess read from the MF, then
  * every command inside secure messaging.
@@ -798,6 +826,42 @@ cnie_card_get_key(cnie_card *c, size_t i, cnie_card_key_info *info)
 	if (i >= c->prkdf->count)
 		return CNIE_ERR_NOT_FOUND;
 	return key_info(&c->prkdf->keys[i], info);
+}
+
+int
+cnie_card_cert_count(cnie_card *c, size_t *n)
+{
+	int r;
+
+	if (c == NULL || n == NULL)
+		return CNIE_ERR_INVALID_ARG;
+	if ((r = load_p15(c)) != 0)
+		return r;
+	*n = c->cdf->count;
+	return 0;
+}
+
+int
+cnie_card_get_cert(cnie_card *c, size_t i, cnie_card_cert_info *info)
+{
+	const cnie_p15_cert *ce;
+	int r;
+
+	if (c == NULL || info == NULL)
+		return CNIE_ERR_INVALID_ARG;
+	if ((r = load_p15(c)) != 0)
+		return r;
+	if (i >= c->cdf->count)
+		return CNIE_ERR_NOT_FOUND;
+	ce = &c->cdf->certs[i];
+	if (ce->id_len > sizeof(info->id))
+		return CNIE_ERR_TOO_LONG;
+	memset(info, 0, sizeof(*info));
+	memcpy(info->id, ce->id, ce->id_len);
+	info->id_len = ce->id_len;
+	snprintf(info->label, sizeof(info->label), "%s", ce->common.label);
+	info->authority = ce->authority;
+	return 0;
 }
 
 int

@@ -39,6 +39,7 @@
 
 #include <cnie/export.h>
 #include <cnie/pcsc.h>
+#include <cnie/pkcs15.h>
 #include <cnie/transport.h>
 
 #ifdef __cplusplus
@@ -104,6 +105,14 @@ CNIE_EXPORT int cnie_card_open_ex(cnie_transport *t, const char *can, cnie_card 
  * CNIE_ERR_PACE, and the call may be repeated with the right one.
  */
 CNIE_EXPORT int cnie_card_resume(cnie_card *c, const char *can);
+/*
+ * The card's application list from EF.DIR (ISO/IEC 7816-4 8.2.1.1), for
+ * diagnostics: *out is the caller's (cnie_p15_dir_free).  Not needed to
+ * use the card (open identifies it by SELECT of the PKI AID): 2 APDUs
+ * plus a SELECT of the PKI application afterwards.  No EF.DIR:
+ * CNIE_ERR_NOT_FOUND.
+ */
+CNIE_EXPORT int cnie_card_applications(cnie_card *c, cnie_p15_dir **out);
 /* Connects to reader in ctx (borrowed) and opens the card there. */
 CNIE_EXPORT int cnie_card_open_reader(cnie_pcsc *ctx, const char *reader, cnie_card **out);
 /* Wipes and frees *c (and its transport), sets *c to NULL (NULL-safe). */
@@ -126,6 +135,19 @@ CNIE_EXPORT int cnie_card_label(cnie_card *c, const char **out);
 CNIE_EXPORT int cnie_card_key_count(cnie_card *c, size_t *n);
 /* Describes key i (0-based); CNIE_ERR_NOT_FOUND past the end. */
 CNIE_EXPORT int cnie_card_get_key(cnie_card *c, size_t i, cnie_card_key_info *info);
+
+/* A certificate of the CDF: the keys' own and the CA certificates. */
+typedef struct cnie_card_cert_info {
+	uint8_t id[CNIE_CARD_MAX_ID]; /* PKCS#15 iD (a key's certificate: the key's iD) */
+	size_t id_len;
+	char label[CNIE_CARD_MAX_LABEL + 1];
+	bool authority; /* CommonCertificateAttributes.authority: a CA certificate */
+} cnie_card_cert_info;
+
+/* Number of certificates in the CDF (with and without a private key). */
+CNIE_EXPORT int cnie_card_cert_count(cnie_card *c, size_t *n);
+/* Describes certificate i (0-based, CDF order); CNIE_ERR_NOT_FOUND past the end. */
+CNIE_EXPORT int cnie_card_get_cert(cnie_card *c, size_t i, cnie_card_cert_info *info);
 
 /*
  * The X.509 certificate (DER) whose iD is id.  *der borrowed from the

@@ -240,6 +240,69 @@ test_open_apdus(void **state)
 	assert_int_equal(s.apdus, 1);
 }
 
+/*
+ * EF.DIR on request: the PKI and ICAO applications; the PKI application is
+ * current again afterwards (a signature right after works).
+ */
+static void
+test_applications(void **state)
+{
+	static const uint8_t pki[] = { 0xF0, 0x43, 0x4E, 0x49, 0x45, 0x50, 0x4B, 0x49 };
+	static const uint8_t icao[] = { 0xA0, 0x00, 0x00, 0x02, 0x47, 0x10, 0x01 };
+	fixture *f = *state;
+	cnie_card_mech m = { CNIE_CARD_MECH_ECDSA, CNIE_CARD_HASH_SHA256, 0 };
+	cnie_card_key_info k;
+	cnie_p15_dir *dir = NULL;
+	const cnie_p15_app *app;
+	uint8_t hash[32] = { 4 }, sig[128];
+	size_t sl = sizeof(sig);
+
+	assert_int_equal(cnie_card_applications(NULL, &dir), CNIE_ERR_INVALID_ARG);
+	assert_int_equal(cnie_card_applications(f->card, &dir), 0);
+	assert_int_equal(cnie_p15_dir_find(dir, pki, sizeof(pki), &app), 0);
+	assert_int_equal(cnie_p15_dir_find(dir, icao, sizeof(icao), &app), 0);
+	cnie_p15_dir_free(&dir);
+	key_by_ref(f->card, 0x81, &k);
+	assert_int_equal(cnie_card_pin_verify(f->card, "1234", NULL), 0);
+	assert_int_equal(cnie_card_sign(f->card, k.id, k.id_len, &m, hash, 32, sig, &sl), 0);
+}
+
+/*
+ * Every CDF certificate is listed, the keys' own and the CA's (authority),
+ * and each one's DER is readable by its iD.
+ */
+static void
+test_cert_list(void **state)
+{
+	fixture *f = *state;
+	cnie_card_cert_info ci;
+	cnie_card_key_info k;
+	const uint8_t *der;
+	size_t n = 0, nk = 0, len, i, j, cas = 0, matched = 0;
+
+	assert_int_equal(cnie_card_cert_count(f->card, &n), 0);
+	assert_int_equal(cnie_card_key_count(f->card, &nk), 0);
+	assert_int_equal(n, 3);
+	for (i = 0; i < n; i++) {
+		assert_int_equal(cnie_card_get_cert(f->card, i, &ci), 0);
+		assert_true(ci.id_len > 0);
+		assert_int_equal(cnie_card_certificate(f->card, ci.id, ci.id_len, &der, &len), 0);
+		assert_true(len > 100 && der[0] == 0x30);
+		cas += ci.authority;
+		for (j = 0; j < nk; j++) {
+			assert_int_equal(cnie_card_get_key(f->card, j, &k), 0);
+			if (k.id_len == ci.id_len && memcmp(k.id, ci.id, ci.id_len) == 0) {
+				assert_false(ci.authority);
+				matched++;
+			}
+		}
+	}
+	assert_int_equal(cas, 1);
+	assert_int_equal(matched, nk);
+	assert_int_equal(cnie_card_get_cert(f->card, n, &ci), CNIE_ERR_NOT_FOUND);
+	assert_int_equal(cnie_card_get_cert(NULL, 0, &ci), CNIE_ERR_INVALID_ARG);
+}
+
 /* ---- not a CNIE --------------------------------------------------------- */
 
 /* A card that knows no file and no application. */
@@ -1421,6 +1484,9 @@ main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_discovery_ec, setup_ec, teardown),
 		cmocka_unit_test_setup_teardown(test_discovery_rsa, setup_rsa, teardown),
 		cmocka_unit_test_setup_teardown(test_open_apdus, setup_ec, teardown),
+		cmocka_unit_test_setup_teardown(test_applications, setup_ec, teardown),
+		cmocka_unit_test_setup_teardown(test_cert_list, setup_ec, teardown),
+		cmocka_unit_test_setup_teardown(test_cert_list, setup_rsa, teardown),
 		cmocka_unit_test(test_not_recognised),
 		cmocka_unit_test_setup_teardown(test_pin_verify, setup_ec, teardown),
 		cmocka_unit_test_setup_teardown(test_pin_format, setup_rsa, teardown),
