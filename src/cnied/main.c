@@ -1,0 +1,489 @@
+/*
+ * cnied: the local HTTPS bridge between portal pages and the CNIE card.
+ *
+ * Startup: options and config file, state directory (0700), single
+ * instance lock (flock on cnied.lock), TLS identity, listeners (bound here
+ * or received from systemd), port file, then the event loop.  The daemon
+ * refuses to run as root unless in kiosk mode's dedicated user (it never
+ * needs privileges: the card is reached through pcscd).
+ *
+ * systemd socket activation: the sd_listen_fds(3) protocol is implemented
+ * here in a few lines (LISTEN_PID must be ours, LISTEN_FDS sockets from
+ * fd 3), so cnied does not link libsystemd.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <openssl/ssl.h>
+
+#include <cnie/error.h>
+#include <cnie/log.h>
+
+#include "cnied.h"
+
+#ifndef CNIED_DEFAULT_REFCARD
+#define CNIED_DEFAULT_REFCARD "cards/ec"
+#endif
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: cnied [options]\n"
+	    "  --foreground              stay in the foreground, log to stderr\n"
+	    "  --listen ADDR:PORT        loopback listener (repeatable; default 127.0.0.1:%d\n"
+	    "                            and [::1]:%d; port 0 picks a free port)\n"
+	    "  --allow-origin ORIGIN     allowed origin, exact scheme://host[:port] (repeatable)\n"
+	    "  --pinentry PROGRAM        Assuan pinentry for PIN, CAN and consent\n"
+	    "                            (default: pinentry)\n"
+	    "  --state-dir DIR           certificate, port file, lock (default\n"
+	    "                            $XDG_STATE_HOME/cnied)\n"
+	    "  --reference-card[=DIR]    use the in-process reference card (default DIR:\n"
+	    "                            $CNIE_REFCARD_DIR or %s)\n"
+	    "  --config FILE             config file (default $XDG_CONFIG_HOME/cnied/cnied.conf)\n"
+	    "  --audit FILE              append an audit line per card operation\n"
+	    "  --request-timeout SECS    whole-request deadline (default 10)\n"
+	    "  --idle-timeout SECS       keep-alive idle timeout (default 30)\n"
+	    "  --queue-timeout SECS      wait for the card before \"busy\" (default 60)\n"
+	    "  --pin-timeout SECS        pinentry dialog timeout (default 120)\n"
+	    "  --max-connections N       concurrent connections (default %d)\n"
+	    "  --syslog                  log to syslog\n"
+	    "  -v, --verbose             more logging (repeat)\n"
+	    "  --version, --help\n",
+	    CNIED_DEFAULT_PORT, CNIED_DEFAULT_PORT, CNIED_DEFAULT_REFCARD,
+	    CNIED_MAX_CONNECTIONS);
+}
+
+enum {
+	OPT_FOREGROUND = 256,
+	OPT_LISTEN,
+	OPT_ORIGIN,
+	OPT_PINENTRY,
+	OPT_STATE,
+	OPT_REFCARD,
+	OPT_CONFIG,
+	OPT_AUDIT,
+	OPT_REQ_TIMEOUT,
+	OPT_IDLE_TIMEOUT,
+	OPT_QUEUE_TIMEOUT,
+	OPT_PIN_TIMEOUT,
+	OPT_MAX_CONN,
+	OPT_SYSLOG,
+	OPT_VERSION,
+	OPT_HELP,
+};
+
+static int
+set_int(const char *v, int min, int max, int *out)
+{
+	char *end;
+	long l;
+
+	errno = 0;
+	l = strtol(v, &end, 10);
+	if (errno != 0 || *end != '\0' || end == v || l < min || l > max)
+		return -1;
+	*out = (int)l;
+	return 0;
+}
+
+static void
+replace(char **slot, const char *v)
+{
+	free(*slot);
+	*slot = strdup(v);
+}
+
+/* One setting from the command line or the config file; 0 or -1. */
+static int
+apply(cnied_config *cfg, int opt, const char *v)
+{
+	switch (opt) {
+	case OPT_LISTEN:
+		if (cfg->nlisten >= CNIED_MAX_LISTEN)
+			return -1;
+		cfg->listen[cfg->nlisten++] = strdup(v);
+		return 0;
+	case OPT_ORIGIN:
+		if (cfg->norigins >= CNIED_MAX_ORIGINS || cnied_origin_valid(v, strlen(v)) != 0) {
+			fprintf(stderr, "cnied: origin \"%s\" is not scheme://host[:port] "
+			    "(lower case, no path, no trailing slash)\n", v);
+			return -1;
+		}
+		cfg->origins[cfg->norigins++] = strdup(v);
+		return 0;
+	case OPT_PINENTRY:
+		replace(&cfg->pinentry, v);
+		return 0;
+	case OPT_STATE:
+		replace(&cfg->state_dir, v);
+		return 0;
+	case OPT_REFCARD:
+		replace(&cfg->refcard_dir, v);
+		return 0;
+	case OPT_AUDIT:
+		replace(&cfg->audit_path, v);
+		return 0;
+	case OPT_REQ_TIMEOUT:
+		return set_int(v, 1, 3600, &cfg->request_timeout);
+	case OPT_IDLE_TIMEOUT:
+		return set_int(v, 1, 3600, &cfg->idle_timeout);
+	case OPT_QUEUE_TIMEOUT:
+		return set_int(v, 1, 3600, &cfg->queue_timeout);
+	case OPT_PIN_TIMEOUT:
+		return set_int(v, 1, 3600, &cfg->pin_timeout);
+	case OPT_MAX_CONN:
+		return set_int(v, 4, 4096, &cfg->max_connections);
+	}
+	return -1;
+}
+
+/* "key = value" lines, '#' comments; keys are the long option names. */
+static int
+load_config(cnied_config *cfg, const char *path, bool required)
+{
+	static const struct {
+		const char *key;
+		int opt;
+	} keys[] = {{"listen", OPT_LISTEN}, {"allow-origin", OPT_ORIGIN},
+	    {"pinentry", OPT_PINENTRY}, {"state-dir", OPT_STATE},
+	    {"reference-card", OPT_REFCARD}, {"audit", OPT_AUDIT},
+	    {"request-timeout", OPT_REQ_TIMEOUT}, {"idle-timeout", OPT_IDLE_TIMEOUT},
+	    {"queue-timeout", OPT_QUEUE_TIMEOUT}, {"pin-timeout", OPT_PIN_TIMEOUT},
+	    {"max-connections", OPT_MAX_CONN}};
+	char line[1024];
+	FILE *f = fopen(path, "r");
+	int lineno = 0;
+
+	if (f == NULL) {
+		if (!required && errno == ENOENT)
+			return 0;
+		fprintf(stderr, "cnied: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char *k = line, *v, *e;
+		size_t i;
+		bool done = false;
+		lineno++;
+		line[strcspn(line, "\r\n#")] = '\0';
+		while (*k == ' ' || *k == '\t')
+			k++;
+		if (*k == '\0')
+			continue;
+		if ((v = strchr(k, '=')) == NULL)
+			goto bad;
+		*v++ = '\0';
+		for (e = v - 2; e >= k && (*e == ' ' || *e == '\t'); e--)
+			*e = '\0';
+		while (*v == ' ' || *v == '\t')
+			v++;
+		for (e = v + strlen(v); e > v && (e[-1] == ' ' || e[-1] == '\t'); e--)
+			e[-1] = '\0';
+		for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+			if (strcmp(k, keys[i].key) == 0) {
+				if (apply(cfg, keys[i].opt, v) != 0)
+					goto bad;
+				done = true;
+			}
+		}
+		if (!done)
+			goto bad;
+	}
+	fclose(f);
+	return 0;
+bad:
+	fprintf(stderr, "cnied: %s:%d: bad setting\n", path, lineno);
+	fclose(f);
+	return -1;
+}
+
+/* systemd sd_listen_fds(3) protocol: fds 3.. when LISTEN_PID is us. */
+static size_t
+listen_fds(int *fds, size_t max)
+{
+	const char *pid = getenv("LISTEN_PID"), *n = getenv("LISTEN_FDS");
+	int count, i;
+	size_t k = 0;
+
+	if (pid == NULL || n == NULL || strtol(pid, NULL, 10) != (long)getpid())
+		return 0;
+	if (set_int(n, 1, 64, &count) != 0)
+		return 0;
+	for (i = 0; i < count && k < max; i++) {
+		int fd = 3 + i;
+		(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+		fds[k++] = fd;
+	}
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	return k;
+}
+
+static int
+mkdir_p(const char *path, mode_t mode)
+{
+	char tmp[4096];
+	char *p;
+
+	if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
+		return -1;
+	for (p = tmp + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	if (mkdir(tmp, mode) != 0 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	event_base_loopexit(arg, NULL);
+}
+
+static char *
+default_path(const char *env, const char *home_rel, const char *leaf)
+{
+	const char *base = getenv(env), *home = getenv("HOME");
+	char *out = NULL;
+
+	if (base != NULL && base[0] == '/') {
+		if (asprintf(&out, "%s/%s", base, leaf) < 0)
+			out = NULL;
+	} else if (home != NULL) {
+		if (asprintf(&out, "%s/%s/%s", home, home_rel, leaf) < 0)
+			out = NULL;
+	}
+	return out;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"foreground", no_argument, NULL, OPT_FOREGROUND},
+	    {"listen", required_argument, NULL, OPT_LISTEN},
+	    {"allow-origin", required_argument, NULL, OPT_ORIGIN},
+	    {"pinentry", required_argument, NULL, OPT_PINENTRY},
+	    {"state-dir", required_argument, NULL, OPT_STATE},
+	    {"reference-card", optional_argument, NULL, OPT_REFCARD},
+	    {"config", required_argument, NULL, OPT_CONFIG},
+	    {"audit", required_argument, NULL, OPT_AUDIT},
+	    {"request-timeout", required_argument, NULL, OPT_REQ_TIMEOUT},
+	    {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
+	    {"queue-timeout", required_argument, NULL, OPT_QUEUE_TIMEOUT},
+	    {"pin-timeout", required_argument, NULL, OPT_PIN_TIMEOUT},
+	    {"max-connections", required_argument, NULL, OPT_MAX_CONN},
+	    {"syslog", no_argument, NULL, OPT_SYSLOG},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"version", no_argument, NULL, OPT_VERSION},
+	    {"help", no_argument, NULL, OPT_HELP},
+	    {NULL, 0, NULL, 0}};
+	cnied_config cfg;
+	struct event_base *base = NULL;
+	struct event *sigint = NULL, *sigterm = NULL;
+	SSL_CTX *ssl = NULL;
+	const char *config_path = NULL;
+	char *def_config = NULL, path[4200];
+	int fds[16], lock_fd = -1, opt, verbose = 0, rc = 1, r;
+	size_t nfds, nports = 0, i;
+	uint16_t ports[CNIED_MAX_LISTEN];
+	bool use_syslog = false, refcard = false;
+	FILE *pf;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.request_timeout = 10;
+	cfg.idle_timeout = 30;
+	cfg.queue_timeout = 60;
+	cfg.pin_timeout = 120;
+	cfg.max_connections = CNIED_MAX_CONNECTIONS;
+
+	/* First pass: --config only, so the command line overrides the file. */
+	for (i = 1; i < (size_t)argc; i++) {
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < (size_t)argc)
+			config_path = argv[i + 1];
+		else if (strncmp(argv[i], "--config=", 9) == 0)
+			config_path = argv[i] + 9;
+	}
+	if (config_path != NULL) {
+		if (load_config(&cfg, config_path, true) != 0)
+			return 2;
+	} else if ((def_config = default_path("XDG_CONFIG_HOME", ".config",
+	    "cnied/cnied.conf")) != NULL) {
+		if (load_config(&cfg, def_config, false) != 0)
+			return 2;
+	}
+	free(def_config);
+	while ((opt = getopt_long(argc, argv, "v", longopts, NULL)) != -1) {
+		switch (opt) {
+		case OPT_FOREGROUND:
+			cfg.foreground = true;
+			break;
+		case OPT_REFCARD:
+			refcard = true;
+			if (optarg != NULL)
+				replace(&cfg.refcard_dir, optarg);
+			break;
+		case OPT_CONFIG:
+			break;
+		case OPT_SYSLOG:
+			use_syslog = true;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		case OPT_VERSION:
+			printf("cnied %s\n", CNIE_VERSION);
+			return 0;
+		case OPT_HELP:
+			usage(stdout);
+			return 0;
+		default:
+			if (opt < OPT_FOREGROUND || apply(&cfg, opt, optarg) != 0) {
+				if (opt >= OPT_FOREGROUND)
+					fprintf(stderr, "cnied: bad value for an option: %s\n",
+					    optarg);
+				usage(stderr);
+				return 2;
+			}
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (refcard && cfg.refcard_dir == NULL) {
+		const char *e = getenv("CNIE_REFCARD_DIR");
+		cfg.refcard_dir = strdup(e != NULL && e[0] != '\0' ? e : CNIED_DEFAULT_REFCARD);
+	}
+	if (use_syslog)
+		cnie_log_use_syslog("cnied");
+	if (verbose > 0)
+		cnie_log_set_level(verbose > 1 ? CNIE_LOG_DEBUG : CNIE_LOG_INFO);
+	if (cfg.pinentry == NULL)
+		cfg.pinentry = strdup("pinentry");
+	if (cfg.state_dir == NULL &&
+	    (cfg.state_dir = default_path("XDG_STATE_HOME", ".local/state", "cnied")) == NULL) {
+		fprintf(stderr, "cnied: no state directory (set HOME or --state-dir)\n");
+		return 2;
+	}
+	if (cfg.nlisten == 0) {
+		char v4[32], v6[32];
+		snprintf(v4, sizeof(v4), "127.0.0.1:%d", CNIED_DEFAULT_PORT);
+		snprintf(v6, sizeof(v6), "[::1]:%d", CNIED_DEFAULT_PORT);
+		apply(&cfg, OPT_LISTEN, v4);
+		apply(&cfg, OPT_LISTEN, v6);
+	}
+	if (cfg.norigins == 0)
+		fprintf(stderr, "cnied: warning: no --allow-origin: every page is refused\n");
+	if (geteuid() == 0)
+		fprintf(stderr, "cnied: warning: running as root; run as a user (kiosk: "
+		    "the cnied system user)\n");
+	/* No core dumps: the process holds PINs for a moment. */
+	{
+		struct rlimit rl = {0, 0};
+		(void)setrlimit(RLIMIT_CORE, &rl);
+	}
+	umask(077);
+	if (mkdir_p(cfg.state_dir, 0700) != 0) {
+		fprintf(stderr, "cnied: cannot create %s: %s\n", cfg.state_dir, strerror(errno));
+		goto out;
+	}
+	snprintf(path, sizeof(path), "%s/cnied.lock", cfg.state_dir);
+	lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (lock_fd < 0 || flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+		fprintf(stderr, "cnied: another cnied is already running with state dir %s\n",
+		    cfg.state_dir);
+		goto out;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if (cnied_tls_init(cfg.state_dir, &ssl) != 0) {
+		fprintf(stderr, "cnied: cannot set up TLS in %s\n", cfg.state_dir);
+		goto out;
+	}
+	if (cnied_audit_open(cfg.audit_path) != 0) {
+		fprintf(stderr, "cnied: cannot open audit log %s: %s\n", cfg.audit_path,
+		    strerror(errno));
+		goto out;
+	}
+	if (evthread_use_pthreads() != 0 || (base = event_base_new()) == NULL)
+		goto out;
+	nfds = listen_fds(fds, sizeof(fds) / sizeof(fds[0]));
+	if ((r = cnied_http_start(base, &cfg, ssl, fds, nfds, ports, &nports)) != 0) {
+		if (r == -1)
+			fprintf(stderr, "cnied: cannot start the HTTPS listener\n");
+		goto out;
+	}
+	cnied_api_init(&cfg);
+	if (cnied_events_start(base, &cfg) != 0 || cnied_worker_start(base, &cfg) != 0) {
+		fprintf(stderr, "cnied: cannot start threads\n");
+		goto out;
+	}
+	/* Port file: written after the listeners exist, so clients can connect. */
+	snprintf(path, sizeof(path), "%s/cnied.port", cfg.state_dir);
+	{
+		char tmp[4300];
+		snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+		if ((pf = fopen(tmp, "w")) != NULL) {
+			for (i = 0; i < nports; i++)
+				fprintf(pf, "127.0.0.1:%u\n", ports[i]);
+			if (fclose(pf) != 0 || rename(tmp, path) != 0)
+				cnie_log_warn("cannot write %s", path);
+		}
+	}
+	sigint = evsignal_new(base, SIGINT, on_signal, base);
+	sigterm = evsignal_new(base, SIGTERM, on_signal, base);
+	if (sigint == NULL || sigterm == NULL || evsignal_add(sigint, NULL) != 0 ||
+	    evsignal_add(sigterm, NULL) != 0)
+		goto out;
+	if (!cfg.foreground && nfds == 0 && !use_syslog)
+		cnie_log_info("running (use --foreground under a supervisor)");
+	fprintf(stderr, "cnied %s listening on port %u (%s)\n", CNIE_VERSION, ports[0],
+	    cfg.refcard_dir != NULL ? "reference card" : "PC/SC");
+	event_base_dispatch(base);
+	rc = 0;
+	(void)unlink(path);
+out:
+	cnied_worker_stop();
+	cnied_events_stop();
+	cnied_http_stop();
+	if (sigint != NULL)
+		event_free(sigint);
+	if (sigterm != NULL)
+		event_free(sigterm);
+	if (base != NULL)
+		event_base_free(base);
+	SSL_CTX_free(ssl);
+	cnied_audit_close();
+	if (lock_fd >= 0)
+		close(lock_fd);
+	for (i = 0; i < cfg.nlisten; i++)
+		free(cfg.listen[i]);
+	for (i = 0; i < cfg.norigins; i++)
+		free(cfg.origins[i]);
+	free(cfg.pinentry);
+	free(cfg.state_dir);
+	free(cfg.audit_path);
+	free(cfg.refcard_dir);
+	return rc;
+}

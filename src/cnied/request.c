@@ -1,0 +1,464 @@
+/*
+ * Strict request bodies.  Everything here is pure and fuzzed
+ * (tests/fuzz/fuzz_cnied_request.c).
+ *
+ * The nesting depth is measured on the raw text before jansson sees it
+ * (its recursive parser would otherwise walk 2048 levels deep);
+ * JSON_REJECT_DUPLICATES refuses {"hash":"a","hash":"b"} so that two
+ * layers can never read two different values; every field has one exact
+ * type, and a field we do not know is an error rather than ignored.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "cnied.h"
+
+size_t
+cnied_hash_len(cnied_hash h)
+{
+	switch (h) {
+	case CNIED_HASH_SHA256:
+		return 32;
+	case CNIED_HASH_SHA384:
+		return 48;
+	case CNIED_HASH_SHA512:
+		return 64;
+	}
+	return 0;
+}
+
+const char *
+cnied_hash_name(cnied_hash h)
+{
+	switch (h) {
+	case CNIED_HASH_SHA256:
+		return "SHA-256";
+	case CNIED_HASH_SHA384:
+		return "SHA-384";
+	case CNIED_HASH_SHA512:
+		return "SHA-512";
+	}
+	return "?";
+}
+
+int
+cnied_json_depth(const char *s, size_t n)
+{
+	int depth = 0, max = 0;
+	bool in_str = false, esc = false;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+		if (in_str) {
+			if (esc)
+				esc = false;
+			else if (c == '\\')
+				esc = true;
+			else if (c == '"')
+				in_str = false;
+			continue;
+		}
+		if (c == '"')
+			in_str = true;
+		else if (c == '{' || c == '[') {
+			if (++depth > max)
+				max = depth;
+			if (max > 64)
+				return max;
+		} else if (c == '}' || c == ']') {
+			if (--depth < 0)
+				return -1;
+		}
+	}
+	return depth == 0 && !in_str ? max : -1;
+}
+
+static int
+b64_val(char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+int
+cnied_b64_decode(const char *s, size_t n, uint8_t *out, size_t out_max, size_t *out_len)
+{
+	size_t i, o = 0;
+
+	if (n == 0 || n % 4 != 0)
+		return -1;
+	for (i = 0; i < n; i += 4) {
+		int v[4], k, pad = 0;
+		uint32_t w;
+		for (k = 0; k < 4; k++) {
+			if (s[i + (size_t)k] == '=') {
+				/* '=' only in the last quartet, only at its end */
+				if (i + 4 != n || k < 2)
+					return -1;
+				pad++;
+				v[k] = 0;
+			} else {
+				if (pad)
+					return -1;
+				v[k] = b64_val(s[i + (size_t)k]);
+				if (v[k] < 0)
+					return -1;
+			}
+		}
+		w = ((uint32_t)v[0] << 18) | ((uint32_t)v[1] << 12) | ((uint32_t)v[2] << 6) |
+		    (uint32_t)v[3];
+		/* Non-canonical encodings (bits set under the padding) are refused. */
+		if ((pad == 1 && (w & 0xFF) != 0) || (pad == 2 && (w & 0xFFFF) != 0))
+			return -1;
+		if ((size_t)(3 - pad) > out_max - o)
+			return -1;
+		out[o++] = (uint8_t)(w >> 16);
+		if (pad < 2)
+			out[o++] = (uint8_t)(w >> 8);
+		if (pad < 1)
+			out[o++] = (uint8_t)w;
+	}
+	*out_len = o;
+	return 0;
+}
+
+char *
+cnied_b64_encode(const uint8_t *p, size_t n)
+{
+	static const char tab[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t i, o = 0;
+	char *s;
+
+	if (n > (SIZE_MAX - 1) / 4 * 3 - 3)
+		return NULL;
+	s = malloc((n + 2) / 3 * 4 + 1);
+	if (s == NULL)
+		return NULL;
+	for (i = 0; i + 2 < n; i += 3) {
+		uint32_t w = ((uint32_t)p[i] << 16) | ((uint32_t)p[i + 1] << 8) | p[i + 2];
+		s[o++] = tab[(w >> 18) & 63];
+		s[o++] = tab[(w >> 12) & 63];
+		s[o++] = tab[(w >> 6) & 63];
+		s[o++] = tab[w & 63];
+	}
+	if (i < n) {
+		uint32_t w = (uint32_t)p[i] << 16;
+		if (i + 1 < n)
+			w |= (uint32_t)p[i + 1] << 8;
+		s[o++] = tab[(w >> 18) & 63];
+		s[o++] = tab[(w >> 12) & 63];
+		s[o++] = i + 1 < n ? tab[(w >> 6) & 63] : '=';
+		s[o++] = '=';
+	}
+	s[o] = '\0';
+	return s;
+}
+
+/* Loads a body as a JSON object with the checks above. */
+static json_t *
+load_object(const char *body, size_t n, const char **why)
+{
+	json_error_t e;
+	json_t *j;
+	int d;
+
+	d = cnied_json_depth(body, n);
+	if (d < 0) {
+		*why = "malformed JSON";
+		return NULL;
+	}
+	if (d > CNIED_JSON_MAX_DEPTH) {
+		*why = "JSON nested too deeply";
+		return NULL;
+	}
+	j = json_loadb(body, n, JSON_REJECT_DUPLICATES, &e);
+	if (j == NULL) {
+		*why = "malformed JSON or duplicate key";
+		return NULL;
+	}
+	if (!json_is_object(j)) {
+		json_decref(j);
+		*why = "body must be a JSON object";
+		return NULL;
+	}
+	return j;
+}
+
+/* Every key of o must be in allowed[] (NULL-terminated). */
+static int
+only_keys(json_t *o, const char *const *allowed, const char **why)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(o, key, v) {
+		size_t i;
+		bool ok = false;
+		(void)v;
+		for (i = 0; allowed[i] != NULL; i++)
+			if (strcmp(key, allowed[i]) == 0)
+				ok = true;
+		if (!ok) {
+			*why = "unknown field";
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Optional string field into a fixed buffer (non-empty, no NUL). */
+static int
+opt_string(json_t *o, const char *key, char *out, size_t max, const char **why)
+{
+	json_t *v = json_object_get(o, key);
+	size_t l;
+
+	out[0] = '\0';
+	if (v == NULL)
+		return 0;
+	if (!json_is_string(v)) {
+		*why = "field has the wrong type";
+		return -1;
+	}
+	l = json_string_length(v);
+	if (l == 0 || l >= max || memchr(json_string_value(v), 0, l) != NULL) {
+		*why = "field has a bad length";
+		return -1;
+	}
+	memcpy(out, json_string_value(v), l + 1);
+	return 0;
+}
+
+static const char *
+req_string(json_t *o, const char *key, size_t *len, const char **why)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (v == NULL) {
+		*why = "missing field";
+		return NULL;
+	}
+	if (!json_is_string(v)) {
+		*why = "field has the wrong type";
+		return NULL;
+	}
+	*len = json_string_length(v);
+	return json_string_value(v);
+}
+
+int
+cnied_parse_cert(const char *body, size_t n, cnied_req_cert *out, const char **why)
+{
+	static const char *const keys[] = {"type", "reader", NULL};
+	json_t *j;
+	const char *t;
+	size_t l;
+	int r = -1;
+
+	memset(out, 0, sizeof(*out));
+	if ((j = load_object(body, n, why)) == NULL)
+		return -1;
+	if (only_keys(j, keys, why) != 0)
+		goto out;
+	if ((t = req_string(j, "type", &l, why)) == NULL)
+		goto out;
+	if (strcmp(t, "auth") == 0)
+		out->sign = false;
+	else if (strcmp(t, "sign") == 0)
+		out->sign = true;
+	else {
+		*why = "type must be \"auth\" or \"sign\"";
+		goto out;
+	}
+	if (opt_string(j, "reader", out->reader, sizeof(out->reader), why) != 0)
+		goto out;
+	r = 0;
+out:
+	json_decref(j);
+	return r;
+}
+
+int
+cnied_parse_auth(const char *body, size_t n, cnied_req_auth *out, const char **why)
+{
+	static const char *const keys[] = {"challengeNonce", "reader", NULL};
+	uint8_t raw[sizeof(out->nonce)];
+	json_t *j;
+	const char *s;
+	size_t l, rl;
+	int r = -1;
+
+	memset(out, 0, sizeof(*out));
+	if ((j = load_object(body, n, why)) == NULL)
+		return -1;
+	if (only_keys(j, keys, why) != 0)
+		goto out;
+	if ((s = req_string(j, "challengeNonce", &l, why)) == NULL)
+		goto out;
+	/* Web eID: at least 44 base64 characters, i.e. 32 random bytes. */
+	if (l < 44 || l >= sizeof(out->nonce)) {
+		*why = "challengeNonce must be 44 to 512 base64 characters";
+		goto out;
+	}
+	if (cnied_b64_decode(s, l, raw, sizeof(raw), &rl) != 0 || rl < 32) {
+		*why = "challengeNonce must be base64 of at least 32 bytes";
+		goto out;
+	}
+	memcpy(out->nonce, s, l + 1);
+	if (opt_string(j, "reader", out->reader, sizeof(out->reader), why) != 0)
+		goto out;
+	r = 0;
+out:
+	json_decref(j);
+	return r;
+}
+
+void
+cnied_req_sign_clear(cnied_req_sign *r)
+{
+	free(r->cert);
+	r->cert = NULL;
+	OPENSSL_cleanse(r->hash, sizeof(r->hash));
+}
+
+int
+cnied_parse_sign(const char *body, size_t n, cnied_req_sign *out, const char **why)
+{
+	static const char *const keys[] = {"certificate", "hash", "hashFunction",
+	    "paddingScheme", "reader", NULL};
+	json_t *j;
+	const char *s;
+	size_t l;
+	char pad[16];
+	int r = -1;
+
+	memset(out, 0, sizeof(*out));
+	if ((j = load_object(body, n, why)) == NULL)
+		return -1;
+	if (only_keys(j, keys, why) != 0)
+		goto out;
+	if ((s = req_string(j, "hashFunction", &l, why)) == NULL)
+		goto out;
+	if (strcmp(s, "SHA-256") == 0)
+		out->hash_fn = CNIED_HASH_SHA256;
+	else if (strcmp(s, "SHA-384") == 0)
+		out->hash_fn = CNIED_HASH_SHA384;
+	else if (strcmp(s, "SHA-512") == 0)
+		out->hash_fn = CNIED_HASH_SHA512;
+	else {
+		*why = "unsupported hashFunction";
+		goto out;
+	}
+	if ((s = req_string(j, "hash", &l, why)) == NULL)
+		goto out;
+	if (cnied_b64_decode(s, l, out->hash, sizeof(out->hash), &out->hash_len) != 0 ||
+	    out->hash_len != cnied_hash_len(out->hash_fn)) {
+		*why = "hash length does not match hashFunction";
+		goto out;
+	}
+	if ((s = req_string(j, "certificate", &l, why)) == NULL)
+		goto out;
+	if (l > 16384 || (out->cert = malloc(l / 4 * 3 + 3)) == NULL) {
+		*why = "certificate too long";
+		goto out;
+	}
+	if (cnied_b64_decode(s, l, out->cert, l / 4 * 3 + 3, &out->cert_len) != 0) {
+		*why = "certificate must be base64 DER";
+		goto out;
+	}
+	if (opt_string(j, "paddingScheme", pad, sizeof(pad), why) != 0)
+		goto out;
+	if (pad[0] != '\0') {
+		if (strcmp(pad, "PSS") == 0)
+			out->pss = true;
+		else if (strcmp(pad, "PKCS1.5") != 0 && strcmp(pad, "NONE") != 0) {
+			*why = "unsupported paddingScheme";
+			goto out;
+		}
+	}
+	if (opt_string(j, "reader", out->reader, sizeof(out->reader), why) != 0)
+		goto out;
+	r = 0;
+out:
+	if (r != 0)
+		cnied_req_sign_clear(out);
+	json_decref(j);
+	return r;
+}
+
+int
+cnied_parse_identity(const char *body, size_t n, cnied_req_identity *out, const char **why)
+{
+	static const char *const keys[] = {"fields", "challenge", "reader", NULL};
+	json_t *j, *f, *v;
+	size_t i, l;
+	const char *s;
+	int r = -1;
+
+	memset(out, 0, sizeof(*out));
+	if ((j = load_object(body, n, why)) == NULL)
+		return -1;
+	if (only_keys(j, keys, why) != 0)
+		goto out;
+	f = json_object_get(j, "fields");
+	if (!json_is_array(f) || json_array_size(f) == 0 || json_array_size(f) > 4) {
+		*why = "fields must be a non-empty array";
+		goto out;
+	}
+	json_array_foreach(f, i, v) {
+		unsigned bit;
+		if (!json_is_string(v)) {
+			*why = "fields must be strings";
+			goto out;
+		}
+		s = json_string_value(v);
+		if (strcmp(s, "mrz") == 0)
+			bit = CNIED_ID_MRZ;
+		else if (strcmp(s, "names") == 0)
+			bit = CNIED_ID_NAMES;
+		else if (strcmp(s, "photo") == 0)
+			bit = CNIED_ID_PHOTO;
+		else if (strcmp(s, "raw") == 0)
+			bit = CNIED_ID_RAW;
+		else {
+			*why = "unknown identity field";
+			goto out;
+		}
+		if (out->fields & bit) {
+			*why = "identity field repeated";
+			goto out;
+		}
+		out->fields |= bit;
+	}
+	if (json_object_get(j, "challenge") != NULL) {
+		size_t cl;
+		if ((s = req_string(j, "challenge", &l, why)) == NULL)
+			goto out;
+		/* ICAO 9303-11 6.1: the AA challenge is 8 bytes. */
+		if (cnied_b64_decode(s, l, out->challenge, sizeof(out->challenge), &cl) != 0 ||
+		    cl != sizeof(out->challenge)) {
+			*why = "challenge must be base64 of 8 bytes";
+			goto out;
+		}
+		out->has_challenge = true;
+	}
+	if (opt_string(j, "reader", out->reader, sizeof(out->reader), why) != 0)
+		goto out;
+	r = 0;
+out:
+	json_decref(j);
+	return r;
+}

@@ -1,0 +1,92 @@
+/*
+ * libFuzzer harness for cnied's request bodies (src/cnied/request.c).
+ * The first byte picks the endpoint parser, the rest is the body.
+ * Properties (abort() on violation):
+ *  - a parse either succeeds or sets a reason;
+ *  - on success every field obeys its contract: nonce >= 44 base64 chars
+ *    decoding to >= 32 bytes; sign hash length == hashFunction's; identity
+ *    fields non-empty; strings NUL-terminated;
+ *  - base64 decode/encode round-trips what decoded;
+ *  - the depth scanner never reports less than a parse would need.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cnied.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void
+check_b64(const char *s, size_t n)
+{
+	uint8_t out[1024];
+	size_t ol;
+	char *enc;
+
+	if (n > 1300 || cnied_b64_decode(s, n, out, sizeof(out), &ol) != 0)
+		return;
+	if ((enc = cnied_b64_encode(out, ol)) == NULL)
+		return;
+	/* Strict decoding accepts only canonical text: it must come back. */
+	if (strlen(enc) != n || memcmp(enc, s, n) != 0)
+		abort();
+	free(enc);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const char *why = NULL, *body;
+	size_t n;
+
+	if (size < 1)
+		return 0;
+	body = (const char *)data + 1;
+	n = size - 1;
+	(void)cnied_json_depth(body, n);
+	check_b64(body, n);
+	switch (data[0] % 4) {
+	case 0: {
+		cnied_req_auth a;
+		if (cnied_parse_auth(body, n, &a, &why) == 0) {
+			uint8_t raw[600];
+			size_t rl, l = strnlen(a.nonce, sizeof(a.nonce));
+			if (l == sizeof(a.nonce) || l < 44 ||
+			    cnied_b64_decode(a.nonce, l, raw, sizeof(raw), &rl) != 0 || rl < 32)
+				abort();
+			if (strnlen(a.reader, sizeof(a.reader)) == sizeof(a.reader))
+				abort();
+		} else if (why == NULL)
+			abort();
+		break;
+	}
+	case 1: {
+		cnied_req_sign s;
+		if (cnied_parse_sign(body, n, &s, &why) == 0) {
+			if (s.hash_len != cnied_hash_len(s.hash_fn) || s.cert == NULL)
+				abort();
+			cnied_req_sign_clear(&s);
+		} else if (why == NULL)
+			abort();
+		break;
+	}
+	case 2: {
+		cnied_req_identity id;
+		if (cnied_parse_identity(body, n, &id, &why) == 0) {
+			if (id.fields == 0 || (id.fields & ~0x0Fu) != 0)
+				abort();
+		} else if (why == NULL)
+			abort();
+		break;
+	}
+	default: {
+		cnied_req_cert c;
+		if (cnied_parse_cert(body, n, &c, &why) != 0 && why == NULL)
+			abort();
+		break;
+	}
+	}
+	return 0;
+}

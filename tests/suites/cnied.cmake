@@ -1,0 +1,30 @@
+# cnied, the local HTTPS bridge (src/cnied, docs/bridge-api.md).
+if(TARGET cnied)
+  find_program(CNIED_PYTHON3 python3 REQUIRED)
+  set(CNIED_TEST ${CMAKE_CURRENT_SOURCE_DIR}/cnied/cnied_test.py)
+  # In-process reference card: one daemon per case, scripted pinentry.
+  foreach(case status authenticate sign identity pin hostile slowloris flood socket busy)
+    cnie_integration(cnied_${case} ${CNIED_PYTHON3} ${CNIED_TEST} ${case})
+    set_tests_properties(integration.cnied_${case} PROPERTIES LABELS "integration;cnied")
+  endforeach()
+  # PC/SC: through a private pcscd and the virtual readers.
+  cnie_integration(cnied_pcsc ${CNIE_HARNESS}/with-pcscd --virtual --hide-usb --
+    ${CNIED_PYTHON3} ${CNIED_TEST} pcsc)
+  set_tests_properties(integration.cnied_pcsc PROPERTIES LABELS "integration;cnied")
+  # cnie-tool bridge status|trust (cmd_bridge.c) through a small driver.
+  add_executable(test_cnied_bridge_tool cnied/bridge_driver.c
+    ${PROJECT_SOURCE_DIR}/tools/cnie-tool/cmd_bridge.c)
+  target_include_directories(test_cnied_bridge_tool PRIVATE ${PROJECT_SOURCE_DIR}/tools/cnie-tool)
+  target_link_libraries(test_cnied_bridge_tool PRIVATE cnie PkgConfig::JANSSON PkgConfig::OPENSSL)
+  cnie_integration(cnied_bridge_tool ${CNIED_PYTHON3} ${CNIED_TEST} bridge_tool)
+  set_tests_properties(integration.cnied_bridge_tool PROPERTIES LABELS "integration;cnied")
+  foreach(case status authenticate sign identity pin hostile slowloris flood socket busy pcsc
+      bridge_tool)
+    set_property(TEST integration.cnied_${case} APPEND PROPERTY ENVIRONMENT
+      "CNIED_BRIDGE_DRIVER=$<TARGET_FILE:test_cnied_bridge_tool>")
+  endforeach()
+
+  # Untrusted input surfaces: request bodies and Origin/Host headers.
+  cnie_fuzz(cnied_request cnied_core)
+  cnie_fuzz(cnied_origin cnied_core)
+endif()
