@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Browser test of the demo portal: headless Debian chromium driven by
+# playwright-core (npm, pinned in package-lock.json, never a downloaded
+# browser) through scripts/demo --run: cnied on a fresh copy of the
+# reference card with the scripted pinentry (PIN 1234), the demo portal,
+# then tests/browser/demo.test.mjs.  The browser trusts the portal's and
+# the bridge's local CAs through an NSS database in its private HOME
+# (certutil), or ignores certificate errors when certutil is missing.
+# Screenshots: BUILD_DIR/browser-artifacts/.  Exit 77 (skip) only when
+# chromium or node is missing.
+# Usage: run.sh BUILD_DIR
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+src=$(cd "$here/../.." && pwd)
+build=$(cd "$1" && pwd)
+chromium=${CHROMIUM:-/usr/bin/chromium}
+[ -x "$chromium" ] || { echo "SKIP: $chromium not installed (apt-get install chromium)"; exit 77; }
+command -v node >/dev/null 2>&1 || { echo "SKIP: node not installed (apt-get install nodejs npm)"; exit 77; }
+command -v npm >/dev/null 2>&1 || { echo "FAIL: node without npm (apt-get install npm)"; exit 1; }
+
+work="$build/browser"
+artifacts="$build/browser-artifacts"
+mkdir -p "$work" "$artifacts"
+rm -f "$artifacts"/*.png
+# npm ci only when the lock changed: the installed copy remembers its lock.
+if ! cmp -s "$here/package-lock.json" "$work/package-lock.json" || [ ! -d "$work/node_modules/playwright-core" ]; then
+  cp "$here/package.json" "$here/package-lock.json" "$work/"
+  (cd "$work" && npm ci --no-audit --no-fund --prefer-offline --loglevel=error)
+fi
+cp "$here/demo.test.mjs" "$work/"
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+export HOME="$tmp/home"
+mkdir -p "$HOME"
+cat > "$tmp/browse.sh" <<EOS
+#!/usr/bin/env bash
+set -euo pipefail
+# Trust the two local CAs in the browser's NSS database (Chromium on Linux
+# reads \$HOME/.pki/nssdb).
+if command -v certutil >/dev/null 2>&1; then
+  mkdir -p "\$HOME/.pki/nssdb"
+  certutil -N -d "sql:\$HOME/.pki/nssdb" --empty-password
+  certutil -A -d "sql:\$HOME/.pki/nssdb" -t C,, -n cnie-demo-portal -i "\$PORTAL_CA"
+  certutil -A -d "sql:\$HOME/.pki/nssdb" -t C,, -n cnied-local -i "\$BRIDGE_CA"
+else
+  echo "certutil missing (libnss3-tools): ignoring certificate errors"
+  export IGNORE_TLS=1
+fi
+export ARTIFACTS="$artifacts" CHROMIUM="$chromium" USER_DATA_DIR="$tmp/profile"
+cd "$work"
+node demo.test.mjs
+EOS
+chmod +x "$tmp/browse.sh"
+export PINENTRY_SCRIPT_PIN=1234 PINENTRY_SCRIPT_CAN=123456 PINENTRY_SCRIPT_LOG="$tmp/pinentry.log" CNIE_NO_CACHE=1
+set +e
+"$src/scripts/demo" --no-install --no-build --build-dir "$build" --state-dir "$tmp/cnied" \
+  --pinentry "$src/tests/harness/pinentry-script" --run "$tmp/browse.sh"
+rc=$?
+set -e
+if [ -f "$PINENTRY_SCRIPT_LOG" ]; then
+  echo "--- pinentry dialogs"
+  cat "$PINENTRY_SCRIPT_LOG"
+  # Every dialog must name the requesting origin.
+  if grep -q '^DESC' "$PINENTRY_SCRIPT_LOG" && ! grep '^DESC' "$PINENTRY_SCRIPT_LOG" | grep -q '127.0.0.1'; then
+    echo "FAIL: the PIN dialog does not name the origin"
+    rc=1
+  fi
+fi
+echo "screenshots: $artifacts"
+exit "$rc"
