@@ -1,0 +1,750 @@
+/*
+ * cnie-tool doctor: walks the chain a support desk asks about, in order —
+ * pcscd installed and reachable, readers, USB CCID devices pcscd does not
+ * show, card present and recognised, applications, PIN and PUK not
+ * blocked, certificates valid and chained, the PKCS#11 module registered
+ * (p11-kit, NSS), the bridge running and its CA trusted — and prints each
+ * check as OK, WARN, FAIL (with the fix) or SKIP.  Exit 1 on any FAIL.
+ *
+ * The report (--json, --report FILE) carries no personal data: no
+ * certificate subject, no name, the card serial only as a hash prefix.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <poll.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include <cnie/error.h>
+
+#include "cnie_tool.h"
+
+extern char **environ;
+
+#define RUN_MAX_OUTPUT (256u * 1024u)
+#define EXPIRY_WARN_DAYS 30
+/* docs/bridge-api.md: the bridge's default port. */
+#define CNIE_BRIDGE_DEFAULT_PORT "24727"
+
+typedef struct doctor {
+	cnie_tool *tool;
+	json_t *checks;
+	int ok, warn, fail, skip;
+	bool quiet; /* --json: nothing on stdout but the document */
+} doctor;
+
+static void
+check(doctor *d, const char *id, const char *status, const char *fix, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static void
+check(doctor *d, const char *id, const char *status, const char *fix, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (strcmp(status, "OK") == 0)
+		d->ok++;
+	else if (strcmp(status, "WARN") == 0)
+		d->warn++;
+	else if (strcmp(status, "FAIL") == 0)
+		d->fail++;
+	else
+		d->skip++;
+	json_array_append_new(d->checks, json_pack("{s:s,s:s,s:s,s:s?}", "id", id, "status",
+	    status, "message", msg, "fix", fix));
+	if (!d->quiet) {
+		printf("[%-4s] %s\n", status, msg);
+		if (fix != NULL)
+			printf("       fix: %s\n", fix);
+	}
+}
+
+/* Runs argv (no shell), stdout into out (NUL-terminated, bounded).  Exit status or -1. */
+static int
+run_capture(const char *const argv[], char *out, size_t out_len)
+{
+	posix_spawn_file_actions_t fa;
+	int pfd[2], status = -1;
+	size_t got = 0;
+	pid_t pid;
+
+	out[0] = '\0';
+	if (pipe(pfd) != 0)
+		return -1;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, pfd[1], STDOUT_FILENO);
+	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addclose(&fa, pfd[0]);
+	if (posix_spawnp(&pid, argv[0], &fa, NULL, (char *const *)(uintptr_t)argv, environ) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		close(pfd[0]);
+		close(pfd[1]);
+		return -1;
+	}
+	posix_spawn_file_actions_destroy(&fa);
+	close(pfd[1]);
+	for (;;) {
+		char buf[4096];
+		ssize_t n = read(pfd[0], buf, sizeof(buf));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (got + 1 < out_len) {
+			size_t k = (size_t)n < out_len - 1 - got ? (size_t)n : out_len - 1 - got;
+
+			memcpy(out + got, buf, k);
+			got += k;
+		}
+	}
+	out[got] = '\0';
+	close(pfd[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static bool
+in_path(const char *prog)
+{
+	const char *path = getenv("PATH");
+	char buf[4096];
+	static const char *const extra[] = { "/usr/sbin", "/sbin", "/usr/local/sbin", NULL };
+
+	for (size_t i = 0; extra[i] != NULL; i++) {
+		snprintf(buf, sizeof(buf), "%s/%s", extra[i], prog);
+		if (access(buf, X_OK) == 0)
+			return true;
+	}
+	while (path != NULL && *path != '\0') {
+		size_t l = strcspn(path, ":");
+
+		snprintf(buf, sizeof(buf), "%.*s/%s", (int)l, path, prog);
+		if (l > 0 && access(buf, X_OK) == 0)
+			return true;
+		path += l;
+		if (*path == ':')
+			path++;
+	}
+	return false;
+}
+
+static void
+home_path(char *out, size_t len, const char *rel)
+{
+	const char *home = getenv("HOME");
+
+	snprintf(out, len, "%s/%s", home ? home : "", rel);
+}
+
+/* ---- PC/SC and the card ------------------------------------------------ */
+
+static void
+check_card(doctor *d, const char *ca, const cnie_tool_secret_src *src, json_t *report)
+{
+	cnie_tool *tool = d->tool;
+	cnie_card *card = NULL;
+	const char *serial = NULL;
+	size_t nkeys = 0;
+	int r, tries = -1, puk_tries = -1;
+	bool blocked = false, verified = false, puk_blocked = false;
+
+	r = cnie_tool_open_card(tool, src, &card);
+	if (r == CNIE_ERR_CARD_NOT_RECOGNISED) {
+		check(d, "card-recognised", "FAIL",
+		    "insert a CNIE card: this card has no CNIE PKI application (another kind "
+		    "of card, or a CNIE inserted the wrong way)",
+		    "the card in %s is not recognised as a CNIE", tool->reader_used);
+		return;
+	}
+	if (r == CNIE_ERR_NEED_CAN || r == CNIE_ERR_CANCELLED || r == CNIE_ERR_PACE) {
+		check(d, "card-recognised", "WARN",
+		    "use a contact reader, or rerun with --can-stdin and the card's CAN",
+		    "the card is on a contactless reader: the card checks need the CAN (%s)",
+		    cnie_strerror(r));
+		return;
+	}
+	if (r != 0) {
+		check(d, "card-recognised", "FAIL",
+		    r == CNIE_ERR_SHARING ? "close the program that holds the card exclusively" :
+		    "remove and insert the card again; if it persists, try another reader",
+		    "cannot open the card in %s: %s", tool->reader_used, cnie_strerror(r));
+		return;
+	}
+	check(d, "card-recognised", "OK", NULL, "CNIE recognised in %s", tool->reader_used);
+	if (cnie_card_serial(card, &serial) == 0 && serial != NULL) {
+		unsigned char md[32];
+		char *h;
+
+		/* Correlates tickets without giving the serial away. */
+		if (EVP_Digest(serial, strlen(serial), md, NULL, EVP_sha256(), NULL) == 1 &&
+		    (h = cnie_tool_hex(md, 8)) != NULL) {
+			json_object_set_new(report, "card_id_sha256_prefix", json_string(h));
+			free(h);
+		}
+	}
+	if ((r = cnie_card_key_count(card, &nkeys)) != 0 || nkeys == 0) {
+		check(d, "applications", "FAIL", "the card's PKI application is damaged or "
+		    "not personalised: contact the issuer",
+		    "PKI application: %s", r ? cnie_strerror(r) : "no private key");
+		goto out;
+	}
+	check(d, "applications", "OK", NULL, "PKI application with %zu keys", nkeys);
+
+	r = cnie_card_pin_status(card, &tries, &blocked, &verified);
+	if (r != 0)
+		check(d, "pin", "FAIL", "remove and insert the card again",
+		    "cannot read the PIN status: %s", cnie_strerror(r));
+	else if (blocked)
+		check(d, "pin", "FAIL", "unblock it with the PUK: cnie-tool pin unblock",
+		    "the PIN is blocked");
+	else if (tries >= 0 && tries < 3)
+		check(d, "pin", "WARN", "a correct PIN resets the counter; after the last wrong "
+		    "try the PIN is blocked", "the PIN has %d tries left", tries);
+	else
+		check(d, "pin", "OK", NULL, "PIN not blocked%s", tries >= 0 ? " (all tries left)" :
+		    " (verified)");
+	r = cnie_card_puk_status(card, &puk_tries, &puk_blocked);
+	if (r == 0 && puk_blocked)
+		check(d, "puk", "FAIL", "a blocked PUK is final: the card must be replaced",
+		    "the PUK is blocked");
+	else if (r == 0)
+		check(d, "puk", "OK", NULL, "PUK not blocked");
+
+	for (size_t i = 0; i < nkeys; i++) {
+		cnie_card_key_info k;
+		const uint8_t *der = NULL;
+		size_t der_len = 0;
+		long long nb = 0, na = 0, now = (long long)time(NULL);
+		const char *what;
+		char id[32], date[32], why[256];
+
+		if (cnie_card_get_key(card, i, &k) != 0)
+			continue;
+		what = strcmp(cnie_tool_key_role(&k), "sign") == 0 ? "signature" : "authentication";
+		snprintf(id, sizeof(id), "certificate-%s", cnie_tool_key_role(&k));
+		if (cnie_card_certificate(card, k.id, k.id_len, &der, &der_len) != 0 ||
+		    cnie_tool_cert_validity(der, der_len, &nb, &na) != 0) {
+			check(d, id, "FAIL", "the card is damaged or not personalised: contact "
+			    "the issuer", "the %s certificate cannot be read", what);
+			continue;
+		}
+		cnie_tool_time_iso(na, date, sizeof(date));
+		if (na < now)
+			check(d, id, "FAIL", "renew the card: the issuer renews its certificates",
+			    "the %s certificate expired on %.10s", what, date);
+		else if (nb > now)
+			check(d, id, "FAIL", "check the computer's clock",
+			    "the %s certificate is not valid yet", what);
+		else if (na - now < (long long)EXPIRY_WARN_DAYS * 86400)
+			check(d, id, "WARN", "renew the card soon",
+			    "the %s certificate expires on %.10s", what, date);
+		else
+			check(d, id, "OK", NULL, "the %s certificate is valid until %.10s", what, date);
+		snprintf(id, sizeof(id), "chain-%s", cnie_tool_key_role(&k));
+		if (ca == NULL) {
+			check(d, id, "SKIP", NULL, "the %s certificate's chain is not checked "
+			    "(give --ca FILE|DIR)", what);
+			continue;
+		}
+		r = cnie_tool_cert_chain(der, der_len, ca, why, sizeof(why));
+		if (r == 0)
+			check(d, id, "OK", NULL, "the %s certificate chains to the CA", what);
+		else if (r == CNIE_ERR_EXPIRED)
+			check(d, id, "FAIL", "renew the card", "the %s certificate's chain: %s",
+			    what, why);
+		else
+			check(d, id, "FAIL", "check that --ca names the CNIE issuing CA",
+			    "the %s certificate does not chain to %s: %s", what, ca, why);
+	}
+out:
+	cnie_card_free(&card);
+}
+
+static void
+check_pcsc(doctor *d, const char *ca, const cnie_tool_secret_src *src, json_t *report)
+{
+	cnie_tool *tool = d->tool;
+	json_t *scan, *readers, *usb, *v;
+	size_t i, with_card = 0, unseen = 0;
+	const char *first = NULL;
+	int err = 0;
+
+	if (tool->reference_card != NULL) {
+		check(d, "pcscd", "SKIP", NULL, "pcscd not checked: in-process reference card %s",
+		    tool->reference_card);
+		check_card(d, ca, src, report);
+		return;
+	}
+	if (in_path("pcscd"))
+		check(d, "pcscd-installed", "OK", NULL, "pcscd is installed");
+	else
+		check(d, "pcscd-installed", "FAIL", "sudo apt-get install pcscd",
+		    "pcscd (the PC/SC smart card service) is not installed");
+	if ((scan = cnie_tool_readers_scan(tool, &err)) == NULL) {
+		check(d, "pcscd", "FAIL", NULL, "out of memory");
+		return;
+	}
+	readers = json_object_get(scan, "readers");
+	usb = json_object_get(scan, "usb");
+	if (err == CNIE_ERR_NO_SERVICE)
+		check(d, "pcscd", "FAIL", "sudo systemctl enable --now pcscd.socket (or start "
+		    "pcscd)", "pcscd is not running or not reachable (%s)", cnie_strerror(err));
+	else if (err != 0 && err != CNIE_ERR_NO_READER)
+		check(d, "pcscd", "FAIL", "restart pcscd: sudo systemctl restart pcscd",
+		    "pcscd answers with an error: %s", cnie_strerror(err));
+	else
+		check(d, "pcscd", "OK", NULL, "pcscd is running");
+	if (err == 0 || err == CNIE_ERR_NO_READER) {
+		if (json_array_size(readers) == 0)
+			check(d, "readers", "FAIL", "plug in a smart card reader; if one is plugged "
+			    "in, see the USB check", "no smart card reader is seen by pcscd");
+		else
+			check(d, "readers", "OK", NULL, "%zu reader(s) seen by pcscd",
+			    json_array_size(readers));
+	}
+	if (strcmp(json_string_value(json_object_get(scan, "usb_scan")), "ok") != 0) {
+		check(d, "usb", "SKIP", NULL, "USB devices not checked (libusb unavailable)");
+	} else {
+		json_array_foreach(usb, i, v) {
+			if (json_is_true(json_object_get(v, "in_pcsc")))
+				continue;
+			unseen++;
+			check(d, "usb", "WARN", cnie_tool_usb_unseen_fix(v, err != CNIE_ERR_NO_SERVICE),
+			    "USB CCID reader %s (%s %s) is plugged in but pcscd shows no reader for "
+			    "it; libccid %s it",
+			    json_string_value(json_object_get(v, "id")),
+			    json_string_value(json_object_get(v, "manufacturer")),
+			    json_string_value(json_object_get(v, "product")),
+			    json_is_true(json_object_get(v, "libccid_lists")) ? "lists" :
+			    "does not list");
+		}
+		if (unseen == 0)
+			check(d, "usb", "OK", NULL, "%zu USB CCID device(s), none missing from pcscd",
+			    json_array_size(usb));
+	}
+	json_object_set_new(report, "readers", json_integer((json_int_t)json_array_size(readers)));
+	if (err != 0 || json_array_size(readers) == 0) {
+		check(d, "card", "SKIP", NULL, "card not checked (no reader)");
+		json_decref(scan);
+		return;
+	}
+	json_array_foreach(readers, i, v) {
+		if (!json_is_true(json_object_get(v, "card")))
+			continue;
+		if (tool->reader == NULL || strstr(json_string_value(json_object_get(v, "name")),
+		    tool->reader) != NULL) {
+			if (first == NULL)
+				first = json_string_value(json_object_get(v, "name"));
+			with_card++;
+		}
+	}
+	if (with_card == 0) {
+		check(d, "card", "FAIL", "insert the card in the reader (chip first, facing up "
+		    "for a contact reader)", "no card in %s", tool->reader ? tool->reader :
+		    "any reader");
+		json_decref(scan);
+		return;
+	}
+	if (with_card > 1)
+		check(d, "card", "WARN", "choose the card to check with --reader NAME",
+		    "%zu readers have a card; checking the one in %s", with_card, first);
+	else
+		check(d, "card", "OK", NULL, "card present in %s", first);
+	/* The first reader with a card, by exact name: never an arbitrary pick. */
+	{
+		const char *saved = tool->reader;
+		char name[256];
+
+		snprintf(name, sizeof(name), "%s", first);
+		tool->reader = name;
+		check_card(d, ca, src, report);
+		tool->reader = saved;
+	}
+	json_decref(scan);
+}
+
+/* ---- PKCS#11 registration ------------------------------------------------ */
+
+/* True when dir holds a p11-kit *.module file whose module: names cnie-pkcs11.so. */
+static bool
+module_file_in(const char *dir, char *found, size_t found_len)
+{
+	DIR *dh = opendir(dir);
+	struct dirent *e;
+	int files = 0;
+	bool ok = false;
+
+	while (!ok && dh != NULL && (e = readdir(dh)) != NULL && files < 256) {
+		size_t l = strlen(e->d_name);
+		char path[4096], line[512];
+		FILE *f;
+		int lines = 0;
+
+		if (l < 8 || strcmp(e->d_name + l - 7, ".module") != 0)
+			continue;
+		files++;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		while (fgets(line, sizeof(line), f) != NULL && lines++ < 200) {
+			if (strncmp(line, "module:", 7) == 0 && strstr(line, "cnie-pkcs11.so")) {
+				snprintf(found, found_len, "%s", path);
+				ok = true;
+				break;
+			}
+		}
+		fclose(f);
+	}
+	if (dh != NULL)
+		closedir(dh);
+	return ok;
+}
+
+static void
+check_pkcs11(doctor *d)
+{
+	char user_dir[4096], found[4096], nssdb[4096], dbarg[4200];
+	static char out[RUN_MAX_OUTPUT];
+	struct stat st;
+	bool ok = false;
+
+	home_path(user_dir, sizeof(user_dir), ".config/pkcs11/modules");
+	ok = module_file_in("/usr/share/p11-kit/modules", found, sizeof(found)) ||
+	    module_file_in("/etc/pkcs11/modules", found, sizeof(found)) ||
+	    module_file_in(user_dir, found, sizeof(found));
+	if (ok)
+		check(d, "pkcs11-p11kit", "OK", NULL, "PKCS#11 module registered with p11-kit (%s)",
+		    found);
+	else
+		check(d, "pkcs11-p11kit", "WARN", "install the module file: a file "
+		    "/usr/share/p11-kit/modules/cnie.module with the line "
+		    "\"module: cnie-pkcs11.so\" (the package does this)",
+		    "the CNIE PKCS#11 module is not registered with p11-kit: "
+		    "applications will not see the card");
+	home_path(nssdb, sizeof(nssdb), ".pki/nssdb");
+	if (stat(nssdb, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		check(d, "pkcs11-nss", "SKIP", NULL, "no NSS database in ~/.pki/nssdb (Chromium)");
+		return;
+	}
+	if (!in_path("modutil")) {
+		check(d, "pkcs11-nss", "SKIP", NULL, "modutil not installed (libnss3-tools): NSS "
+		    "database not checked");
+		return;
+	}
+	snprintf(dbarg, sizeof(dbarg), "sql:%s", nssdb);
+	{
+		const char *argv[] = { "modutil", "-list", "-dbdir", dbarg, NULL };
+
+		if (run_capture(argv, out, sizeof(out)) != 0) {
+			check(d, "pkcs11-nss", "WARN", "check the database: modutil -list -dbdir "
+			    "sql:$HOME/.pki/nssdb", "cannot list the modules of ~/.pki/nssdb");
+			return;
+		}
+	}
+	if (strstr(out, "cnie-pkcs11") != NULL || strstr(out, "p11-kit-proxy") != NULL)
+		check(d, "pkcs11-nss", "OK", NULL, "the NSS database ~/.pki/nssdb loads the module");
+	else
+		check(d, "pkcs11-nss", "WARN", "modutil -dbdir sql:$HOME/.pki/nssdb -add CNIE "
+		    "-libfile cnie-pkcs11.so (or install p11-kit-modules for p11-kit-proxy)",
+		    "the NSS database ~/.pki/nssdb (Chromium) does not load the CNIE module");
+}
+
+/* ---- the bridge ------------------------------------------------------------ */
+
+static bool
+state_dir(char *out, size_t len)
+{
+	const char *x = getenv("XDG_STATE_HOME");
+
+	if (x != NULL && x[0] == '/')
+		snprintf(out, len, "%s/cnied", x);
+	else if (getenv("HOME") != NULL)
+		home_path(out, len, ".local/state/cnied");
+	else
+		return false;
+	return true;
+}
+
+/* Connects to "host:port" or "[v6]:port" with a 2 s limit. */
+static bool
+can_connect(const char *hostport)
+{
+	char host[128], port[16];
+	const char *colon = strrchr(hostport, ':');
+	struct addrinfo hints, *res = NULL;
+	bool ok = false;
+	size_t hl;
+
+	if (colon == NULL || strlen(colon + 1) == 0 || strlen(colon + 1) >= sizeof(port))
+		return false;
+	hl = (size_t)(colon - hostport);
+	if (hl >= 2 && hostport[0] == '[' && hostport[hl - 1] == ']') {
+		hostport++;
+		hl -= 2;
+	}
+	if (hl == 0 || hl >= sizeof(host))
+		return false;
+	memcpy(host, hostport, hl);
+	host[hl] = '\0';
+	snprintf(port, sizeof(port), "%s", colon + 1);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+	if (getaddrinfo(host, port, &hints, &res) != 0)
+		return false;
+	for (struct addrinfo *a = res; a != NULL && !ok; a = a->ai_next) {
+		int fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		struct pollfd p;
+		int e = 0;
+		socklen_t el = sizeof(e);
+
+		if (fd < 0)
+			continue;
+		if (connect(fd, a->ai_addr, a->ai_addrlen) == 0) {
+			ok = true;
+		} else if (errno == EINPROGRESS) {
+			p.fd = fd;
+			p.events = POLLOUT;
+			if (poll(&p, 1, 2000) == 1 &&
+			    getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el) == 0 && e == 0)
+				ok = true;
+		}
+		close(fd);
+	}
+	freeaddrinfo(res);
+	return ok;
+}
+
+/* DER of the first certificate of a PEM file (caller frees). */
+static int
+pem_der(const char *path, unsigned char **der, int *len)
+{
+	FILE *f = fopen(path, "r");
+	X509 *x;
+
+	*der = NULL;
+	if (f == NULL)
+		return -1;
+	x = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	if (x == NULL)
+		return -1;
+	*len = i2d_X509(x, der);
+	X509_free(x);
+	return *len > 0 ? 0 : -1;
+}
+
+/* True when the NSS database dbarg holds a certificate equal to ca (DER) as a CA. */
+static bool
+nss_has(const char *dbarg, const unsigned char *ca, int ca_len)
+{
+	static char list[RUN_MAX_OUTPUT], one[RUN_MAX_OUTPUT];
+	const char *argv[] = { "certutil", "-L", "-d", dbarg, NULL };
+	char *line, *save = NULL;
+	int n = 0;
+
+	if (run_capture(argv, list, sizeof(list)) != 0)
+		return false;
+	for (line = strtok_r(list, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+		char nick[512];
+		size_t l = strlen(line);
+		const char *argv2[] = { "certutil", "-L", "-d", dbarg, "-n", nick, "-a", NULL };
+		X509 *x;
+		BIO *b;
+		unsigned char *der = NULL;
+		int dl;
+		bool eq;
+
+		/* Lines: "<nickname><spaces><trust flags, e.g. CT,C,C>". */
+		if (n++ < 3 || l < 6 || l >= sizeof(nick))
+			continue;
+		while (l > 0 && line[l - 1] == ' ')
+			l--;
+		while (l > 0 && line[l - 1] != ' ')
+			l--;
+		while (l > 0 && line[l - 1] == ' ')
+			l--;
+		if (l == 0)
+			continue;
+		memcpy(nick, line, l);
+		nick[l] = '\0';
+		if (run_capture(argv2, one, sizeof(one)) != 0)
+			continue;
+		if ((b = BIO_new_mem_buf(one, -1)) == NULL)
+			continue;
+		x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+		BIO_free(b);
+		if (x == NULL)
+			continue;
+		dl = i2d_X509(x, &der);
+		X509_free(x);
+		eq = dl == ca_len && der != NULL && memcmp(der, ca, (size_t)dl) == 0;
+		OPENSSL_free(der);
+		if (eq)
+			return true;
+	}
+	return false;
+}
+
+static void
+check_bridge(doctor *d)
+{
+	char dir[4096], path[4200], nssdb[4096], dbarg[4200], line[128];
+	unsigned char *ca = NULL;
+	int ca_len = 0, lines = 0;
+	bool up = false;
+	FILE *f;
+
+	if (!state_dir(dir, sizeof(dir))) {
+		check(d, "bridge", "SKIP", NULL, "bridge not checked (no HOME)");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/cnied.port", dir);
+	if ((f = fopen(path, "r")) == NULL) {
+		/* Socket activation: systemd listens before cnied writes its port file. */
+		if (getenv("CNIE_DOCTOR_NO_DEFAULT_PORT") == NULL &&
+		    can_connect("127.0.0.1:" CNIE_BRIDGE_DEFAULT_PORT)) {
+			check(d, "bridge", "OK", NULL, "a listener on the bridge's default port "
+			    "127.0.0.1:%s (socket activation; no port file yet)",
+			    CNIE_BRIDGE_DEFAULT_PORT);
+			return;
+		}
+		check(d, "bridge", "WARN", "systemctl --user enable --now cnied.socket (portal "
+		    "login needs it)", "the bridge cnied is not running (no %s)", path);
+		return;
+	}
+	while (!up && lines < 8 && fgets(line, sizeof(line), f) != NULL) {
+		line[strcspn(line, "\r\n")] = '\0';
+		lines++;
+		if (line[0] != '\0' && can_connect(line)) {
+			up = true;
+			check(d, "bridge", "OK", NULL, "the bridge cnied listens on %s", line);
+		}
+	}
+	fclose(f);
+	if (!up) {
+		check(d, "bridge", "WARN", "systemctl --user restart cnied.socket",
+		    "the bridge cnied is not running (its port file %s is stale)", path);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/ca.pem", dir);
+	if (pem_der(path, &ca, &ca_len) != 0) {
+		check(d, "bridge-trust", "WARN", "restart cnied: it creates its CA on start",
+		    "the bridge's CA certificate %s cannot be read", path);
+		return;
+	}
+	home_path(nssdb, sizeof(nssdb), ".pki/nssdb");
+	snprintf(dbarg, sizeof(dbarg), "sql:%s", nssdb);
+	if (!in_path("certutil"))
+		check(d, "bridge-trust", "SKIP", NULL, "certutil not installed (libnss3-tools): "
+		    "trust not checked");
+	else if (nss_has(dbarg, ca, ca_len))
+		check(d, "bridge-trust", "OK", NULL, "the bridge's CA is trusted in ~/.pki/nssdb");
+	else
+		check(d, "bridge-trust", "WARN", "cnie-tool bridge trust",
+		    "the bridge's CA is not trusted in ~/.pki/nssdb: browsers will refuse the "
+		    "bridge");
+	OPENSSL_free(ca);
+}
+
+int
+cnie_tool_cmd_doctor(cnie_tool *tool, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "report", required_argument, NULL, 'r' },
+		{ "ca", required_argument, NULL, 'a' },
+		{ "can-stdin", no_argument, NULL, 'c' },
+		{ "no-bridge", no_argument, NULL, 'B' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	doctor d;
+	const char *report_path = NULL, *ca = NULL;
+	cnie_tool_secret_src src = { 0 };
+	bool bridge = true;
+	json_t *report;
+	char when[32];
+	int c, rc;
+
+	memset(&d, 0, sizeof(d));
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'r': report_path = optarg; break;
+		case 'a': ca = optarg; break;
+		case 'c': src.from_stdin = true; break;
+		case 'B': bridge = false; break;
+		case 'h':
+			puts("usage: cnie-tool doctor [--json] [--report FILE] [--ca FILE|DIR] "
+			     "[--can-stdin] [--no-bridge]");
+			return CNIE_TOOL_EXIT_OK;
+		default:
+			return CNIE_TOOL_EXIT_USAGE;
+		}
+	}
+	if (optind != argc)
+		return cnie_tool_usage_error(tool, "doctor: unexpected argument \"%s\"",
+		    argv[optind]);
+	/* Without --can-stdin a contactless card is reported, never prompted for. */
+	if (!src.from_stdin)
+		src.none = true;
+	d.tool = tool;
+	d.quiet = tool->json;
+	d.checks = json_array();
+	report = json_object();
+	cnie_tool_time_iso((long long)time(NULL), when, sizeof(when));
+	json_object_set_new(report, "tool", json_string("cnie-tool " CNIE_VERSION));
+	json_object_set_new(report, "time", json_string(when));
+	check_pcsc(&d, ca, &src, report);
+	check_pkcs11(&d);
+	if (bridge)
+		check_bridge(&d);
+	else
+		check(&d, "bridge", "SKIP", NULL, "bridge not checked (--no-bridge)");
+	json_object_set_new(report, "checks", d.checks);
+	json_object_set_new(report, "summary", json_pack("{s:i,s:i,s:i,s:i}", "ok", d.ok,
+	    "warn", d.warn, "fail", d.fail, "skip", d.skip));
+	json_object_set_new(report, "result", json_string(d.fail ? "FAIL" : d.warn ? "WARN" :
+	    "OK"));
+	rc = d.fail > 0 ? CNIE_TOOL_EXIT_FAIL : CNIE_TOOL_EXIT_OK;
+	if (report_path != NULL) {
+		int fd = open(report_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+		if (fd < 0 || json_dumpfd(report, fd, JSON_INDENT(2) | JSON_SORT_KEYS) != 0 ||
+		    write(fd, "\n", 1) != 1 || close(fd) != 0) {
+			fprintf(stderr, "cnie-tool: cannot write the report %s\n", report_path);
+			rc = CNIE_TOOL_EXIT_FAIL;
+		} else if (!tool->json) {
+			printf("Report written to %s (no personal data)\n", report_path);
+		}
+	}
+	if (tool->json) {
+		cnie_tool_print_json(report);
+	} else {
+		printf("%d OK, %d WARN, %d FAIL, %d SKIP\n", d.ok, d.warn, d.fail, d.skip);
+		json_decref(report);
+	}
+	return rc;
+}
