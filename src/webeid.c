@@ -30,6 +30,7 @@
 #include <openssl/x509v3.h>
 
 #include <cnie/error.h>
+#include <cnie/json.h>
 #include <cnie/webeid.h>
 
 #define CERT_DER_MAX (16 * 1024)   /* an authentication certificate, generously */
@@ -482,36 +483,6 @@ static const struct alg {
 	{ "PS512", ALG_RSA_PSS, "SHA512", 0 },
 };
 
-/* Depth of JSON nesting, outside strings; a cheap pass before jansson. */
-static bool
-json_depth_ok(const char *s, size_t n)
-{
-	size_t i, depth = 0;
-	bool in_str = false, esc = false;
-
-	for (i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (in_str) {
-			if (esc)
-				esc = false;
-			else if (c == '\\')
-				esc = true;
-			else if (c == '"')
-				in_str = false;
-			continue;
-		}
-		if (c == '"')
-			in_str = true;
-		else if (c == '{' || c == '[') {
-			if (++depth > JSON_DEPTH_MAX)
-				return false;
-		} else if ((c == '}' || c == ']') && depth > 0)
-			depth--;
-	}
-	return true;
-}
-
 /* scheme://host[:port] with no path, query, userinfo or trailing slash. */
 static bool
 origin_ok(const char *o)
@@ -820,7 +791,6 @@ cnie_webeid_verify(const char *token, size_t len, const cnie_webeid_params *p,
     cnie_webeid_info *info)
 {
 	json_t *root = NULL;
-	json_error_t jerr;
 	X509 *cert = NULL;
 	EVP_PKEY *pkey = NULL;
 	uint8_t *cert_der = NULL, sig[SIG_MAX];
@@ -843,10 +813,8 @@ cnie_webeid_verify(const char *token, size_t len, const cnie_webeid_params *p,
 
 	/* 2. Format. */
 	r = CNIE_WEBEID_FORMAT;
-	if (token == NULL || len == 0 || len > CNIE_WEBEID_TOKEN_MAX || !json_depth_ok(token, len))
-		goto out;
-	root = json_loadb(token, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!json_is_object(root))
+	if (token == NULL || len == 0 ||
+	    cnie_json_parse_object(token, len, CNIE_WEBEID_TOKEN_MAX, JSON_DEPTH_MAX, &root) != 0)
 		goto out;
 	if ((s = get_str(root, "format", 32, &n)) == NULL ||
 	    !(strcmp(s, "web-eid:1") == 0 || strncmp(s, "web-eid:1.", 10) == 0))

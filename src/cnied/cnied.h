@@ -125,8 +125,6 @@ int cnied_b64_decode(const char *s, size_t n, uint8_t *out, size_t out_max, size
 char *cnied_b64_encode(const uint8_t *p, size_t n);
 size_t cnied_hash_len(cnied_hash h);
 const char *cnied_hash_name(cnied_hash h);
-/* Maximum nesting depth of a JSON text (outside strings), or -1 when unbalanced. */
-int cnied_json_depth(const char *s, size_t n);
 
 /* ---- tls.c ----------------------------------------------------------- */
 struct ssl_ctx_st;

@@ -3,8 +3,8 @@
  * (tests/fuzz/fuzz_cnied_request.c).
  *
  * The nesting depth is measured on the raw text before jansson sees it
- * (its recursive parser would otherwise walk 2048 levels deep);
- * JSON_REJECT_DUPLICATES refuses {"hash":"a","hash":"b"} so that two
+ * (cnie/json.h; its recursive parser would otherwise walk 2048 levels
+ * deep); duplicate keys are refused {"hash":"a","hash":"b"} so that two
  * layers can never read two different values; every field has one exact
  * type, and a field we do not know is an error rather than ignored.
  */
@@ -12,6 +12,9 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
+
+#include <cnie/error.h>
+#include <cnie/json.h>
 
 #include "cnied.h"
 
@@ -41,39 +44,6 @@ cnied_hash_name(cnied_hash h)
 		return "SHA-512";
 	}
 	return "?";
-}
-
-int
-cnied_json_depth(const char *s, size_t n)
-{
-	int depth = 0, max = 0;
-	bool in_str = false, esc = false;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		char c = s[i];
-		if (in_str) {
-			if (esc)
-				esc = false;
-			else if (c == '\\')
-				esc = true;
-			else if (c == '"')
-				in_str = false;
-			continue;
-		}
-		if (c == '"')
-			in_str = true;
-		else if (c == '{' || c == '[') {
-			if (++depth > max)
-				max = depth;
-			if (max > 64)
-				return max;
-		} else if (c == '}' || c == ']') {
-			if (--depth < 0)
-				return -1;
-		}
-	}
-	return depth == 0 && !in_str ? max : -1;
 }
 
 static int
@@ -167,34 +137,26 @@ cnied_b64_encode(const uint8_t *p, size_t n)
 	return s;
 }
 
-/* Loads a body as a JSON object with the checks above. */
+/* Loads a body as a JSON object (cnie/json.h: size, depth, duplicates). */
 static json_t *
 load_object(const char *body, size_t n, const char **why)
 {
-	json_error_t e;
-	json_t *j;
-	int d;
+	json_t *j = NULL;
 
-	d = cnied_json_depth(body, n);
-	if (d < 0) {
-		*why = "malformed JSON";
-		return NULL;
-	}
-	if (d > CNIED_JSON_MAX_DEPTH) {
+	switch (cnie_json_parse_object(body, n, CNIED_MAX_BODY, CNIED_JSON_MAX_DEPTH, &j)) {
+	case 0:
+		return j;
+	case CNIE_ERR_NESTING:
 		*why = "JSON nested too deeply";
-		return NULL;
+		break;
+	case CNIE_ERR_TOO_LONG:
+		*why = "body too large";
+		break;
+	default:
+		*why = "malformed JSON, duplicate key, or not a JSON object";
+		break;
 	}
-	j = json_loadb(body, n, JSON_REJECT_DUPLICATES, &e);
-	if (j == NULL) {
-		*why = "malformed JSON or duplicate key";
-		return NULL;
-	}
-	if (!json_is_object(j)) {
-		json_decref(j);
-		*why = "body must be a JSON object";
-		return NULL;
-	}
-	return j;
+	return NULL;
 }
 
 /* Every key of o must be in allowed[] (NULL-terminated). */

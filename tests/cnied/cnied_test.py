@@ -642,7 +642,7 @@ def case_busy(b):
                             server_hostname="127.0.0.1")
     sse.sendall(("GET /v1/events HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nOrigin: %s\r\n\r\n"
                  % (b.port, ORIGIN)).encode())
-    b.set_pinentry(PINENTRY_SCRIPT_PIN="1234", PINENTRY_SCRIPT_SLEEP="4")
+    b.set_pinentry(PINENTRY_SCRIPT_PIN="1234", PINENTRY_SCRIPT_SLEEP="8")
     res = {}
     n = nonce()
 

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cnie/json.h>
+
 #include "cnied.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -45,7 +47,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	body = (const char *)data + 1;
 	n = size - 1;
-	(void)cnied_json_depth(body, n);
+	{
+		size_t d;
+
+		(void)cnie_json_depth(body, n, 64, &d);
+	}
 	check_b64(body, n);
 	switch (data[0] % 4) {
 	case 0: {

@@ -1,0 +1,3 @@
+# Bounded JSON input shared by cnied and the Web eID verifier (src/json.c);
+# fuzzed through fuzz_cnied_request and fuzz_webeid.
+cnie_unit(json)
