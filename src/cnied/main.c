@@ -394,6 +394,18 @@ main(int argc, char **argv)
 		apply(&cfg, OPT_LISTEN, v4);
 		apply(&cfg, OPT_LISTEN, v6);
 	}
+	if (cfg.norigins == 0) {
+		/*
+		 * The portal's origins (CMake CNIED_DEFAULT_ORIGINS; the national
+		 * portal by default).  Any --allow-origin or allow-origin line
+		 * replaces this list rather than adding to it.
+		 */
+		static const char *const defaults[] = { CNIED_DEFAULT_ORIGINS };
+
+		for (size_t k = 0; k < sizeof(defaults) / sizeof(defaults[0]); k++)
+			if (defaults[k][0] != '\0')
+				apply(&cfg, OPT_ORIGIN, defaults[k]);
+	}
 	if (cfg.norigins == 0)
 		fprintf(stderr, "cnied: warning: no --allow-origin: every page is refused\n");
 	if (geteuid() == 0)

@@ -24,6 +24,13 @@ if(TARGET cnied)
       "CNIED_BRIDGE_DRIVER=$<TARGET_FILE:test_cnied_bridge_tool>")
   endforeach()
 
+  # The compiled-in default origins, replaced by --allow-origin.
+  cnie_integration(cnied_default_origins ${CMAKE_CURRENT_SOURCE_DIR}/cnied/default_origins.sh)
+  string(REPLACE ";" " " _origins "${CNIED_DEFAULT_ORIGINS}")
+  set_property(TEST integration.cnied_default_origins APPEND PROPERTY ENVIRONMENT
+    "CNIED_DEFAULT_ORIGINS=${_origins}")
+  set_property(TEST integration.cnied_default_origins APPEND PROPERTY LABELS cnied)
+
   # Untrusted input surfaces: request bodies and Origin/Host headers.
   cnie_fuzz(cnied_request cnied_core)
   cnie_fuzz(cnied_origin cnied_core)
