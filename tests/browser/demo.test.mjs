@@ -3,8 +3,13 @@
 // (the portal's server verifies the Web eID token with cnie-tool
 // verify-token), sign a document hash (verified with openssl), read identity
 // with consent and show the photo.  Started by tests/browser/run.sh, which
-// provides PORTAL_URL, ARTIFACTS, CHROMIUM and USER_DATA_DIR.
+// provides PORTAL_URL, ARTIFACTS, CHROMIUM and USER_DATA_DIR, and
+// DEMO_TRANSPORT (scripts/demo: reference-card or pcsc).  With
+// CARD_REMOVE_CMD (PC/SC on a virtual reader) the card is then removed while
+// the page listens to the bridge's events: the page must show the removal
+// (and the card back after CARD_INSERT_CMD).
 import { chromium } from "playwright-core";
+import { execSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import assert from "node:assert/strict";
 
@@ -13,6 +18,9 @@ const artifacts = process.env.ARTIFACTS;
 const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
 const userDataDir = process.env.USER_DATA_DIR;
 const ignoreTls = process.env.IGNORE_TLS === "1";
+const transport = process.env.DEMO_TRANSPORT || "reference-card";
+const removeCmd = process.env.CARD_REMOVE_CMD || "";
+const insertCmd = process.env.CARD_INSERT_CMD || "";
 assert.ok(portal && artifacts && userDataDir, "PORTAL_URL, ARTIFACTS and USER_DATA_DIR are required");
 mkdirSync(artifacts, { recursive: true });
 
@@ -66,7 +74,19 @@ try {
   const connected = await outcome("connected");
   check("bridge detected", connected === "1", connected);
   const status = await page.textContent("#status");
-  check("status shows the reference card", /CNIE card/.test(status), status);
+  if (transport === "pcsc") {
+    // PC/SC: "recognised" is learnt by the first card operation, so the card
+    // may still read "unknown card" here; the reader must have one.
+    check("status shows the card in the virtual contact reader",
+      /CNIE Virtual Contact Reader[^;]*: (CNIE|unknown) card/.test(status), status);
+  } else {
+    check("status shows the reference card", /CNIE card/.test(status), status);
+  }
+  // The event stream starts with the current state: the card is inserted.
+  await page.waitForFunction(
+    () => [...document.querySelectorAll("#events li")].some((li) => /^card .*: inserted$/.test(li.textContent)),
+    null, { timeout: 30000 });
+  check("events stream shows the inserted card", true);
   await shot("connected");
 
   await page.click("#login-btn");
@@ -101,6 +121,35 @@ try {
   });
   check("photo shown", photo.loaded && photo.w > 0 && photo.h > 0, JSON.stringify(photo));
   await shot("identity");
+
+  if (removeCmd) {
+    // Card removal while the page listens: the bridge pushes "card removed"
+    // (SSE), the page lists it and its status shows no card.
+    const lines = () => page.evaluate(() => [...document.querySelectorAll("#events li")].map((li) => li.textContent));
+    const before = (await lines()).length;
+    execSync(removeCmd, { stdio: "inherit" });
+    await page.waitForFunction(
+      (n) => [...document.querySelectorAll("#events li")].slice(n).some((li) => /^card .*: removed$/.test(li.textContent)),
+      before, { timeout: 30000 });
+    const removed = (await lines()).slice(before);
+    check("page shows the card-removal event", removed.some((l) => /^card CNIE Virtual Contact Reader.*: removed$/.test(l)),
+      removed.join(" | "));
+    await page.waitForFunction(() => /Contact Reader[^;]*: no card/.test(document.getElementById("status").textContent),
+      null, { timeout: 30000 });
+    check("status shows no card after removal", true, await page.textContent("#status"));
+    await shot("card-removed");
+    if (insertCmd) {
+      const n = (await lines()).length;
+      execSync(insertCmd, { stdio: "inherit" });
+      await page.waitForFunction(
+        (k) => [...document.querySelectorAll("#events li")].slice(k).some((li) => /^card .*: inserted$/.test(li.textContent)),
+        n, { timeout: 30000 });
+      check("page shows the card inserted again", true, (await lines()).slice(n).join(" | "));
+      await shot("card-reinserted");
+    }
+  } else {
+    console.log(`SKIP card removal: no way to remove the card on the ${transport} transport`);
+  }
 } catch (e) {
   console.log(`FAIL exception: ${e.stack || e}`);
   failed = true;
