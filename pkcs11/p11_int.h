@@ -29,11 +29,14 @@
 
 #define P11_MAX_SLOTS 16
 #define P11_MAX_KEYS 8
-#define P11_MAX_OBJECTS (3 * P11_MAX_KEYS)
+#define P11_MAX_CERTS 8	/* CDF certificates without a key (the CA's) */
+#define P11_MAX_OBJECTS (3 * P11_MAX_KEYS + P11_MAX_CERTS)
 #define P11_MAX_ATTRS 40
 #define P11_MAX_PIN 64
 #define P11_MAX_SESSIONS 128
 #define P11_MAX_RAW_INPUT 1024 /* buffered input of a multi-part raw mechanism */
+
+#define P11_NO_KEY ((size_t)-1)
 
 /* One attribute value of an object (owned bytes). */
 typedef struct p11_attr {
@@ -44,7 +47,7 @@ typedef struct p11_attr {
 
 typedef struct p11_object {
 	CK_OBJECT_CLASS cls;
-	size_t key;	/* index into the token's keys */
+	size_t key;	/* index into the token's keys; P11_NO_KEY for a CA certificate */
 	bool private_; /* CKA_PRIVATE: visible only when logged in */
 	p11_attr attrs[P11_MAX_ATTRS];
 	size_t nattrs;

@@ -16,8 +16,13 @@
  * - A token is one card from insertion to removal (pcsc-lite's event
  *   counter): a re-inserted card is a new token, old sessions and object
  *   handles are invalid.
- * - Logout is module-side: libcnie has no "forget the PIN" call, so the
- *   card keeps its PIN state until reset or removal.
+ * - Logout is on the card too (cnie_card_logout: VERIFY P1=FF): on
+ *   C_Logout and when the last session of a logged-in token closes
+ *   (C_CloseSession, C_CloseAllSessions), so another program does not
+ *   find the PIN verified after us.
+ * - The token label is the card's label (TokenInfo, "CNIE") and its
+ *   serial: distinct per card (NSS names certificates "TOKEN:LABEL"), the
+ *   same each time the card is inserted.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -202,6 +207,9 @@ slot_card_error(p11_slot *sl, int r)
 		sl->tok.logged_in = false;
 		sl->tok.pin_known = false;
 	}
+	/* 6982: the card has no verified PIN (another program logged out). */
+	if (r == CNIE_ERR_SW_SECURITY_STATUS)
+		sl->tok.logged_in = false;
 	return p11_ckr(r);
 }
 
@@ -224,7 +232,10 @@ token_open(p11_slot *sl)
 	snprintf(t->serial, sizeof(t->serial), "%s", s);
 	if ((r = cnie_card_label(t->card, &s)) != 0)
 		goto out;
-	snprintf(t->label, sizeof(t->label), "%s", s[0] != '\0' ? s : "CNIE");
+	/* "CNIE 0123456789ABCDEF": the card label cut so that the serial fits. */
+	snprintf(t->label, sizeof(t->label), "%.*s %s",
+	    (int)(sizeof(t->label) - 2 - strlen(t->serial)), s[0] != '\0' ? s : "CNIE",
+	    t->serial);
 	if ((r = cnie_card_key_count(t->card, &n)) != 0)
 		goto out;
 	if (n > P11_MAX_KEYS)
@@ -939,6 +950,24 @@ out:
 	return rv;
 }
 
+/*
+ * The token's login ends, on the card too (VERIFY P1=FF) when it was
+ * logged in.  Returns the card's outcome; a removed card ends the token
+ * (sessions freed).  Slot lock held.
+ */
+static CK_RV
+token_logout(p11_slot *sl)
+{
+	int r;
+
+	if (!sl->have_token || !sl->tok.logged_in)
+		return CKR_OK;
+	sl->tok.logged_in = false;
+	if ((r = cnie_card_logout(sl->tok.card)) != 0)
+		return slot_card_error(sl, r);
+	return CKR_OK;
+}
+
 /* Slot lock held. */
 static void
 session_remove(p11_slot *sl, p11_session *s)
@@ -955,7 +984,7 @@ session_remove(p11_slot *sl, p11_session *s)
 	session_free(s);
 	/* PKCS#11 2.40 5.6: closing the last session logs the user out. */
 	if (sl->nsess == 0)
-		sl->tok.logged_in = false;
+		token_logout(sl);
 }
 
 P11_EXPORT CK_RV
@@ -980,6 +1009,7 @@ C_CloseAllSessions(CK_SLOT_ID slotID)
 
 	if ((sl = slot_lock(slotID, &rv)) == NULL)
 		return rv;
+	token_logout(sl); /* before: closing the sessions forgets the login */
 	slot_close_sessions(sl);
 	pthread_mutex_unlock(&sl->lock);
 	return CKR_OK;
@@ -1118,7 +1148,8 @@ C_Logout(CK_SESSION_HANDLE hSession)
 		return rv;
 	if (!sl->tok.logged_in)
 		rv = CKR_USER_NOT_LOGGED_IN;
-	sl->tok.logged_in = false;
+	else
+		rv = token_logout(sl); /* s may be gone after: not used */
 	pthread_mutex_unlock(&sl->lock);
 	return rv;
 }

@@ -3,7 +3,10 @@
  * public key and its certificate, all with the key's CKA_ID (the PKCS#15
  * iD, the certificate's SKI) and CKA_LABEL, which is how NSS and OpenSSH
  * pair them.  Public key values come from the certificate (the card has no
- * public key files).  Attribute values are built once per token, on first
+ * public key files).  Every other CDF certificate (the issuing CA's: no
+ * private key has its iD) is a certificate object alone, with its own iD
+ * and label, CKA_CERTIFICATE_CATEGORY 2 (authority) when the CDF marks it
+ * so, else 0, and CKA_TRUSTED false (the token vouches for nothing).  Attribute values are built once per token, on first
  * need, so listing objects costs the certificate reads only.
  */
 #include <stdlib.h>
@@ -90,6 +93,7 @@ material_free(key_material *m)
 	memset(m, 0, sizeof(*m));
 }
 
+/* k NULL: a certificate without a key (names and SPKI only). */
 static int
 material_load(key_material *m, const cnie_card_key_info *k)
 {
@@ -111,6 +115,8 @@ material_load(key_material *m, const cnie_card_key_info *k)
 	xpk = X509_get_X509_PUBKEY(m->x);
 	if ((m->spki_len = i2d_X509_PUBKEY(xpk, &m->spki)) <= 0)
 		return CNIE_ERR_ENCODING;
+	if (k == NULL)
+		return 0;
 	if ((pk = X509_get0_pubkey(m->x)) == NULL)
 		return CNIE_ERR_ENCODING;
 	if (k->type == CNIE_CARD_KEY_RSA) {
@@ -146,7 +152,8 @@ material_load(key_material *m, const cnie_card_key_info *k)
 }
 
 static int
-common_attrs(p11_object *o, CK_OBJECT_CLASS cls, const cnie_card_key_info *k, bool priv)
+common_attrs(p11_object *o, CK_OBJECT_CLASS cls, const char *label, const uint8_t *id,
+    size_t id_len, bool priv)
 {
 	int r;
 
@@ -156,8 +163,8 @@ common_attrs(p11_object *o, CK_OBJECT_CLASS cls, const cnie_card_key_info *k, bo
 	    (r = attr_bool(o, CKA_MODIFIABLE, false)) != 0 ||
 	    (r = attr_bool(o, CKA_COPYABLE, false)) != 0 ||
 	    (r = attr_bool(o, CKA_DESTROYABLE, false)) != 0 ||
-	    (r = attr_add(o, CKA_LABEL, k->label, strlen(k->label))) != 0 ||
-	    (r = attr_add(o, CKA_ID, k->id, k->id_len)) != 0)
+	    (r = attr_add(o, CKA_LABEL, label, strlen(label))) != 0 ||
+	    (r = attr_add(o, CKA_ID, id, id_len)) != 0)
 		return r;
 	return 0;
 }
@@ -207,7 +214,7 @@ build_private(p11_object *o, const cnie_card_key_info *k, const key_material *m)
 
 	o->cls = CKO_PRIVATE_KEY;
 	o->private_ = true;
-	if ((r = common_attrs(o, CKO_PRIVATE_KEY, k, true)) != 0 ||
+	if ((r = common_attrs(o, CKO_PRIVATE_KEY, k->label, k->id, k->id_len, true)) != 0 ||
 	    (r = key_attrs(o, k, m)) != 0 ||
 	    (r = attr_bool(o, CKA_SENSITIVE, true)) != 0 ||
 	    (r = attr_bool(o, CKA_ALWAYS_SENSITIVE, true)) != 0 ||
@@ -229,7 +236,7 @@ build_public(p11_object *o, const cnie_card_key_info *k, const key_material *m)
 	int r;
 
 	o->cls = CKO_PUBLIC_KEY;
-	if ((r = common_attrs(o, CKO_PUBLIC_KEY, k, false)) != 0 ||
+	if ((r = common_attrs(o, CKO_PUBLIC_KEY, k->label, k->id, k->id_len, false)) != 0 ||
 	    (r = key_attrs(o, k, m)) != 0 ||
 	    (r = attr_bool(o, CKA_ENCRYPT, false)) != 0 ||
 	    (r = attr_bool(o, CKA_VERIFY, true)) != 0 ||
@@ -240,17 +247,21 @@ build_public(p11_object *o, const cnie_card_key_info *k, const key_material *m)
 	return 0;
 }
 
+/*
+ * category (PKCS#11 2.40 4.6.2): 0 unspecified, 1 token user (a key's
+ * certificate), 2 authority (a CA's).
+ */
 static int
-build_certificate(p11_object *o, const cnie_card_key_info *k, const key_material *m)
+build_certificate(p11_object *o, const char *label, const uint8_t *id, size_t id_len,
+    CK_ULONG category, const key_material *m)
 {
 	int r;
 
 	o->cls = CKO_CERTIFICATE;
-	if ((r = common_attrs(o, CKO_CERTIFICATE, k, false)) != 0 ||
+	if ((r = common_attrs(o, CKO_CERTIFICATE, label, id, id_len, false)) != 0 ||
 	    (r = attr_ulong(o, CKA_CERTIFICATE_TYPE, CKC_X_509)) != 0 ||
 	    (r = attr_bool(o, CKA_TRUSTED, false)) != 0 ||
-	    /* 1: token user (PKCS#11 2.40 4.6.2) */
-	    (r = attr_ulong(o, CKA_CERTIFICATE_CATEGORY, 1)) != 0 ||
+	    (r = attr_ulong(o, CKA_CERTIFICATE_CATEGORY, category)) != 0 ||
 	    (r = attr_add(o, CKA_START_DATE, "", 0)) != 0 ||
 	    (r = attr_add(o, CKA_END_DATE, "", 0)) != 0 ||
 	    (r = attr_add(o, CKA_SUBJECT, m->subject, (size_t)m->subject_len)) != 0 ||
@@ -263,6 +274,49 @@ build_certificate(p11_object *o, const cnie_card_key_info *k, const key_material
 	    (r = attr_ulong(o, CKA_JAVA_MIDP_SECURITY_DOMAIN, 0)) != 0 ||
 	    (r = attr_add(o, CKA_PUBLIC_KEY_INFO, m->spki, (size_t)m->spki_len)) != 0)
 		return r;
+	return 0;
+}
+
+static bool
+key_has_id(const p11_token *t, const uint8_t *id, size_t id_len)
+{
+	size_t i;
+
+	for (i = 0; i < t->nkeys; i++)
+		if (t->keys[i].id_len == id_len && memcmp(t->keys[i].id, id, id_len) == 0)
+			return true;
+	return false;
+}
+
+/* The CDF certificates no key of the token has: the CA's. */
+static int
+build_other_certs(p11_token *t, key_material *m)
+{
+	cnie_card_cert_info ci;
+	size_t i, n, extra = 0;
+	int r;
+
+	if ((r = cnie_card_cert_count(t->card, &n)) != 0)
+		return r;
+	for (i = 0; i < n; i++) {
+		if ((r = cnie_card_get_cert(t->card, i, &ci)) != 0)
+			return r;
+		if (ci.id_len == 0 || key_has_id(t, ci.id, ci.id_len))
+			continue;
+		if (extra == P11_MAX_CERTS || t->nobjects >= P11_MAX_OBJECTS)
+			break; /* more than the card profile has: the first ones */
+		r = cnie_card_certificate(t->card, ci.id, ci.id_len, &m->cert, &m->cert_len);
+		if (r == CNIE_ERR_NOT_FOUND)
+			continue;
+		if (r != 0 || (r = material_load(m, NULL)) != 0)
+			return r;
+		t->objects[t->nobjects].key = P11_NO_KEY;
+		if ((r = build_certificate(&t->objects[t->nobjects++], ci.label, ci.id, ci.id_len,
+		    ci.authority ? 2 : 0, m)) != 0)
+			return r;
+		material_free(m);
+		extra++;
+	}
 	return 0;
 }
 
@@ -297,11 +351,14 @@ p11_objects_build(p11_token *t)
 			if ((r = build_public(&t->objects[t->nobjects++], k, &m)) != 0)
 				goto out;
 			t->objects[t->nobjects].key = i;
-			if ((r = build_certificate(&t->objects[t->nobjects++], k, &m)) != 0)
+			if ((r = build_certificate(&t->objects[t->nobjects++], k->label, k->id,
+			    k->id_len, 1, &m)) != 0)
 				goto out;
 		}
 		material_free(&m);
 	}
+	if ((r = build_other_certs(t, &m)) != 0)
+		goto out;
 	t->objects_built = true;
 out:
 	material_free(&m);

@@ -1036,6 +1036,29 @@ cnie_card_pin_status(cnie_card *c, int *tries_left, bool *blocked, bool *verifie
 }
 
 int
+cnie_card_logout(cnie_card *c)
+{
+	const cnie_p15_pin *pin;
+	cnie_apdu a;
+	uint16_t sw;
+	int r;
+
+	if (c == NULL)
+		return CNIE_ERR_INVALID_ARG;
+	if ((r = find_pins(c, &pin, NULL)) != 0)
+		return r;
+	/* P1 = FF, no data: reset the verification status (7816-4 11.5.6). */
+	cnie_apdu_init(&a, 0x00, 0x20, 0xFF, (uint8_t)pin->reference);
+	r = card_xfer(c, &a, NULL, &sw);
+	/* A reset by another program already cleared it: logged out all the same. */
+	if (r == CNIE_ERR_LOGIN_LOST)
+		return 0;
+	if (r != 0)
+		return r;
+	return cnie_sw_to_error(sw);
+}
+
+int
 cnie_card_puk_status(cnie_card *c, int *tries_left, bool *blocked)
 {
 	const cnie_p15_pin *pin, *puk;

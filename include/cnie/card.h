@@ -166,6 +166,14 @@ CNIE_EXPORT int cnie_card_pin_status(cnie_card *c, int *tries_left, bool *blocke
     bool *verified);
 
 /*
+ * Logs out: VERIFY with P1 = FF and no data on the user PIN's reference
+ * (ISO/IEC 7816-4:2013 11.5.6) resets the card's verification status of
+ * the PIN; a key operation then needs cnie_card_pin_verify again.  Fine
+ * without a login (the card answers 9000 all the same).
+ */
+CNIE_EXPORT int cnie_card_logout(cnie_card *c);
+
+/*
  * PUK status (the user PIN's unblocking PIN in the AODF) by an empty
  * VERIFY on its reference: spends no try.  *tries_left: -1 when the card
  * does not tell, else 0..15; *blocked when 0 (6983 or 63C0).  Selects the

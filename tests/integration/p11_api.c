@@ -537,7 +537,7 @@ t_bad_calls(void)
 	check_rv("C_FindObjectsInit(all)", f->C_FindObjectsInit(s, NULL, 0), CKR_OK);
 	f->C_FindObjects(s, o, 8, &n);
 	f->C_FindObjectsFinal(s);
-	check("public session: 4 objects (2 certificates, 2 public keys)", n == 4);
+	check("public session: 5 objects (3 certificates, 2 public keys)", n == 5);
 	n = find(s, CKO_PRIVATE_KEY, o, 8);
 	check("no private key before login", n == 0);
 	check_rv("C_GetAttributeValue(invalid object)", f->C_GetAttributeValue(s, 0xdead, &t, 1),
@@ -677,6 +677,104 @@ t_interfaces(void)
 	check_rv("3.0 list: C_Finalize", f3->C_Finalize(NULL), CKR_OK);
 }
 
+static CK_ULONG
+get_ulong(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type)
+{
+	CK_ULONG v = CK_UNAVAILABLE_INFORMATION;
+	CK_ATTRIBUTE a = { type, &v, sizeof(v) };
+
+	if (f->C_GetAttributeValue(s, o, &a, 1) != CKR_OK)
+		return CK_UNAVAILABLE_INFORMATION;
+	return v;
+}
+
+/* Reads a whole file; returns its length or 0. */
+static size_t
+read_file(const char *path, uint8_t *buf, size_t cap)
+{
+	FILE *fp = fopen(path, "rb");
+	size_t n;
+
+	if (fp == NULL)
+		return 0;
+	n = fread(buf, 1, cap, fp);
+	fclose(fp);
+	return n;
+}
+
+/*
+ * CKA_CERTIFICATE_CATEGORY: the two key certificates 1 (token user), the
+ * CA's 2 (authority), CKA_TRUSTED false on all; no key carries the CA's
+ * CKA_ID; the CA's CKA_VALUE is the card's EF 4333 byte for byte.
+ */
+static void
+check_categories(CK_SESSION_HANDLE s, const CK_OBJECT_HANDLE *certs, CK_ULONG nc,
+    const CK_OBJECT_HANDLE *keys, CK_ULONG nk, const CK_OBJECT_HANDLE *pubs, CK_ULONG np)
+{
+	static uint8_t file[4096], val[4096];
+	uint8_t caid[64], id[64];
+	CK_ATTRIBUTE a = { CKA_ID, caid, sizeof(caid) };
+	CK_ULONG i, user = 0, ca = 0, other = 0, ca_len = 0, fl;
+	CK_OBJECT_HANDLE cah = CK_INVALID_HANDLE;
+	bool trusted = false, shared = false;
+	char path[4200];
+
+	for (i = 0; i < nc; i++) {
+		CK_ULONG c = get_ulong(s, certs[i], CKA_CERTIFICATE_CATEGORY);
+
+		if (c == 1)
+			user++;
+		else if (c == 2) {
+			ca++;
+			cah = certs[i];
+		} else
+			other++;
+		trusted = trusted || get_bool(s, certs[i], CKA_TRUSTED);
+	}
+	check("CKA_CERTIFICATE_CATEGORY: 2 token user (1), 1 authority (2)",
+	    user == 2 && ca == 1 && other == 0);
+	check("CKA_TRUSTED false on every certificate", !trusted);
+	if (cah == CK_INVALID_HANDLE)
+		return;
+	if (f->C_GetAttributeValue(s, cah, &a, 1) == CKR_OK)
+		ca_len = a.ulValueLen;
+	for (i = 0; i < nk + np; i++) {
+		CK_ATTRIBUTE b = { CKA_ID, id, sizeof(id) };
+
+		if (f->C_GetAttributeValue(s, i < nk ? keys[i] : pubs[i - nk], &b, 1) == CKR_OK &&
+		    b.ulValueLen == ca_len && memcmp(id, caid, ca_len) == 0)
+			shared = true;
+	}
+	check("the CA certificate has a CKA_ID of its own, no key object has it",
+	    ca_len > 0 && !shared);
+	snprintf(path, sizeof(path), "%s/files/3F00-A001-4333", card_dir("ec"));
+	fl = read_file(path, file, sizeof(file));
+	a.type = CKA_VALUE;
+	a.pValue = val;
+	a.ulValueLen = sizeof(val);
+	check("the CA certificate's CKA_VALUE is the card's EF 4333",
+	    fl > 0 && f->C_GetAttributeValue(s, cah, &a, 1) == CKR_OK && a.ulValueLen == fl &&
+	    memcmp(val, file, fl) == 0);
+}
+
+/* CK_TOKEN_INFO.label: "CNIE " + the serial, space padded to 32. */
+static void
+check_token_label(CK_SLOT_ID slot)
+{
+	CK_TOKEN_INFO ti;
+	char want[32];
+
+	check_rv("C_GetTokenInfo", f->C_GetTokenInfo(slot, &ti), CKR_OK);
+	memset(want, ' ', sizeof(want));
+	memcpy(want, "CNIE ", 5);
+	memcpy(want + 5, ti.serialNumber, sizeof(ti.serialNumber));
+	printf("  token label '%.32s', serial '%.16s'\n", (const char *)ti.label,
+	    (const char *)ti.serialNumber);
+	check("token label = \"CNIE \" + serial (16 hex digits), space padded",
+	    memcmp(ti.label, want, 32) == 0 && ti.serialNumber[0] != ' ' &&
+	    ti.serialNumber[15] != ' ');
+}
+
 static void
 t_attributes(void)
 {
@@ -696,8 +794,8 @@ t_attributes(void)
 	s = open_session(0);
 	check_rv("C_GetAttributeValue(CKA_VALUE) size query", (nc = find(s, CKO_CERTIFICATE,
 	    certs, 4), f->C_GetAttributeValue(s, certs[0], &v, 1)), CKR_OK);
-	check("two certificates; size > 0", nc == 2 && v.ulValueLen > 100 &&
-	    v.ulValueLen < sizeof(buf));
+	check("three certificates (authentication, signature, CA); size > 0", nc == 3 &&
+	    v.ulValueLen > 100 && v.ulValueLen < sizeof(buf));
 	v.pValue = buf;
 	v.ulValueLen -= 1;
 	check_rv("CKA_VALUE one byte short", f->C_GetAttributeValue(s, certs[0], &v, 1),
@@ -788,8 +886,10 @@ t_attributes(void)
 		f->C_FindObjectsInit(s, &t, 1);
 		f->C_FindObjects(s, o, 8, &n);
 		f->C_FindObjectsFinal(s);
-		check("CKA_PRIVATE=false template: 4 public objects", n == 4);
+		check("CKA_PRIVATE=false template: 5 public objects", n == 5);
 	}
+	check_categories(s, certs, nc, keys, nk, pubs, np);
+	check_token_label(0);
 	f->C_Finalize(NULL);
 }
 
@@ -1189,6 +1289,181 @@ pcsc_reset_card(const char *reader)
 	return ok;
 }
 
+/* The slot's reader name (the slot description is the reader's). */
+static void
+slot_reader(CK_SLOT_ID slot, char reader[65])
+{
+	CK_SLOT_INFO si;
+	int i;
+
+	memset(&si, ' ', sizeof(si));
+	f->C_GetSlotInfo(slot, &si);
+	memcpy(reader, si.slotDescription, 64);
+	reader[64] = '\0';
+	for (i = 63; i >= 0 && reader[i] == ' '; i--)
+		reader[i] = '\0';
+}
+
+static LONG
+pcsc_xfer(SCARDHANDLE h, DWORD proto, const uint8_t *cmd, DWORD n, uint16_t *sw)
+{
+	uint8_t resp[258];
+	DWORD rl = sizeof(resp);
+	LONG r = SCardTransmit(h, proto == SCARD_PROTOCOL_T0 ? SCARD_PCI_T0 : SCARD_PCI_T1, cmd, n,
+	    NULL, resp, &rl);
+
+	*sw = r == SCARD_S_SUCCESS && rl >= 2 ? (uint16_t)(resp[rl - 2] << 8 | resp[rl - 1]) : 0;
+	return r;
+}
+
+/*
+ * Another program asks the card for the user PIN's status (empty VERIFY on
+ * reference 81, ISO 7816-4 11.5.6; SELECT of the PKI application first if
+ * the card says 6A88).  Exit status: 0 verified, 1 not verified, 2 error.
+ */
+static int
+pcsc_pin_status(const char *reader)
+{
+	static const uint8_t select_pki[] = { 0x00, 0xA4, 0x04, 0x0C, 0x08, 0xF0, 0x43, 0x4E,
+		0x49, 0x45, 0x50, 0x4B, 0x49 };
+	static const uint8_t verify[] = { 0x00, 0x20, 0x00, 0x81 };
+	SCARDCONTEXT ctx;
+	SCARDHANDLE h;
+	DWORD proto;
+	uint16_t sw = 0;
+	int ret = 2;
+
+	if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx) != SCARD_S_SUCCESS)
+		return 2;
+	if (SCardConnect(ctx, reader, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1,
+	    &h, &proto) == SCARD_S_SUCCESS) {
+		if (SCardBeginTransaction(h) == SCARD_S_SUCCESS) {
+			if (pcsc_xfer(h, proto, verify, sizeof(verify), &sw) == SCARD_S_SUCCESS &&
+			    sw == 0x6A88 &&
+			    pcsc_xfer(h, proto, select_pki, sizeof(select_pki), &sw) ==
+			    SCARD_S_SUCCESS && sw == 0x9000)
+				pcsc_xfer(h, proto, verify, sizeof(verify), &sw);
+			SCardEndTransaction(h, SCARD_LEAVE_CARD);
+		}
+		if (sw == 0x9000)
+			ret = 0;
+		else if ((sw & 0xFFF0) == 0x63C0)
+			ret = 1;
+		SCardDisconnect(h, SCARD_LEAVE_CARD);
+	}
+	SCardReleaseContext(ctx);
+	return ret;
+}
+
+/* The PIN status another process sees: 0 verified, 1 not, 2 error. */
+static int
+other_process_pin_status(const char *reader)
+{
+	pid_t pid;
+	int st;
+
+	if ((pid = fork()) == 0)
+		_exit(pcsc_pin_status(reader));
+	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+		return 2;
+	return WEXITSTATUS(st);
+}
+
+/*
+ * Logout reaches the card (VERIFY P1=FF): after C_Logout, after the last
+ * session of a logged-in token closes, after C_CloseAllSessions, another
+ * process finds the PIN not verified; C_Sign needs C_Login again.
+ */
+static void
+t_logout(void)
+{
+	CK_SESSION_HANDLE s, s2;
+	CK_SESSION_INFO info;
+	CK_OBJECT_HANDLE k;
+	CK_MECHANISM m = { CKM_ECDSA_SHA256, NULL, 0 };
+	EVP_PKEY *pk;
+	char reader[65];
+	bool v = false;
+
+	init();
+	s = open_session(0);
+	slot_reader(0, reader);
+	check("another process: PIN not verified before C_Login",
+	    other_process_pin_status(reader) == 1);
+	check_rv("C_Logout before C_Login", f->C_Logout(s), CKR_USER_NOT_LOGGED_IN);
+	check_rv("C_Login", login(s), CKR_OK);
+	check("another process: PIN verified after C_Login", other_process_pin_status(reader) == 0);
+	k = private_key(s, false);
+	pk = key_pub(s, k);
+	check_rv("C_Sign", pk != NULL ? sign_once(s, k, pk, &v) : CKR_GENERAL_ERROR, CKR_OK);
+	check("  verifies", v);
+	check_rv("C_Logout", f->C_Logout(s), CKR_OK);
+	check("another process: PIN not verified after C_Logout",
+	    other_process_pin_status(reader) == 1);
+	check_rv("C_GetSessionInfo", f->C_GetSessionInfo(s, &info), CKR_OK);
+	check("  session public", info.state == CKS_RO_PUBLIC_SESSION);
+	check_rv("C_SignInit after C_Logout", f->C_SignInit(s, &m, k), CKR_USER_NOT_LOGGED_IN);
+	check_rv("C_Logout twice", f->C_Logout(s), CKR_USER_NOT_LOGGED_IN);
+	check_rv("C_Login again", login(s), CKR_OK);
+	check_rv("C_Sign after C_Login again", pk != NULL ? sign_once(s, k, pk, &v) :
+	    CKR_GENERAL_ERROR, CKR_OK);
+	check("  verifies", v);
+
+	/* Closing sessions: the login (and the card's PIN status) goes with the last one. */
+	s2 = open_session(0);
+	check_rv("C_CloseSession (another session still open)", f->C_CloseSession(s), CKR_OK);
+	check("another process: PIN still verified", other_process_pin_status(reader) == 0);
+	check_rv("C_GetSessionInfo of the other session", f->C_GetSessionInfo(s2, &info), CKR_OK);
+	check("  still logged in", info.state == CKS_RO_USER_FUNCTIONS);
+	check_rv("C_CloseSession of the last session", f->C_CloseSession(s2), CKR_OK);
+	check("another process: PIN not verified after the last C_CloseSession",
+	    other_process_pin_status(reader) == 1);
+	s = open_session(0);
+	check_rv("new session: C_GetSessionInfo", f->C_GetSessionInfo(s, &info), CKR_OK);
+	check("  public", info.state == CKS_RO_PUBLIC_SESSION);
+	check_rv("new session: C_Login", login(s), CKR_OK);
+	check("another process: PIN verified", other_process_pin_status(reader) == 0);
+	check_rv("C_CloseAllSessions", f->C_CloseAllSessions(0), CKR_OK);
+	check("another process: PIN not verified after C_CloseAllSessions",
+	    other_process_pin_status(reader) == 1);
+
+	/* Another program logs out under us: the next signature says so, once. */
+	s = open_session(0);
+	check_rv("C_Login", login(s), CKR_OK);
+	k = private_key(s, false);
+	{
+		pid_t pid;
+		int st = -1;
+
+		if ((pid = fork()) == 0) {
+			/* A second process with the module: login, logout. */
+			CK_SESSION_HANDLE cs;
+			CK_RV rv = f->C_Initialize(NULL);
+
+			if (rv == CKR_OK)
+				rv = f->C_OpenSession(0, CKF_SERIAL_SESSION, NULL, NULL, &cs);
+			if (rv == CKR_OK)
+				rv = f->C_Login(cs, CKU_USER, uc(PIN), 4);
+			if (rv == CKR_OK)
+				rv = f->C_Logout(cs);
+			f->C_Finalize(NULL);
+			_exit(rv == CKR_OK ? 0 : 1);
+		}
+		waitpid(pid, &st, 0);
+		check("a second process logged in and out through the module",
+		    WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
+	check_rv("C_Sign: the card lost the PIN", pk != NULL ? sign_once(s, k, pk, &v) :
+	    CKR_GENERAL_ERROR, CKR_USER_NOT_LOGGED_IN);
+	check_rv("C_GetSessionInfo", f->C_GetSessionInfo(s, &info), CKR_OK);
+	check("  session back to public", info.state == CKS_RO_PUBLIC_SESSION);
+	check_rv("C_Login again", login(s), CKR_OK);
+	check_rv("C_Sign", pk != NULL ? sign_once(s, k, pk, &v) : CKR_GENERAL_ERROR, CKR_OK);
+	check("  verifies", v);
+	EVP_PKEY_free(pk);
+	f->C_Finalize(NULL);
+}
+
 static void
 t_reset(void)
 {
@@ -1529,6 +1804,7 @@ static const struct {
 	{ "apdu_count", t_apdu_count },
 	{ "contactless", t_contactless },
 	{ "set_pin", t_set_pin },
+	{ "logout", t_logout },
 };
 
 int

@@ -43,7 +43,7 @@ if [ -n "$preload" ]; then
   export LD_PRELOAD=$preload ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
 fi
 if command -v pkcs11-tool >/dev/null; then
-  if CNIE_NO_CACHE=1 pkcs11-tool --module "$mod" --list-slots 2>&1 | grep -q 'token label *: CNIE'; then
+  if CNIE_NO_CACHE=1 pkcs11-tool --module "$mod" --list-slots 2>&1 | grep -Eq 'token label *: CNIE [0-9A-Fa-f]{16}$'; then
     ok "installed module lists the token"
   else
     bad "installed module through pkcs11-tool"

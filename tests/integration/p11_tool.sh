@@ -39,12 +39,25 @@ if grep -q 'CNIE Virtual Contact Reader' "$tmp/slots" &&
 else
   bad "--list-slots"; cat "$tmp/slots"
 fi
+# Token labels: "CNIE " + the token's serial, so two cards differ.
+labels_ok=1
+while IFS=$'\t' read -r lbl ser; do
+  [ "$lbl" = "CNIE $ser" ] && [[ $ser =~ ^[0-9A-Fa-f]{16}$ ]] || labels_ok=0
+done < <(awk '/token label *:/ {sub(/.*token label *: */, ""); l=$0}
+              /serial num *:/ {sub(/.*serial num *: */, ""); if (l != "") print l "\t" $0; l=""}' "$tmp/slots")
+nl=$(sed -n 's/.*token label *: *//p' "$tmp/slots" | sort -u | grep -c .)
+ns=$(awk '/token label *:/ {t=1} /serial num *:/ && t {sub(/.*serial num *: */, ""); print; t=0}' "$tmp/slots" | sort -u | grep -c .)
+if [ "$labels_ok" = 1 ] && [ "$nl" = "$ns" ] && [ "$nl" -ge 1 ]; then
+  ok "token labels are 'CNIE <serial>' ($nl distinct for $ns serials)"
+else
+  bad "token labels"; grep -E 'token label|serial num' "$tmp/slots"
+fi
 
 p11 --slot 0 --list-objects >"$tmp/pub" 2>&1 || true
-if [ "$(grep -c '^Certificate Object' "$tmp/pub")" = 2 ] &&
+if [ "$(grep -c '^Certificate Object' "$tmp/pub")" = 3 ] &&
    [ "$(grep -c '^Public Key Object' "$tmp/pub")" = 2 ] &&
    ! grep -q '^Private Key Object' "$tmp/pub"; then
-  ok "--list-objects without login: 2 certificates, 2 public keys, no private key"
+  ok "--list-objects without login: 3 certificates (2 keys', the CA's), 2 public keys, no private key"
 else
   bad "--list-objects"; cat "$tmp/pub"
 fi
@@ -76,7 +89,9 @@ else
 fi
 
 # ---- signatures --------------------------------------------------------------
-ids=$(grep -A5 '^Certificate Object' "$tmp/pub" | sed -n 's/^ *ID: *//p')
+# The keys' IDs (the CA certificate has no key): from the public key objects.
+ids=$(awk '/^[A-Z]/ {k = /^Public Key Object/} k && /^ *ID:/ {print $2}' "$tmp/pub")
+[ "$(grep -c . <<<"$ids")" = 2 ] && ok "2 key IDs" || bad "key IDs: $ids"
 head -c 3000 /dev/urandom >"$tmp/data"
 for h in sha1 sha224 sha256 sha384 sha512; do
   openssl dgst -"$h" -binary "$tmp/data" >"$tmp/$h.hash"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # NSS on the module: `modutil -add` into a fresh sql: database, then
 # `certutil -L -h all` lists the card's certificates (authentication and
-# signature; the CA's if the module exposes it) under the token's name
+# signature, the issuing CA's) under the token's name
 # (each, exported by NSS, equals the card's file),
 # `certutil -K -h all` with a password file (the PIN) lists the two private
 # keys paired with their certificates (same CKA_ID/CKA_LABEL: no orphan),
@@ -32,7 +32,7 @@ echo "$o" | sed 's/^/  | /'
 # Nicknames: "TOKEN:LABEL" padded, then the trust column.
 nicks=$(grep "^$token:" <<<"$o" | sed 's/[ \t]*[a-zA-Z]*,[a-zA-Z]*,[a-zA-Z]*[ \t]*$//')
 n=$(grep -c . <<<"$nicks")
-[ "$n" = 3 ] || [ "$n" = 2 ] && ok "$n certificates on the token" || fail "$n certificates of token '$token' (want 2 or 3)"
+[ "$n" = 3 ] && ok "$n certificates on the token" || fail "$n certificates of token '$token' (want 3)"
 declare -A seen=()
 while read -r nick; do
   [ -n "$nick" ] || continue
@@ -43,7 +43,7 @@ while read -r nick; do
   done
   if [ -n "$m" ]; then seen[$m]=$nick; ok "'$nick' is the card's $m certificate"; else fail "'$nick' is not a card certificate"; fi
 done <<<"$nicks"
-[ -n "${seen[auth]:-}" ] && [ -n "${seen[sign]:-}" ] || fail "certificates found: ${!seen[*]} (want auth sign, and ca if listed)"
+[ -n "${seen[auth]:-}" ] && [ -n "${seen[sign]:-}" ] || fail "certificates found: ${!seen[*]} (want auth sign ca)"
 ca_note "${seen[ca]:-}"
 
 o=$(client certutil -d "$db" -K -h all -f "$T/pin.txt" 2>&1); rc=$?

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # GnuTLS p11tool on the module: --list-all --login shows the card's
-# certificates (authentication, signature; the CA's too if the module
-# exposes it) and its two private keys (with their public keys), each
+# certificates (authentication, signature and the issuing CA's, flagged
+# CKA_CERTIFICATE_CATEGORY=CA) and its two private keys (with their public keys), each
 # certificate's value equals the card's file, and --test-sign passes with
 # each private key (the signature key needs the PIN again before each
 # signature: CKA_ALWAYS_AUTHENTICATE).  The PIN comes from GNUTLS_PIN.
@@ -18,7 +18,9 @@ echo "$out" | sed 's/^/  | /'
 [ "$rc" = 0 ] && ok "p11tool --list-all --login exits 0" || fail "p11tool --list-all --login exited $rc"
 ncert=$(grep -c 'Type: X.509 Certificate' <<<"$out")
 npriv=$(grep -c 'Type: Private key' <<<"$out")
-[ "$ncert" = 3 ] || [ "$ncert" = 2 ] && ok "$ncert certificates listed" || fail "$ncert certificates listed (want 2 or 3: authentication, signature, CA)"
+[ "$ncert" = 3 ] && ok "$ncert certificates listed" || fail "$ncert certificates listed (want 3: authentication, signature, CA)"
+nca=$(grep -c 'CKA_CERTIFICATE_CATEGORY=CA' <<<"$out")
+[ "$nca" = 1 ] && ok "one certificate flagged CKA_CERTIFICATE_CATEGORY=CA" || fail "$nca certificates flagged CKA_CERTIFICATE_CATEGORY=CA (want 1)"
 [ "$npriv" = 2 ] && ok "2 private keys listed" || fail "$npriv private keys listed (want 2)"
 case $CARD in ec) kt='EC/ECDSA' ;; *) kt='RSA' ;; esac
 nkt=$(grep -c "Type: Private key ($kt" <<<"$out")
@@ -44,7 +46,7 @@ while read -r url; do
   if [ -n "$m" ]; then seen[$m]=$url; else fail "exported certificate $url is not on the card"; fi
 done <<<"$certs"
 [ -n "${seen[auth]:-}" ] && [ -n "${seen[sign]:-}" ] && ok "exported certificates equal the card's files: ${!seen[*]}" ||
-  fail "certificates matched: ${!seen[*]} (want auth sign, and ca if listed)"
+  fail "certificates matched: ${!seen[*]} (want auth sign ca)"
 ca_note "${seen[ca]:-}"
 
 # Private keys: their URLs, then a test signature with each.

@@ -28,7 +28,7 @@ if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/integration/p11_api.c)
   # fork, PIN pad: one test each (p11_api MODULE CNIE-SIM TEST).
   foreach(t before_init init_args bad_calls interfaces attributes sign_all
       wrong_pin blocked threads two_tokens events finalize_wakes reset fork pinpad
-      removal contactless set_pin)
+      removal contactless set_pin logout)
     cnie_integration(p11_api_${t} ${CNIE_HARNESS}/with-pcscd --virtual --hide-usb --
       $<TARGET_FILE:p11_api> ${P11_MODULE} $<TARGET_FILE:cnie-sim> ${t})
   endforeach()

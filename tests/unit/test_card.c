@@ -700,6 +700,38 @@ test_sign_needs_fresh_pin(void **state)
 	assert_int_equal(sl, 64);
 }
 
+/* VERIFY P1=FF: the card forgets the PIN; without a login it is a no-op. */
+static void
+test_logout(void **state)
+{
+	fixture *f = *state;
+	cnie_card_mech m = { CNIE_CARD_MECH_ECDSA, CNIE_CARD_HASH_SHA256, 0 };
+	cnie_card_key_info ka;
+	uint8_t hash[32] = { 1 }, sig[128];
+	size_t sl;
+
+	key_by_ref(f->card, 0x81, &ka);
+	assert_int_equal(cnie_card_logout(NULL), CNIE_ERR_INVALID_ARG);
+	/* No login yet: fine, still not verified, no try spent. */
+	assert_int_equal(cnie_card_logout(f->card), 0);
+	assert_status(f->card, 3, false, false);
+	assert_int_equal(cnie_card_pin_verify(f->card, "1234", NULL), 0);
+	assert_status(f->card, -1, false, true);
+	sl = sizeof(sig);
+	assert_int_equal(cnie_card_sign(f->card, ka.id, ka.id_len, &m, hash, 32, sig, &sl), 0);
+	assert_int_equal(cnie_card_logout(f->card), 0);
+	assert_status(f->card, 3, false, false);
+	sl = sizeof(sig);
+	assert_int_equal(cnie_card_sign(f->card, ka.id, ka.id_len, &m, hash, 32, sig, &sl),
+	    CNIE_ERR_SW_SECURITY_STATUS);
+	/* Twice in a row: fine too. */
+	assert_int_equal(cnie_card_logout(f->card), 0);
+	/* And a login works again afterwards. */
+	assert_int_equal(cnie_card_pin_verify(f->card, "1234", NULL), 0);
+	sl = sizeof(sig);
+	assert_int_equal(cnie_card_sign(f->card, ka.id, ka.id_len, &m, hash, 32, sig, &sl), 0);
+}
+
 /* Caller errors caught before any APDU. */
 static void
 test_sign_args(void **state)
@@ -1500,6 +1532,7 @@ main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_sign_ec, setup_ec, teardown),
 		cmocka_unit_test_setup_teardown(test_sign_expired, setup_expired, teardown),
 		cmocka_unit_test_setup_teardown(test_sign_needs_fresh_pin, setup_ec, teardown),
+		cmocka_unit_test_setup_teardown(test_logout, setup_ec, teardown),
 		cmocka_unit_test_setup_teardown(test_sign_args, setup_ec, teardown),
 		cmocka_unit_test_setup_teardown(test_apdu_count, setup_ec, teardown),
 		cmocka_unit_test_setup_teardown(test_login_lost, setup_resetter, teardown),
