@@ -6,4 +6,4 @@
 CNIE_BUILD_PACKAGES+=(libevent-dev libassuan-dev libgpg-error-dev libjansson-dev libssl-dev)
 CNIE_BUILD_PACKAGES+=(python3 curl libnss3-tools wrk)
 CNIE_RUNTIME_PACKAGES+=(libevent-2.1-7 libevent-openssl-2.1-7 libevent-pthreads-2.1-7
-  libassuan0 libjansson4 pinentry-gnome3 libnss3-tools)
+  libassuan0 libjansson4 libnss3-tools)
