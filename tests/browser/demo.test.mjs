@@ -114,7 +114,9 @@ try {
   const identity = await outcome("identity");
   check("identity read with consent", identity === "ok", await page.textContent("#identity-result"));
   const idText = await page.textContent("#identity");
-  check("identity shows the holder's names", /BENALI/.test(idText), idText.slice(0, 200));
+  check("identity shows the holder's names", /BENALI, FATIMA ZAHRA/.test(idText), idText.slice(0, 200));
+  check("the Arabic names survive the whole chain (DG11 UTF-8)", idText.includes("فاطمة الزهراء"),
+    idText.slice(0, 200));
   const photo = await page.evaluate(() => {
     const img = document.getElementById("photo");
     return { loaded: img.dataset.loaded === "1", w: img.naturalWidth, h: img.naturalHeight };

@@ -100,12 +100,20 @@ step("sign-btn", async () => {
   }
 });
 
+// ICAO 9303 names keep the MRZ filler: "SURNAME<<GIVEN<NAMES" reads as
+// "SURNAME, GIVEN NAMES" (Arabic names too).
+function readable(v) {
+  if (Array.isArray(v)) return v.map(readable).join("; ");
+  if (typeof v === "object" && v !== null) return JSON.stringify(v);
+  return String(v).replace(/<<+/, ", ").replace(/<+/g, " ").trim();
+}
+
 function addRow(table, k, v) {
   const tr = document.createElement("tr");
   const a = document.createElement("td");
   const b = document.createElement("td");
   a.textContent = k;
-  b.textContent = typeof v === "object" ? JSON.stringify(v) : String(v);
+  b.textContent = k.startsWith("names.") ? readable(v) : typeof v === "object" ? JSON.stringify(v) : String(v);
   tr.append(a, b);
   table.append(tr);
 }
