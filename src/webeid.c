@@ -29,6 +29,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <cnie/base64.h>
 #include <cnie/error.h>
 #include <cnie/json.h>
 #include <cnie/webeid.h>
@@ -80,79 +81,13 @@ cnie_webeid_reason_text(int reason)
 	return reasons[reason].text;
 }
 
-/* ---- strict base64 ------------------------------------------------------- */
-
-static int
-b64_val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-/*
- * Decodes canonical padded base64 of n characters into out (cap bytes).
- * Returns 0, or -1 on any deviation (length, alphabet, padding position,
- * non-zero unused bits, output larger than cap).
- */
-static int
-b64_decode(const char *s, size_t n, uint8_t *out, size_t cap, size_t *outlen)
-{
-	size_t i, o = 0, pad = 0;
-
-	if (n == 0 || n % 4 != 0)
-		return -1;
-	if (s[n - 1] == '=')
-		pad++;
-	if (s[n - 2] == '=')
-		pad++;
-	if (n / 4 * 3 - pad > cap)
-		return -1;
-	for (i = 0; i < n; i += 4) {
-		int v[4], k;
-		bool last = i + 4 == n;
-
-		for (k = 0; k < 4; k++) {
-			if (last && s[i + k] == '=' && (size_t)k >= 4 - pad) {
-				v[k] = 0;
-				continue;
-			}
-			if ((v[k] = b64_val((unsigned char)s[i + k])) < 0)
-				return -1;
-		}
-		out[o++] = (uint8_t)((v[0] << 2) | (v[1] >> 4));
-		if (last && pad == 2) {
-			if ((v[1] & 0x0F) != 0)
-				return -1;
-			break;
-		}
-		out[o++] = (uint8_t)(((v[1] & 0x0F) << 4) | (v[2] >> 2));
-		if (last && pad == 1) {
-			if ((v[2] & 0x03) != 0)
-				return -1;
-			break;
-		}
-		out[o++] = (uint8_t)(((v[2] & 0x03) << 6) | v[3]);
-	}
-	*outlen = o;
-	return 0;
-}
-
 static bool
 is_b64(const char *s, size_t n)
 {
 	uint8_t tmp[CNIE_WEBEID_NONCE_MAX];
 	size_t len;
 
-	return n <= sizeof(tmp) && b64_decode(s, n, tmp, sizeof(tmp), &len) == 0;
+	return n <= sizeof(tmp) && cnie_base64_decode(s, n, tmp, sizeof(tmp), &len) == 0;
 }
 
 /* ---- nonce store --------------------------------------------------------- */
@@ -828,7 +763,7 @@ cnie_webeid_verify(const char *token, size_t len, const cnie_webeid_params *p,
 		if (strcmp(s, algs[i].name) == 0)
 			a = &algs[i];
 	if ((s = get_str(root, "signature", (SIG_MAX + 2) / 3 * 4, &n)) == NULL ||
-	    b64_decode(s, n, sig, sizeof(sig), &sig_len) != 0)
+	    cnie_base64_decode(s, n, sig, sizeof(sig), &sig_len) != 0)
 		goto out;
 	if ((s = get_str(root, "unverifiedCertificate", (CERT_DER_MAX + 2) / 3 * 4, &n)) == NULL)
 		goto out;
@@ -836,7 +771,7 @@ cnie_webeid_verify(const char *token, size_t len, const cnie_webeid_params *p,
 		r = CNIE_WEBEID_INTERNAL;
 		goto out;
 	}
-	if (b64_decode(s, n, cert_der, CERT_DER_MAX, &cert_der_len) != 0)
+	if (cnie_base64_decode(s, n, cert_der, CERT_DER_MAX, &cert_der_len) != 0)
 		goto out;
 
 	/* 3. Certificate: parse (exactly), chain and time, key usage. */

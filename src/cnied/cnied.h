@@ -119,10 +119,6 @@ int cnied_parse_sign(const char *body, size_t n, cnied_req_sign *out, const char
 void cnied_req_sign_clear(cnied_req_sign *r);
 int cnied_parse_identity(const char *body, size_t n, cnied_req_identity *out,
     const char **why);
-/* Strict base64 (RFC 4648, padding required, no whitespace).  -1 on error. */
-int cnied_b64_decode(const char *s, size_t n, uint8_t *out, size_t out_max, size_t *out_len);
-/* Base64 of p as a new NUL-terminated string (malloc), NULL on failure. */
-char *cnied_b64_encode(const uint8_t *p, size_t n);
 size_t cnied_hash_len(cnied_hash h);
 const char *cnied_hash_name(cnied_hash h);
 

@@ -14,6 +14,7 @@
 #include <openssl/crypto.h>
 
 #include <cnie/error.h>
+#include <cnie/base64.h>
 #include <cnie/json.h>
 
 #include "cnied.h"
@@ -46,96 +47,6 @@ cnied_hash_name(cnied_hash h)
 	return "?";
 }
 
-static int
-b64_val(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-int
-cnied_b64_decode(const char *s, size_t n, uint8_t *out, size_t out_max, size_t *out_len)
-{
-	size_t i, o = 0;
-
-	if (n == 0 || n % 4 != 0)
-		return -1;
-	for (i = 0; i < n; i += 4) {
-		int v[4], k, pad = 0;
-		uint32_t w;
-		for (k = 0; k < 4; k++) {
-			if (s[i + (size_t)k] == '=') {
-				/* '=' only in the last quartet, only at its end */
-				if (i + 4 != n || k < 2)
-					return -1;
-				pad++;
-				v[k] = 0;
-			} else {
-				if (pad)
-					return -1;
-				v[k] = b64_val(s[i + (size_t)k]);
-				if (v[k] < 0)
-					return -1;
-			}
-		}
-		w = ((uint32_t)v[0] << 18) | ((uint32_t)v[1] << 12) | ((uint32_t)v[2] << 6) |
-		    (uint32_t)v[3];
-		/* Non-canonical encodings (bits set under the padding) are refused. */
-		if ((pad == 1 && (w & 0xFF) != 0) || (pad == 2 && (w & 0xFFFF) != 0))
-			return -1;
-		if ((size_t)(3 - pad) > out_max - o)
-			return -1;
-		out[o++] = (uint8_t)(w >> 16);
-		if (pad < 2)
-			out[o++] = (uint8_t)(w >> 8);
-		if (pad < 1)
-			out[o++] = (uint8_t)w;
-	}
-	*out_len = o;
-	return 0;
-}
-
-char *
-cnied_b64_encode(const uint8_t *p, size_t n)
-{
-	static const char tab[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t i, o = 0;
-	char *s;
-
-	if (n > (SIZE_MAX - 1) / 4 * 3 - 3)
-		return NULL;
-	s = malloc((n + 2) / 3 * 4 + 1);
-	if (s == NULL)
-		return NULL;
-	for (i = 0; i + 2 < n; i += 3) {
-		uint32_t w = ((uint32_t)p[i] << 16) | ((uint32_t)p[i + 1] << 8) | p[i + 2];
-		s[o++] = tab[(w >> 18) & 63];
-		s[o++] = tab[(w >> 12) & 63];
-		s[o++] = tab[(w >> 6) & 63];
-		s[o++] = tab[w & 63];
-	}
-	if (i < n) {
-		uint32_t w = (uint32_t)p[i] << 16;
-		if (i + 1 < n)
-			w |= (uint32_t)p[i + 1] << 8;
-		s[o++] = tab[(w >> 18) & 63];
-		s[o++] = tab[(w >> 12) & 63];
-		s[o++] = i + 1 < n ? tab[(w >> 6) & 63] : '=';
-		s[o++] = '=';
-	}
-	s[o] = '\0';
-	return s;
-}
 
 /* Loads a body as a JSON object (cnie/json.h: size, depth, duplicates). */
 static json_t *
@@ -275,7 +186,7 @@ cnied_parse_auth(const char *body, size_t n, cnied_req_auth *out, const char **w
 		*why = "challengeNonce must be 44 to 512 base64 characters";
 		goto out;
 	}
-	if (cnied_b64_decode(s, l, raw, sizeof(raw), &rl) != 0 || rl < 32) {
+	if (cnie_base64_decode(s, l, raw, sizeof(raw), &rl) != 0 || rl < 32) {
 		*why = "challengeNonce must be base64 of at least 32 bytes";
 		goto out;
 	}
@@ -326,7 +237,7 @@ cnied_parse_sign(const char *body, size_t n, cnied_req_sign *out, const char **w
 	}
 	if ((s = req_string(j, "hash", &l, why)) == NULL)
 		goto out;
-	if (cnied_b64_decode(s, l, out->hash, sizeof(out->hash), &out->hash_len) != 0 ||
+	if (cnie_base64_decode(s, l, out->hash, sizeof(out->hash), &out->hash_len) != 0 ||
 	    out->hash_len != cnied_hash_len(out->hash_fn)) {
 		*why = "hash length does not match hashFunction";
 		goto out;
@@ -337,7 +248,7 @@ cnied_parse_sign(const char *body, size_t n, cnied_req_sign *out, const char **w
 		*why = "certificate too long";
 		goto out;
 	}
-	if (cnied_b64_decode(s, l, out->cert, l / 4 * 3 + 3, &out->cert_len) != 0) {
+	if (cnie_base64_decode(s, l, out->cert, l / 4 * 3 + 3, &out->cert_len) != 0) {
 		*why = "certificate must be base64 DER";
 		goto out;
 	}
@@ -410,7 +321,7 @@ cnied_parse_identity(const char *body, size_t n, cnied_req_identity *out, const 
 		if ((s = req_string(j, "challenge", &l, why)) == NULL)
 			goto out;
 		/* ICAO 9303-11 6.1: the AA challenge is 8 bytes. */
-		if (cnied_b64_decode(s, l, out->challenge, sizeof(out->challenge), &cl) != 0 ||
+		if (cnie_base64_decode(s, l, out->challenge, sizeof(out->challenge), &cl) != 0 ||
 		    cl != sizeof(out->challenge)) {
 			*why = "challenge must be base64 of 8 bytes";
 			goto out;

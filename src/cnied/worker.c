@@ -24,6 +24,7 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
+#include <cnie/base64.h>
 #include <cnie/buf.h>
 #include <cnie/card.h>
 #include <cnie/error.h>
@@ -340,7 +341,7 @@ done:
 static json_t *
 jb64(const uint8_t *p, size_t n)
 {
-	char *s = cnied_b64_encode(p, n);
+	char *s = cnie_base64_encode(p, n);
 	json_t *j = s != NULL ? json_string(s) : NULL;
 
 	free(s);

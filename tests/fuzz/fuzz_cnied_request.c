@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cnie/base64.h>
 #include <cnie/json.h>
 
 #include "cnied.h"
@@ -27,9 +28,9 @@ check_b64(const char *s, size_t n)
 	size_t ol;
 	char *enc;
 
-	if (n > 1300 || cnied_b64_decode(s, n, out, sizeof(out), &ol) != 0)
+	if (n > 1300 || cnie_base64_decode(s, n, out, sizeof(out), &ol) != 0)
 		return;
-	if ((enc = cnied_b64_encode(out, ol)) == NULL)
+	if ((enc = cnie_base64_encode(out, ol)) == NULL)
 		return;
 	/* Strict decoding accepts only canonical text: it must come back. */
 	if (strlen(enc) != n || memcmp(enc, s, n) != 0)
@@ -60,7 +61,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			uint8_t raw[600];
 			size_t rl, l = strnlen(a.nonce, sizeof(a.nonce));
 			if (l == sizeof(a.nonce) || l < 44 ||
-			    cnied_b64_decode(a.nonce, l, raw, sizeof(raw), &rl) != 0 || rl < 32)
+			    cnie_base64_decode(a.nonce, l, raw, sizeof(raw), &rl) != 0 || rl < 32)
 				abort();
 			if (strnlen(a.reader, sizeof(a.reader)) == sizeof(a.reader))
 				abort();
