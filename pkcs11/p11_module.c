@@ -157,6 +157,14 @@ session_free(p11_session *s)
 	free(s);
 }
 
+/* The session's signing operation is over (done, failed or abandoned). */
+static void
+sign_end(p11_session *s)
+{
+	p11_sign_clear(&s->sign);
+	s->signing = false;
+}
+
 /* Closes every session of the slot.  Slot lock held. */
 static void
 slot_close_sessions(p11_slot *sl)
@@ -1120,10 +1128,8 @@ C_Login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR pPin,
 	}
 	note_pin_result(&sl->tok, r, tries);
 	if (r != 0) {
-		if (userType == CKU_CONTEXT_SPECIFIC && !is_removal(r)) {
-			p11_sign_clear(&s->sign);
-			s->signing = false;
-		}
+		if (userType == CKU_CONTEXT_SPECIFIC && !is_removal(r))
+			sign_end(s);
 		rv = slot_card_error(sl, r);
 		goto out;
 	}
@@ -1550,8 +1556,7 @@ sign_finish(p11_slot *sl, p11_session *s, CK_BYTE_PTR sig, CK_ULONG_PTR sig_len)
 	if (rv == CKR_OK)
 		*sig_len = n;
 out:
-	p11_sign_clear(&s->sign);
-	s->signing = false;
+	sign_end(s);
 	if (r != 0)
 		rv = slot_card_error(sl, r); /* s may be gone now */
 	return rv;
@@ -1586,8 +1591,7 @@ C_Sign(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
 	rv = sign_finish(sl, s, pSignature, pulSignatureLen);
 	goto out;
 end:
-	p11_sign_clear(&s->sign);
-	s->signing = false;
+	sign_end(s);
 out:
 	pthread_mutex_unlock(&sl->lock);
 	return rv;
@@ -1611,8 +1615,7 @@ C_SignUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen)
 	else
 		rv = p11_sign_update(&s->sign, pPart, ulPartLen);
 	if (rv != CKR_OK) {
-		p11_sign_clear(&s->sign);
-		s->signing = false;
+		sign_end(s);
 	}
 out:
 	pthread_mutex_unlock(&sl->lock);
@@ -1633,8 +1636,7 @@ C_SignFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature, CK_ULONG_PTR pul
 		goto out;
 	}
 	if (pulSignatureLen == NULL) {
-		p11_sign_clear(&s->sign);
-		s->signing = false;
+		sign_end(s);
 		rv = CKR_ARGUMENTS_BAD;
 		goto out;
 	}

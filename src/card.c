@@ -1500,7 +1500,7 @@ find_key(cnie_card *c, const uint8_t *id, size_t id_len, cnie_card_key_info *k)
 	return key_info(pk, k);
 }
 
-/* MSE:SET (DST B6 or AT A4) then the operation, in one transaction (7816-4 7.5.11). */
+/* The OpenSSL digest of a cnie_card_hash (NULL for none). */
 static const EVP_MD *
 md_of(cnie_card_hash h)
 {
@@ -1588,6 +1588,7 @@ out:
 	return r;
 }
 
+/* MSE:SET (DST B6 or AT A4) then the operation, in one transaction (7816-4 7.5.11). */
 static int
 key_operation(cnie_card *c, bool internal_auth, const uint8_t *id, size_t id_len,
     const cnie_card_mech *m, const uint8_t *in, size_t in_len, uint8_t *sig, size_t *sig_len)

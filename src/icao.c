@@ -871,7 +871,12 @@ cnie_icao_chip_auth(cnie_icao *icao, const uint8_t *dg14, size_t dg14_len)
 		goto out;
 	}
 	if (EVP_PKEY_get_base_id(chip) != EVP_PKEY_EC) {
-		r = CNIE_ERR_UNSUPPORTED; /* CA with DH keys: not implemented */
+		/*
+		 * Chip Authentication over classic DH (9303-11 6.2 allows it) is
+		 * outside this library, as icao.h states: the profile's cards
+		 * use ECDH, and a DH card is reported, never half-handled.
+		 */
+		r = CNIE_ERR_UNSUPPORTED;
 		goto out;
 	}
 	if ((cmd = cnie_buf_new()) == NULL || (pub = cnie_buf_new()) == NULL ||

@@ -64,6 +64,26 @@ print_state(const char *when, const pin_state *s)
 		printf("%d tries left\n", s->puk_tries);
 }
 
+/*
+ * The new PIN, typed twice where a person types (pinentry): a mismatch is
+ * CNIE_ERR_PIN_FORMAT before anything reaches the card.
+ */
+static int
+get_new_pin(const cnie_tool_secret_src *src, bool confirm, char *out, size_t len)
+{
+	char again[64];
+	int r;
+
+	if ((r = cnie_tool_secret_get(src, "Enter the new PIN (4 to 12 digits).", "New PIN:",
+	    out, len)) != 0 || !confirm)
+		return r;
+	if ((r = cnie_tool_secret_get(src, "Enter the new PIN again.", "New PIN:", again,
+	    sizeof(again))) == 0 && strcmp(out, again) != 0)
+		r = CNIE_ERR_PIN_FORMAT;
+	cnie_wipe(again, sizeof(again));
+	return r;
+}
+
 int
 cnie_tool_cmd_pin(cnie_tool *tool, int argc, char **argv)
 {
@@ -84,14 +104,13 @@ cnie_tool_cmd_pin(cnie_tool *tool, int argc, char **argv)
 	int pinpad = -1; /* -1 auto, 0 no, 1 yes */
 	cnie_card *card = NULL;
 	pin_state before, after;
-	char pin[64], newpin[64], confirm[64];
+	char pin[64], newpin[64];
 	int c, r = 0, rc, tries = -1;
 	bool use_pad;
 	json_t *j;
 
 	memset(pin, 0, sizeof(pin));
 	memset(newpin, 0, sizeof(newpin));
-	memset(confirm, 0, sizeof(confirm));
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
@@ -186,36 +205,20 @@ cnie_tool_cmd_pin(cnie_tool *tool, int argc, char **argv)
 			r = cnie_card_pin_change_pinpad(card, &tries);
 		} else if ((r = cnie_tool_secret_get(&pin_src, "Enter the current PIN of your "
 		    "CNIE card.", "Current PIN:", pin, sizeof(pin))) == 0 &&
-		    (r = cnie_tool_secret_get(&new_src, "Enter the new PIN (4 to 12 digits).",
-		    "New PIN:", newpin, sizeof(newpin))) == 0) {
-			/* A typed confirmation only where a person types (pinentry). */
-			if (!base.from_stdin && new_argv == NULL) {
-				if ((r = cnie_tool_secret_get(&new_src, "Enter the new PIN again.",
-				    "New PIN:", confirm, sizeof(confirm))) == 0 &&
-				    strcmp(newpin, confirm) != 0)
-					r = CNIE_ERR_PIN_FORMAT;
-			}
-			if (r == 0)
-				r = cnie_card_pin_change(card, pin, newpin, &tries);
+		    (r = get_new_pin(&new_src, !base.from_stdin && new_argv == NULL, newpin,
+		    sizeof(newpin))) == 0) {
+			r = cnie_card_pin_change(card, pin, newpin, &tries);
 		}
 	} else { /* unblock */
 		if ((r = cnie_tool_secret_get(&puk_src, "Enter the PUK (8 digits) of your CNIE "
 		    "card.", "PUK:", pin, sizeof(pin))) == 0 &&
-		    (r = cnie_tool_secret_get(&new_src, "Enter the new PIN (4 to 12 digits).",
-		    "New PIN:", newpin, sizeof(newpin))) == 0) {
-			if (!base.from_stdin && new_argv == NULL) {
-				if ((r = cnie_tool_secret_get(&new_src, "Enter the new PIN again.",
-				    "New PIN:", confirm, sizeof(confirm))) == 0 &&
-				    strcmp(newpin, confirm) != 0)
-					r = CNIE_ERR_PIN_FORMAT;
-			}
-			if (r == 0)
-				r = cnie_card_pin_unblock(card, pin, newpin, &tries);
+		    (r = get_new_pin(&new_src, !base.from_stdin && new_argv == NULL, newpin,
+		    sizeof(newpin))) == 0) {
+			r = cnie_card_pin_unblock(card, pin, newpin, &tries);
 		}
 	}
 	cnie_wipe(pin, sizeof(pin));
 	cnie_wipe(newpin, sizeof(newpin));
-	cnie_wipe(confirm, sizeof(confirm));
 	read_state(card, &after);
 	rc = cnie_tool_exit_for_error(r);
 	if (tool->json) {
