@@ -59,6 +59,7 @@ static size_t h_nports;
 static size_t h_nconns;
 static bool h_paused;
 static int h_conn_idx = -1;
+static struct event *h_trim; /* one-shot: heap back to the system once idle */
 
 static void
 listeners_enable(bool on)
@@ -100,8 +101,24 @@ conn_ex_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, vo
 	/*
 	 * Back to idle: the TLS buffers of a burst of connections go back to
 	 * the system instead of staying in the heap (resident memory of an
-	 * idle daemon; bench/run.d/cnied.sh).  Only on that transition: no timer.
+	 * idle daemon; bench/run.d/cnied.sh).  A one-shot timer armed on that
+	 * transition and disarmed by the next connection, so clients without
+	 * keep-alive do not pay a heap walk per request; nothing runs while
+	 * the daemon stays idle.
 	 */
+	if (h_nconns == 0 && h_trim != NULL) {
+		struct timeval idle = { 2, 0 };
+
+		evtimer_add(h_trim, &idle);
+	}
+}
+
+static void
+trim_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
 	if (h_nconns == 0)
 		malloc_trim(0);
 }
@@ -143,6 +160,8 @@ bevcb(struct event_base *base, void *arg)
 		return NULL;
 	}
 	h_nconns++;
+	if (h_trim != NULL)
+		evtimer_del(h_trim);
 	if (h_nconns >= (size_t)h_cfg->max_connections)
 		listeners_enable(false);
 	evtimer_add(c->deadline, &tv);
@@ -530,6 +549,7 @@ cnied_http_start(struct event_base *base, const cnied_config *cfg, SSL_CTX *ssl,
 	size_t i;
 
 	h_base = base;
+	h_trim = evtimer_new(base, trim_cb, NULL); /* NULL: no trimming, nothing else */
 	h_cfg = cfg;
 	h_ssl = ssl;
 	if (h_conn_idx < 0)
@@ -605,4 +625,7 @@ cnied_http_stop(void)
 	if (h_http != NULL)
 		evhttp_free(h_http);
 	h_http = NULL;
+	if (h_trim != NULL)
+		event_free(h_trim);
+	h_trim = NULL;
 }
