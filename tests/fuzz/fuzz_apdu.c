@@ -1,6 +1,6 @@
 /*
  * libFuzzer harness for command/response APDUs and the APDU engine
- * (src/apdu.c, src/transport.c).
+ * (src/libcnie/apdu.c, src/libcnie/transport.c).
  *
  * Properties checked on every input (abort() on a violation):
  *  - cnie_apdu_decode: a valid decode has nc/ne within the ISO 7816-3

@@ -1,5 +1,5 @@
 /*
- * libFuzzer harness: the card layer (src/card.c) against a hostile card.
+ * libFuzzer harness: the card layer (src/libcnie/card.c) against a hostile card.
  * The input is the card's side of the conversation: a list of responses,
  * each a 2-byte big-endian length then that many bytes (data + SW).  The
  * harness opens the card, reads the PKCS#15 structures and certificates,

@@ -1,5 +1,5 @@
 /*
- * libFuzzer harness for the LDS parsers (src/lds.c): EF.COM, DG1, DG2,
+ * libFuzzer harness for the LDS parsers (src/libcnie/lds.c): EF.COM, DG1, DG2,
  * DG11, DG12.  Every parser sees every input (each rejects a foreign outer
  * tag at once).  Properties (abort() on violation): a successful parse
  * returns text that is strict UTF-8, an image whose magic bytes match its

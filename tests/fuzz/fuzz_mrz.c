@@ -1,5 +1,5 @@
 /*
- * libFuzzer harness for the MRZ parser (src/mrz.c).  Properties checked on
+ * libFuzzer harness for the MRZ parser (src/libcnie/mrz.c).  Properties checked on
  * every input (abort() on violation):
  *  - success leaves every string NUL-terminated within its field and made
  *    of [A-Z0-9< ]; check digits are digits; the access info round-trips

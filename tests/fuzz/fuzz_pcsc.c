@@ -1,5 +1,5 @@
 /*
- * Fuzzes what src/pcsc.c takes from outside the process: the reader list
+ * Fuzzes what src/libcnie/pcsc.c takes from outside the process: the reader list
  * from pcscd, the ATR, the PC/SC part 10 feature list and
  * SCARD_ATTR_MAXINPUT.  The scripted winscard (tests/unit/fake_winscard.c)
  * plays pcscd and the reader.

@@ -1,5 +1,5 @@
 /*
- * libFuzzer harness for the PKCS#15 parsers (src/pkcs15.c).
+ * libFuzzer harness for the PKCS#15 parsers (src/libcnie/pkcs15.c).
  *
  * The first input byte selects the parser (EF.DIR, ODF, TokenInfo, AODF,
  * PrKDF, CDF), the rest is the file.  Properties checked on any input,

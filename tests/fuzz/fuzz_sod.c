@@ -1,5 +1,5 @@
 /*
- * libFuzzer harness for Passive Authentication (src/pa.c): EF.SOD parsing
+ * libFuzzer harness for Passive Authentication (src/libcnie/pa.c): EF.SOD parsing
  * (77 wrapper, CMS, LDSSecurityObject) and master list parsing, on
  * arbitrary bytes.  The trust store is empty, so no input can pass; the
  * properties checked are the result's consistency: a failed EF.SOD parse

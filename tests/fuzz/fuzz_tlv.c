@@ -1,5 +1,5 @@
 /*
- * libFuzzer harness for the BER-TLV parser and builder (src/tlv.c).
+ * libFuzzer harness for the BER-TLV parser and builder (src/libcnie/tlv.c).
  *
  * Feeds the input to every parsing entry point and checks properties that
  * must hold for any input; abort() on a violation so the fuzzer reports it:

@@ -1,5 +1,5 @@
 /*
- * libFuzzer harness for the Web eID token verifier (src/webeid.c): the
+ * libFuzzer harness for the Web eID token verifier (src/libcnie/webeid.c): the
  * input is the token JSON, verified for a fixed origin and nonce against a
  * fixed CA (the seed corpus holds a valid token of a leaf under that CA, so
  * the fuzzer starts from the deepest path).  Properties (abort() on

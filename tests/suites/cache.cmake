@@ -1,3 +1,3 @@
-# On-disk cache of read-only card data (src/cache.c).
+# On-disk cache of read-only card data (src/libcnie/cache.c).
 
 cnie_unit(cache)

@@ -1,4 +1,4 @@
-# The PKI application layer (src/card.c): unit tests on copies of the
+# The PKI application layer (src/libcnie/card.c): unit tests on copies of the
 # generated test cards (in-process reference card), and the same
 # open/verify/sign flow through a private pcscd and the virtual contact reader.
 

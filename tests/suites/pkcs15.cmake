@@ -1,4 +1,4 @@
-# PKCS#15 (ISO/IEC 7816-15) structure parsers (src/pkcs15.c): unit tests over
+# PKCS#15 (ISO/IEC 7816-15) structure parsers (src/libcnie/pkcs15.c): unit tests over
 # the generated test cards (target test_cards) and hostile inputs, and the
 # libFuzzer harness over every parser.
 

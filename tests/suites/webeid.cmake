@@ -1,7 +1,7 @@
-# Web eID authentication token verifier (src/webeid.c, include/cnie/webeid.h):
+# Web eID authentication token verifier (src/libcnie/webeid.c, include/cnie/webeid.h):
 # unit tests over tokens built with OpenSSL keys and certificates made in
 # the test, and the libFuzzer harness over the token JSON.
-if(EXISTS ${PROJECT_SOURCE_DIR}/src/webeid.c)
+if(EXISTS ${PROJECT_SOURCE_DIR}/src/libcnie/webeid.c)
   cnie_unit(webeid)
   cnie_fuzz(webeid)
 endif()

@@ -270,7 +270,7 @@ SCardTransmit(SCARDHANDLE h, const SCARD_IO_REQUEST *pci, LPCBYTE cmd, DWORD cmd
 	return SCARD_S_SUCCESS;
 }
 
-/* Stands in for src/transport.c: records what pcsc.c passes. */
+/* Stands in for src/libcnie/transport.c: records what pcsc.c passes. */
 int
 cnie_transport_new(const cnie_transport_ops *ops, void *ctx, const cnie_transport_caps *caps,
     const char *name, cnie_transport **out)

@@ -1,7 +1,7 @@
 /*
  * A scripted stand-in for pcsc-lite's winscard API (and for
  * cnie_transport_new), linked into test_pcsc and fuzz_pcsc so that
- * src/pcsc.c can be driven without pcscd: the executable's definitions take
+ * src/libcnie/pcsc.c can be driven without pcscd: the executable's definitions take
  * precedence over libpcsclite's.  Tests set `fake` and read back what
  * pcsc.c asked for.
  */

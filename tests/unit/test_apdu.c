@@ -1,5 +1,5 @@
 /*
- * Unit tests for command/response APDUs and the APDU engine (src/apdu.c).
+ * Unit tests for command/response APDUs and the APDU engine (src/libcnie/apdu.c).
  *
  * Encoding and decoding are checked byte for byte against ISO/IEC 7816-3
  * clause 12.1.3 for every case, at the short/extended boundaries, and on

@@ -1,5 +1,5 @@
 /*
- * BAC (src/bac.c): the whole ICAO 9303-11 Appendix D worked example, byte
+ * BAC (src/libcnie/bac.c): the whole ICAO 9303-11 Appendix D worked example, byte
  * for byte, from both ends — MRZ information, Kseed/Kenc/Kmac, EXTERNAL
  * AUTHENTICATE data, the card's answer, session keys and SSC — then the
  * example's SM-protected SELECT / READ BINARY exchanges through cnie_sm on

@@ -1,4 +1,4 @@
-/* Unit tests for the bounded cursor and owned buffer (src/buf.c). */
+/* Unit tests for the bounded cursor and owned buffer (src/libcnie/buf.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

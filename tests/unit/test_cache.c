@@ -1,5 +1,5 @@
 /*
- * The on-disk cache (src/cache.c): entries round-trip, a damaged entry is
+ * The on-disk cache (src/libcnie/cache.c): entries round-trip, a damaged entry is
  * a miss and is deleted, permissions, XDG_CACHE_HOME, CNIE_NO_CACHE.  Every
  * test runs with XDG_CACHE_HOME in its own temporary directory.
  */

@@ -1,5 +1,5 @@
 /*
- * The PKI application layer (src/card.c) against the in-process reference
+ * The PKI application layer (src/libcnie/card.c) against the in-process reference
  * card: each test runs on a fresh copy of CNIE_BUILD_DIR/cards/<card> with
  * its own state file, so PIN counters never leak between tests.  Every
  * signature is checked with OpenSSL against the card's certificate.

@@ -1,4 +1,4 @@
-/* Unit tests for the error space and status-word mapping (src/error.c). */
+/* Unit tests for the error space and status-word mapping (src/libcnie/error.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

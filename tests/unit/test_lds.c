@@ -1,5 +1,5 @@
 /*
- * Unit tests for the LDS parsers (src/lds.c): the data groups of the
+ * Unit tests for the LDS parsers (src/libcnie/lds.c): the data groups of the
  * generated test cards (CNIE_BUILD_DIR/cards/...) and hand-built hostile
  * inputs.
  */

@@ -1,5 +1,5 @@
 /*
- * Unit tests for logging and the masked APDU trace (src/log.c).
+ * Unit tests for logging and the masked APDU trace (src/libcnie/log.c).
  *
  * The environment (CNIE_LOG, CNIE_APDU_TRACE) is read once per process, so
  * the tests that depend on it re-execute this program with the variable set

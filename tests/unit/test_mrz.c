@@ -1,5 +1,5 @@
 /*
- * Unit tests for the MRZ parser (src/mrz.c) with the specimen MRZs of
+ * Unit tests for the MRZ parser (src/libcnie/mrz.c) with the specimen MRZs of
  * ICAO 9303-4 (TD3), -5 (TD1, incl. the long document number) and -6 (TD2).
  */
 #include <setjmp.h>

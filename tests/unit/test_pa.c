@@ -1,5 +1,5 @@
 /*
- * Unit tests for Passive Authentication (src/pa.c): the generated test
+ * Unit tests for Passive Authentication (src/libcnie/pa.c): the generated test
  * cards (CNIE_BUILD_DIR/cards/{ec,rsa,expired}, PKI in cards/pki) and
  * EF.SODs built here with a throw-away PKI for the cases the cards cannot
  * show (a DG missing from EF.SOD, another content type, master lists).

@@ -1,5 +1,5 @@
 /*
- * PACE terminal (src/pace.c): the ICAO 9303-11 Appendix G.1 worked example
+ * PACE terminal (src/libcnie/pace.c): the ICAO 9303-11 Appendix G.1 worked example
  * (ECDH generic mapping, brainpoolP256r1, MRZ) byte for byte — every
  * command APDU, Kpi, the decrypted nonce, the mapped generator, the shared
  * secret, KSenc/KSmac, both tokens — with the example's private keys

@@ -1,5 +1,5 @@
 /*
- * Unit tests for the PC/SC transport (src/pcsc.c) against a scripted
+ * Unit tests for the PC/SC transport (src/libcnie/pcsc.c) against a scripted
  * winscard (fake_winscard.c): the SCARD error table, reader listing and
  * state, connection errors, capabilities from the ATR and the reader, the
  * transport operations, event waiting and cancellation.

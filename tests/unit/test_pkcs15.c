@@ -1,5 +1,5 @@
 /*
- * Unit tests for the PKCS#15 parsers (src/pkcs15.c): every PKCS#15 file of
+ * Unit tests for the PKCS#15 parsers (src/libcnie/pkcs15.c): every PKCS#15 file of
  * the generated ec and rsa test cards (CNIE_BUILD_DIR/cards/<card>/files,
  * written by tools/perso/pkcs15.c) with exact values, then hostile inputs
  * with their exact errors.

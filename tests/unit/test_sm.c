@@ -1,5 +1,5 @@
 /*
- * Secure messaging (src/sm.c): AES vectors computed independently (Python
+ * Secure messaging (src/libcnie/sm.c): AES vectors computed independently (Python
  * "cryptography", keys of 9303-11 App. G.1), terminal/card round trips for
  * every cipher, DO 85/97 encodings, extended lengths, and every rejection
  * path of both unwrap functions.  The 3DES vectors of App. D are replayed

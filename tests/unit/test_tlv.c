@@ -1,4 +1,4 @@
-/* Unit tests for the BER-TLV parser and builder (src/tlv.c). */
+/* Unit tests for the BER-TLV parser and builder (src/libcnie/tlv.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,5 +1,5 @@
 /*
- * Unit tests for the generic transport wrapper (src/transport.c): argument
+ * Unit tests for the generic transport wrapper (src/libcnie/transport.c): argument
  * checks, ownership of the implementation's context, default capabilities,
  * optional operations, response handling, counters and the masked trace.
  * The implementation is a small scripted one defined here.

@@ -1,5 +1,5 @@
 /*
- * Unit tests for the Web eID token verifier (src/webeid.c).  Every test
+ * Unit tests for the Web eID token verifier (src/libcnie/webeid.c).  Every test
  * builds real tokens: CA and authentication certificates and keys are made
  * here with OpenSSL, the token is signed over H(origin) || H(nonce) exactly
  * as the card does, and each rejection asserts its precise reason.
