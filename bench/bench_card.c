@@ -33,6 +33,8 @@
 #include <cnie/refcard.h>
 #include <cnie/transport.h>
 
+#include "testutil.h"
+
 /* ---- timing model ------------------------------------------------------ */
 
 /*
@@ -71,15 +73,6 @@ typedef struct floor_acc {
 
 static const char *build_dir;
 static int failures;
-
-static double
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
 
 /* Adds one APDU of cmd/resp bytes and key_us of key operations to the floor. */
 static void
@@ -264,7 +257,7 @@ pin_sign(const workdir *w, cost *m, cnie_card_key_info *key_out)
 	memset(m, 0, sizeof(*m));
 	if ((r = open_refcard(w, false, &t)) != 0)
 		goto out;
-	t0 = now_us();
+	t0 = tu_now_us();
 	r = cnie_card_open(t, &c);
 	t = NULL;
 	if (r != 0)
@@ -298,7 +291,7 @@ pin_sign(const workdir *w, cost *m, cnie_card_key_info *key_out)
 	memset(in, 0x5A, sizeof(in));
 	if ((r = cnie_card_sign(c, k.id, k.id_len, &mech, in, in_len, sig, &sig_len)) != 0)
 		goto out;
-	m->us = now_us() - t0;
+	m->us = tu_now_us() - t0;
 	cnie_transport_get_stats(cnie_card_transport(c), &st);
 	m->apdus = st.apdus;
 	m->sent = st.bytes_sent;
@@ -416,6 +409,106 @@ bench_sign(const char *card)
 		printf("  (warm = cold: no on-disk cache in this build)\n");
 out:
 	unsetenv("XDG_CACHE_HOME");
+	workdir_free(&w);
+}
+
+/* ---- flow 5: another client moved the DF between two calls -------------- */
+
+/* APDUs of one call: after mv (another client's SELECT, not counted) or none. */
+static int
+count_call(cnie_card *c, const uint8_t *mv, size_t mv_len, bool verify,
+    const cnie_card_key_info *k, uint64_t *apdus)
+{
+	cnie_transport *t = cnie_card_transport(c);
+	cnie_transport_stats a, b;
+	cnie_card_mech mech = { CNIE_CARD_MECH_ECDSA, CNIE_CARD_HASH_NONE, 0 };
+	uint8_t in[32], sig[1024];
+	size_t sig_len = sizeof(sig);
+	cnie_buf *resp;
+	int r;
+
+	if (mv != NULL) {
+		/* The reference card is in process: this APDU stands for another program's. */
+		if ((resp = cnie_buf_new()) == NULL)
+			return CNIE_ERR_NOMEM;
+		r = cnie_transport_transmit(t, mv, mv_len, 0, resp);
+		cnie_buf_free(&resp);
+		if (r != 0)
+			return r;
+	}
+	cnie_transport_get_stats(t, &a);
+	if (verify) {
+		r = cnie_card_pin_verify(c, PIN, NULL);
+	} else {
+		if (k->type == CNIE_CARD_KEY_RSA) {
+			mech.type = CNIE_CARD_MECH_RSA_PKCS1;
+			mech.hash = CNIE_CARD_HASH_SHA256;
+		}
+		memset(in, 0x5A, sizeof(in));
+		r = cnie_card_sign(c, k->id, k->id_len, &mech, in, sizeof(in), sig, &sig_len);
+	}
+	cnie_transport_get_stats(t, &b);
+	*apdus = b.apdus - a.apdus;
+	return r;
+}
+
+/*
+ * docs/card-profile.md 9: a call pays nothing when nobody else used the
+ * card since our last one, and the refused command plus one SELECT when
+ * another client left another DF current.
+ */
+static void
+bench_other_client(const char *card)
+{
+	static const uint8_t sel_mf[] = { 0x00, 0xA4, 0x00, 0x0C };
+	static const uint8_t sel_icao[] = { 0x00, 0xA4, 0x04, 0x0C, 0x07, 0xA0, 0x00, 0x00,
+		0x02, 0x47, 0x10, 0x01 };
+	cnie_transport *t = NULL;
+	cnie_card *c = NULL;
+	cnie_card_key_info k;
+	const uint8_t *der;
+	uint64_t alone_v = 0, alone_s = 0, mf_s = 0, icao_s = 0, icao_v = 0;
+	size_t n, i, der_len;
+	bool found = false;
+	workdir w;
+	int r;
+
+	if (workdir_new(&w, card) != 0) {
+		failures++;
+		return;
+	}
+	if ((r = open_refcard(&w, false, &t)) != 0 || (r = cnie_card_open(t, &c)) != 0)
+		goto out;
+	t = NULL;
+	if ((r = cnie_card_key_count(c, &n)) != 0)
+		goto out;
+	for (i = 0; i < n && !found; i++) {
+		if ((r = cnie_card_get_key(c, i, &k)) != 0)
+			goto out;
+		found = (k.usage & CNIE_CARD_USAGE_NON_REPUDIATION) == 0; /* one VERIFY, many */
+	}
+	if (!found || (r = cnie_card_certificate(c, k.id, k.id_len, &der, &der_len)) != 0 ||
+	    (r = count_call(c, NULL, 0, true, &k, &alone_v)) != 0 ||
+	    (r = count_call(c, NULL, 0, false, &k, &alone_s)) != 0 ||
+	    (r = count_call(c, NULL, 0, false, &k, &alone_s)) != 0 ||
+	    (r = count_call(c, sel_mf, sizeof(sel_mf), false, &k, &mf_s)) != 0 ||
+	    (r = count_call(c, sel_icao, sizeof(sel_icao), false, &k, &icao_s)) != 0 ||
+	    (r = count_call(c, sel_icao, sizeof(sel_icao), true, &k, &icao_v)) != 0)
+		goto out;
+	printf("(5) %s another client moved the DF between two calls (APDUs of our call)\n", card);
+	printf("  signature: alone %llu; after SELECT MF %llu; after SELECT ICAO %llu\n",
+	    (unsigned long long)alone_s, (unsigned long long)mf_s, (unsigned long long)icao_s);
+	printf("  VERIFY:    alone %llu; after SELECT ICAO %llu\n", (unsigned long long)alone_v,
+	    (unsigned long long)icao_v);
+	printf("  extra when the DF was moved: %llu (the refused command + SELECT)\n",
+	    (unsigned long long)(mf_s - alone_s));
+out:
+	if (r != 0) {
+		fprintf(stderr, "bench_card: %s other client: %s\n", card, cnie_strerror(r));
+		failures++;
+	}
+	cnie_card_free(&c);
+	cnie_transport_free(&t);
 	workdir_free(&w);
 }
 
@@ -537,14 +630,14 @@ bench_pa(const char *card, const cnie_icao_files *files)
 		bytes += dgs[n].len;
 		n++;
 	}
-	t0 = now_us();
+	t0 = tu_now_us();
 	for (i = 0; i < PA_ROUNDS; i++) {
 		r = cnie_pa_verify(cnie_buf_ptr(files->sod), cnie_buf_len(files->sod), dgs, n,
 		    trust, 0, &res);
 		if (r != 0)
 			break;
 	}
-	us = (now_us() - t0) / PA_ROUNDS;
+	us = (tu_now_us() - t0) / PA_ROUNDS;
 	if (r != 0) {
 		fprintf(stderr, "bench_card: %s PA: %s\n", card,
 		    cnie_pa_describe(&res, desc, sizeof(desc)));
@@ -590,7 +683,7 @@ bench_lds(const char *card, const char *can, bool cached)
 		cnie_transport_free(&t);
 		if ((r = open_refcard(&w, true, &t)) != 0)
 			goto out;
-		t0 = now_us();
+		t0 = tu_now_us();
 		if ((r = cnie_icao_open(t, &s, &ic)) != 0)
 			goto out;
 		if ((r = cnie_icao_read_all_ex(ic, cached ? CNIE_ICAO_READ_CACHED : 0, &files,
@@ -598,7 +691,7 @@ bench_lds(const char *card, const char *can, bool cached)
 			goto out;
 	}
 	memset(&m, 0, sizeof(m));
-	m.us = now_us() - t0;
+	m.us = tu_now_us() - t0;
 	/* The outer transport: every APDU on the air, PACE included. */
 	cnie_transport_get_stats(t, &st);
 	m.apdus = st.apdus;
@@ -644,6 +737,7 @@ main(int argc, char **argv)
 	print_header();
 	bench_sign("ec");
 	bench_sign("rsa");
+	bench_other_client("ec");
 	bench_lds("ec", "123456", false);
 	bench_lds("ec", "123456", true);
 	bench_lds("rsa", "234567", false);

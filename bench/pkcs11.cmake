@@ -4,7 +4,7 @@
 # runs it cold and warm cache, with the emulator's timing model on).
 add_executable(bench_pkcs11 bench_pkcs11.c)
 target_include_directories(bench_pkcs11 PRIVATE ${P11KIT_INCLUDE_DIRS})
-target_link_libraries(bench_pkcs11 PRIVATE PkgConfig::OPENSSL ${CMAKE_DL_LIBS})
+target_link_libraries(bench_pkcs11 PRIVATE PkgConfig::OPENSSL ${CMAKE_DL_LIBS} cnie_testutil)
 add_dependencies(bench bench_pkcs11)
 if(TARGET cnie-pkcs11)
   add_dependencies(bench cnie-pkcs11)

@@ -1,4 +1,4 @@
-# Compiler warnings and hardening, each flag probed (STYLE.md habits 13-15).
+# Compiler warnings and hardening, each flag probed (docs/architecture.md, "Conventions").
 include(CheckCCompilerFlag)
 include(CheckLinkerFlag)
 

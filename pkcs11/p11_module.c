@@ -16,15 +16,19 @@
  * - A token is one card from insertion to removal (pcsc-lite's event
  *   counter): a re-inserted card is a new token, old sessions and object
  *   handles are invalid.
- * - Logout is on the card too (cnie_card_logout: VERIFY P1=FF): on
- *   C_Logout and when the last session of a logged-in token closes
- *   (C_CloseSession, C_CloseAllSessions), so another program does not
- *   find the PIN verified after us.
+ * - Logout is this application's (pkcs11/README.md "Login"): C_Logout and
+ *   closing the last session end our login (private objects hidden,
+ *   signing refused) but leave the card's PIN status alone, since other
+ *   programs on the same card may rely on it; the card forgets it when
+ *   removed or reset.  CNIE_PKCS11_LOGOUT=card (read by C_Initialize)
+ *   also resets it on the card (VERIFY P1=FF), for single-application
+ *   machines.
  * - The token label is the card's label (TokenInfo, "CNIE") and its
  *   serial: distinct per card (NSS names certificates "TOKEN:LABEL"), the
  *   same each time the card is inserted.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +56,14 @@ static struct {
 	bool wait_primed;
 	int waiters;
 	bool finalizing;
+	/*
+	 * Wait contexts that pcscd's restart invalidated: other waiters may
+	 * still be inside a call on them, so they are released by C_Finalize
+	 * once every waiter has left.  Bounded: past the last one, a waiter
+	 * keeps polling the old context once a second.
+	 */
+	cnie_pcsc *dead_wait[8];
+	size_t ndead_wait;
 } g = { .lock = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
 
 /*
@@ -64,6 +76,9 @@ static cnie_pcsc *orphan_ctx[8];
 static size_t norphans, norphan_ctx;
 
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+/* CNIE_PKCS11_LOGOUT=card: logout resets the card's PIN status (set by C_Initialize). */
+static atomic_bool card_logout;
 
 /*
  * pcsc-lite 1.9.9's client keeps the reader states in one process-wide
@@ -192,11 +207,22 @@ slot_drop_token(p11_slot *sl)
 	sl->have_token = false;
 }
 
+/*
+ * The PC/SC context itself is gone: pcscd stopped or restarted (its
+ * handles are not valid in the new daemon).  The context must be
+ * established again; what was open on it (the token) ended.
+ */
+static bool
+is_context_lost(int r)
+{
+	return r == CNIE_ERR_NO_SERVICE || r == CNIE_ERR_STATE;
+}
+
 static bool
 is_removal(int r)
 {
 	return r == CNIE_ERR_CARD_REMOVED || r == CNIE_ERR_NO_CARD ||
-	    r == CNIE_ERR_READER_NOT_FOUND || r == CNIE_ERR_NO_READER;
+	    r == CNIE_ERR_READER_NOT_FOUND || r == CNIE_ERR_NO_READER || is_context_lost(r);
 }
 
 /*
@@ -209,6 +235,9 @@ slot_card_error(p11_slot *sl, int r)
 {
 	if (is_removal(r)) {
 		slot_drop_token(sl);
+		/* The next refresh establishes a context with the new pcscd. */
+		if (is_context_lost(r))
+			cnie_pcsc_free(&sl->pcsc);
 		return CKR_DEVICE_REMOVED;
 	}
 	if (r == CNIE_ERR_LOGIN_LOST || r == CNIE_ERR_CARD_RESET) {
@@ -272,10 +301,15 @@ slot_refresh(p11_slot *sl)
 	cnie_reader_state st;
 	int r;
 
-	if (sl->pcsc == NULL && (r = cnie_pcsc_new(&sl->pcsc)) != 0)
+	if (sl->pcsc == NULL && (r = cnie_pcsc_new(&sl->pcsc)) != 0) {
+		slot_drop_token(sl);
 		return r;
+	}
 	if ((r = reader_state(sl->pcsc, sl->reader, &st)) != 0) {
 		slot_drop_token(sl);
+		/* pcscd went away: a new context next time (it may be back). */
+		if (is_context_lost(r))
+			cnie_pcsc_free(&sl->pcsc);
 		return r;
 	}
 	if (!st.card_present) {
@@ -358,10 +392,18 @@ slots_update(void)
 	p11_slot *sl;
 	int r;
 
-	if (g.pcsc == NULL && (r = cnie_pcsc_new(&g.pcsc)) != 0)
-		return r == CNIE_ERR_NO_SERVICE ? CKR_OK : p11_ckr(r);
-	r = list_readers(g.pcsc, &names, &n);
-	if (r == CNIE_ERR_NO_READER || r == CNIE_ERR_NO_SERVICE) {
+	if (g.pcsc != NULL) {
+		r = list_readers(g.pcsc, &names, &n);
+		/* pcscd restarted since: the context is dead, establish another. */
+		if (is_context_lost(r))
+			cnie_pcsc_free(&g.pcsc);
+	}
+	if (g.pcsc == NULL) {
+		if ((r = cnie_pcsc_new(&g.pcsc)) == 0)
+			r = list_readers(g.pcsc, &names, &n);
+	}
+	/* No pcscd (yet): no reader; the slots keep their IDs for its return. */
+	if (r == CNIE_ERR_NO_READER || is_context_lost(r)) {
 		n = 0;
 		r = 0;
 	}
@@ -482,9 +524,15 @@ C_Initialize(CK_VOID_PTR pInitArgs)
 	g.pcsc = NULL;
 	g.wait_pcsc = NULL;
 	g.wait_primed = false;
+	g.ndead_wait = 0; /* a forked child: the parent's stay the parent's */
 	g.enumerated = false;
 	g.waiters = 0;
 	g.finalizing = false;
+	{
+		const char *lo = getenv("CNIE_PKCS11_LOGOUT");
+
+		atomic_store(&card_logout, lo != NULL && strcmp(lo, "card") == 0);
+	}
 	g.pid = getpid();
 	g.init = true;
 out:
@@ -509,9 +557,14 @@ C_Finalize(CK_VOID_PTR pReserved)
 	while (g.waiters > 0) {
 		if (g.wait_pcsc != NULL)
 			cnie_pcsc_cancel(g.wait_pcsc);
+		for (i = 0; i < g.ndead_wait; i++)
+			cnie_pcsc_cancel(g.dead_wait[i]);
 		pthread_cond_broadcast(&g.cv);
 		pthread_cond_wait(&g.cv, &g.lock);
 	}
+	for (i = 0; i < g.ndead_wait; i++)
+		cnie_pcsc_free(&g.dead_wait[i]);
+	g.ndead_wait = 0;
 	for (i = 0; i < g.nslots; i++) {
 		slot_free(g.slots[i]);
 		g.slots[i] = NULL;
@@ -842,11 +895,9 @@ C_WaitForSlotEvent(CK_FLAGS flags, CK_SLOT_ID_PTR pSlot, CK_VOID_PTR pReserved)
 		pthread_mutex_unlock(&g.lock);
 		return CKR_CRYPTOKI_NOT_INITIALIZED;
 	}
-	if (g.wait_pcsc == NULL && !(flags & CKF_DONT_BLOCK) &&
-	    (r = cnie_pcsc_new(&g.wait_pcsc)) != 0) {
-		pthread_mutex_unlock(&g.lock);
-		return p11_ckr(r);
-	}
+	/* No pcscd yet (or not again): the loop below waits for it. */
+	if (g.wait_pcsc == NULL && !(flags & CKF_DONT_BLOCK))
+		(void)cnie_pcsc_new(&g.wait_pcsc);
 	w = g.wait_pcsc;
 	g.waiters++;
 	/*
@@ -889,12 +940,36 @@ C_WaitForSlotEvent(CK_FLAGS flags, CK_SLOT_ID_PTR pSlot, CK_VOID_PTR pReserved)
 			rv = CKR_NO_EVENT;
 			break;
 		}
-		pthread_mutex_unlock(&g.lock);
-		r = cnie_pcsc_wait_change(w, -1);
-		pthread_mutex_lock(&g.lock);
+		/* After a pcscd restart: a context with the new daemon, primed first. */
+		if (g.wait_pcsc == NULL && cnie_pcsc_new(&g.wait_pcsc) == 0)
+			g.wait_primed = false;
+		w = g.wait_pcsc;
+		if (w != NULL && !g.wait_primed) {
+			g.wait_primed = true;
+			pthread_mutex_unlock(&g.lock);
+			cnie_pcsc_wait_change(w, 0);
+			pthread_mutex_lock(&g.lock);
+			continue;
+		}
+		r = CNIE_ERR_NO_SERVICE;
+		if (w != NULL) {
+			pthread_mutex_unlock(&g.lock);
+			r = cnie_pcsc_wait_change(w, -1);
+			pthread_mutex_lock(&g.lock);
+		}
 		if (r == CNIE_ERR_CANCELLED || g.finalizing) {
 			rv = CKR_CRYPTOKI_NOT_INITIALIZED;
 			break;
+		}
+		/*
+		 * pcscd went away: its handles stay invalid when it comes back.
+		 * The context is retired (another waiter may still be in a call
+		 * on it) and the next round establishes a new one.
+		 */
+		if (is_context_lost(r) && w != NULL && w == g.wait_pcsc &&
+		    g.ndead_wait < sizeof(g.dead_wait) / sizeof(g.dead_wait[0])) {
+			g.dead_wait[g.ndead_wait++] = w;
+			g.wait_pcsc = NULL;
 		}
 		if (r != 0 && r != CNIE_ERR_TIMEOUT) {
 			/* No reader or no service yet: look again in a second. */
@@ -959,9 +1034,11 @@ out:
 }
 
 /*
- * The token's login ends, on the card too (VERIFY P1=FF) when it was
- * logged in.  Returns the card's outcome; a removed card ends the token
- * (sessions freed).  Slot lock held.
+ * This application's login on the token ends.  The card's PIN status is
+ * shared by every program using the card and stays (README "Login"),
+ * unless CNIE_PKCS11_LOGOUT=card asked for VERIFY P1=FF.  Returns the
+ * card's outcome then; a removed card ends the token (sessions freed).
+ * Slot lock held.
  */
 static CK_RV
 token_logout(p11_slot *sl)
@@ -971,6 +1048,8 @@ token_logout(p11_slot *sl)
 	if (!sl->have_token || !sl->tok.logged_in)
 		return CKR_OK;
 	sl->tok.logged_in = false;
+	if (!atomic_load(&card_logout))
+		return CKR_OK;
 	if ((r = cnie_card_logout(sl->tok.card)) != 0)
 		return slot_card_error(sl, r);
 	return CKR_OK;
@@ -1562,6 +1641,21 @@ out:
 	return rv;
 }
 
+/* session_lock for C_Sign, C_SignUpdate, C_SignFinal: a signature must be under way. */
+static CK_RV
+signing_lock(CK_SESSION_HANDLE h, p11_slot **slp, p11_session **sp)
+{
+	CK_RV rv;
+
+	if ((rv = session_lock(h, slp, sp)) != CKR_OK)
+		return rv;
+	if (!(*sp)->signing) {
+		pthread_mutex_unlock(&(*slp)->lock);
+		return CKR_OPERATION_NOT_INITIALIZED;
+	}
+	return CKR_OK;
+}
+
 P11_EXPORT CK_RV
 C_Sign(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
     CK_BYTE_PTR pSignature, CK_ULONG_PTR pulSignatureLen)
@@ -1570,12 +1664,8 @@ C_Sign(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
 	p11_session *s;
 	CK_RV rv;
 
-	if ((rv = session_lock(hSession, &sl, &s)) != CKR_OK)
+	if ((rv = signing_lock(hSession, &sl, &s)) != CKR_OK)
 		return rv;
-	if (!s->signing) {
-		rv = CKR_OPERATION_NOT_INITIALIZED;
-		goto out;
-	}
 	if (pulSignatureLen == NULL || (pData == NULL && ulDataLen > 0)) {
 		rv = CKR_ARGUMENTS_BAD;
 		goto end;
@@ -1604,20 +1694,14 @@ C_SignUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen)
 	p11_session *s;
 	CK_RV rv;
 
-	if ((rv = session_lock(hSession, &sl, &s)) != CKR_OK)
+	if ((rv = signing_lock(hSession, &sl, &s)) != CKR_OK)
 		return rv;
-	if (!s->signing) {
-		rv = CKR_OPERATION_NOT_INITIALIZED;
-		goto out;
-	}
 	if (pPart == NULL && ulPartLen > 0)
 		rv = CKR_ARGUMENTS_BAD;
 	else
 		rv = p11_sign_update(&s->sign, pPart, ulPartLen);
-	if (rv != CKR_OK) {
+	if (rv != CKR_OK)
 		sign_end(s);
-	}
-out:
 	pthread_mutex_unlock(&sl->lock);
 	return rv;
 }
@@ -1629,12 +1713,8 @@ C_SignFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature, CK_ULONG_PTR pul
 	p11_session *s;
 	CK_RV rv;
 
-	if ((rv = session_lock(hSession, &sl, &s)) != CKR_OK)
+	if ((rv = signing_lock(hSession, &sl, &s)) != CKR_OK)
 		return rv;
-	if (!s->signing) {
-		rv = CKR_OPERATION_NOT_INITIALIZED;
-		goto out;
-	}
 	if (pulSignatureLen == NULL) {
 		sign_end(s);
 		rv = CKR_ARGUMENTS_BAD;

@@ -9,6 +9,8 @@
 
 #include <openssl/crypto.h>
 
+#include <cnie/hash.h>
+
 #include "p11_int.h"
 
 typedef struct mech_def {
@@ -41,19 +43,20 @@ static const mech_def mechs[] = {
 };
 #define NMECHS (sizeof(mechs) / sizeof(mechs[0]))
 
-/* The hashes the card takes: PKCS#11 name, MGF1, length, EVP. */
+/*
+ * PKCS#11's names for the hashes the card takes (hash mechanism, MGF1),
+ * keyed on the hash; its length and OpenSSL name come from cnie/hash.h.
+ */
 static const struct hash_def {
 	cnie_card_hash h;
 	CK_MECHANISM_TYPE ck;
 	CK_RSA_PKCS_MGF_TYPE mgf;
-	size_t len;
-	const char *evp;
 } hashes[] = {
-	{ CNIE_CARD_HASH_SHA1, CKM_SHA_1, CKG_MGF1_SHA1, 20, "SHA1" },
-	{ CNIE_CARD_HASH_SHA224, CKM_SHA224, CKG_MGF1_SHA224, 28, "SHA224" },
-	{ CNIE_CARD_HASH_SHA256, CKM_SHA256, CKG_MGF1_SHA256, 32, "SHA256" },
-	{ CNIE_CARD_HASH_SHA384, CKM_SHA384, CKG_MGF1_SHA384, 48, "SHA384" },
-	{ CNIE_CARD_HASH_SHA512, CKM_SHA512, CKG_MGF1_SHA512, 64, "SHA512" },
+	{ CNIE_CARD_HASH_SHA1, CKM_SHA_1, CKG_MGF1_SHA1 },
+	{ CNIE_CARD_HASH_SHA224, CKM_SHA224, CKG_MGF1_SHA224 },
+	{ CNIE_CARD_HASH_SHA256, CKM_SHA256, CKG_MGF1_SHA256 },
+	{ CNIE_CARD_HASH_SHA384, CKM_SHA384, CKG_MGF1_SHA384 },
+	{ CNIE_CARD_HASH_SHA512, CKM_SHA512, CKG_MGF1_SHA512 },
 };
 #define NHASHES (sizeof(hashes) / sizeof(hashes[0]))
 
@@ -69,17 +72,6 @@ find_mech(CK_MECHANISM_TYPE m)
 }
 
 static const struct hash_def *
-hash_by_id(cnie_card_hash h)
-{
-	size_t i;
-
-	for (i = 0; i < NHASHES; i++)
-		if (hashes[i].h == h)
-			return &hashes[i];
-	return NULL;
-}
-
-static const struct hash_def *
 hash_by_ck(CK_MECHANISM_TYPE m)
 {
 	size_t i;
@@ -88,17 +80,6 @@ hash_by_ck(CK_MECHANISM_TYPE m)
 		if (hashes[i].ck == m)
 			return &hashes[i];
 	return NULL;
-}
-
-static bool
-hash_len_ok(size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < NHASHES; i++)
-		if (hashes[i].len == n)
-			return true;
-	return false;
 }
 
 static bool
@@ -161,16 +142,17 @@ check_pss(const CK_MECHANISM *m, const mech_def *d, size_t *hash_len, cnie_card_
 {
 	const CK_RSA_PKCS_PSS_PARAMS *p = m->pParameter;
 	const struct hash_def *hd;
+	const cnie_hash_info *hi;
 
 	if (p == NULL || m->ulParameterLen != sizeof(*p))
 		return CKR_MECHANISM_PARAM_INVALID;
-	if ((hd = hash_by_ck(p->hashAlg)) == NULL)
+	if ((hd = hash_by_ck(p->hashAlg)) == NULL || (hi = cnie_hash_by_id(hd->h)) == NULL)
 		return CKR_MECHANISM_PARAM_INVALID;
 	if (d->hash != CNIE_CARD_HASH_NONE && hd->h != d->hash)
 		return CKR_MECHANISM_PARAM_INVALID;
-	if (p->mgf != hd->mgf || p->sLen != hd->len)
+	if (p->mgf != hd->mgf || p->sLen != hi->len)
 		return CKR_MECHANISM_PARAM_INVALID;
-	*hash_len = hd->len;
+	*hash_len = hi->len;
 	*h = hd->h;
 	return CKR_OK;
 }
@@ -180,7 +162,7 @@ p11_sign_init(p11_sign_state *st, const CK_MECHANISM *mech, const cnie_card_key_
     size_t key_idx)
 {
 	const mech_def *d;
-	const struct hash_def *hd;
+	const cnie_hash_info *hi;
 	CK_RV rv;
 
 	p11_sign_clear(st);
@@ -200,8 +182,8 @@ p11_sign_init(p11_sign_state *st, const CK_MECHANISM *mech, const cnie_card_key_
 		return CKR_MECHANISM_PARAM_INVALID;
 	}
 	if (d->hash != CNIE_CARD_HASH_NONE) {
-		hd = hash_by_id(d->hash);
-		if (hd == NULL || (st->md = EVP_get_digestbyname(hd->evp)) == NULL)
+		hi = cnie_hash_by_id(d->hash);
+		if (hi == NULL || (st->md = EVP_get_digestbyname(hi->ossl_name)) == NULL)
 			return CKR_GENERAL_ERROR;
 		if ((st->mdctx = EVP_MD_CTX_new()) == NULL)
 			return CKR_HOST_MEMORY;
@@ -273,7 +255,7 @@ p11_sign_final(p11_sign_state *st, cnie_card *c, const cnie_card_key_info *key, 
 				return CKR_DATA_LEN_RANGE;
 			break;
 		default: /* CKM_ECDSA: the hash */
-			if (!hash_len_ok(n))
+			if (cnie_hash_by_len(n) == NULL)
 				return CKR_DATA_LEN_RANGE;
 			break;
 		}

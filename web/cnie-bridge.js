@@ -2,7 +2,7 @@
 // No framework, no dependency. The API it speaks is docs/bridge-api.md.
 //
 //   import { CnieBridge, CnieBridgeError } from "./cnie-bridge.js";
-//   const bridge = new CnieBridge();            // https://127.0.0.1:24727
+//   const bridge = new CnieBridge();            // https://127.0.0.1:28219
 //   await bridge.detect();                      // from a user gesture
 //   const token = await bridge.authenticate(nonceFromServer);
 //
@@ -11,7 +11,27 @@
 // any first call) from a click handler, and use permissionState() to tell
 // the user what the browser will ask.
 
-export const DEFAULT_BRIDGE_URL = "https://127.0.0.1:24727";
+export const DEFAULT_BRIDGE_URL = "https://127.0.0.1:28219";
+
+// The client's own error messages are English (marked N_() for the
+// project's gettext template, po/cnie.pot) and translated through the
+// catalogue given to setMessages(): the JSON the build makes from
+// po/LANG.po ({"messages": {english: translation}}; web/demo/app.js loads
+// /i18n/LANG.json).  Messages the bridge sends pass through unchanged; the
+// codes are never translated.
+let catalogue = {};
+const N_ = (s) => s;
+
+// messages: {english: translation} (the "messages" object of the JSON
+// catalogue), or null for English.
+export function setMessages(messages) {
+  catalogue = messages && typeof messages === "object" ? messages : {};
+}
+
+function msg(s, params = {}) {
+  const t = Object.hasOwn(catalogue, s) && typeof catalogue[s] === "string" && catalogue[s] !== "" ? catalogue[s] : s;
+  return t.replace(/\{(\w+)\}/g, (_, k) => (params[k] !== undefined ? String(params[k]) : ""));
+}
 
 // Stable error codes: the bridge's (docs/bridge-api.md) plus the client's own.
 export const ErrorCode = Object.freeze({
@@ -30,6 +50,7 @@ export const ErrorCode = Object.freeze({
   TIMEOUT: "timeout",
   CARD_ERROR: "card-error",
   PAYLOAD_TOO_LARGE: "payload-too-large",
+  CAN_INCORRECT: "can-incorrect",
   // Client side:
   BRIDGE_UNREACHABLE: "bridge-unreachable", // not running, TLS not trusted, or blocked by the browser
   PERMISSION_DENIED: "permission-denied", // the user refused loopback access (Local Network Access)
@@ -77,7 +98,12 @@ export class CnieBridge {
 
   // "granted" | "prompt" | "denied" | "unsupported" (the browser has no
   // Local Network Access permission: loopback is reachable without asking).
+  // A page that is itself on loopback (127.0.0.0/8, ::1, localhost) reaches
+  // the bridge within its own address space: no permission applies, whatever
+  // the browser reports for the permission name ("granted").
   static async permissionState() {
+    if (typeof location !== "undefined" &&
+        /^(127(\.\d{1,3}){3}|localhost|\[::1\])$/.test(location.hostname || "")) return "granted";
     if (typeof navigator === "undefined" || !navigator.permissions?.query) return "unsupported";
     for (const name of ["loopback-network", "local-network-access"]) {
       try {
@@ -90,13 +116,14 @@ export class CnieBridge {
     return "unsupported";
   }
 
-  async _request(method, path, body, { signal } = {}) {
+  // opts: {signal: AbortSignal, timeoutMs: this call's time limit}.
+  async _request(method, path, body, { signal, timeoutMs } = {}) {
     if (typeof window !== "undefined" && window.isSecureContext === false) {
       throw new CnieBridgeError(ErrorCode.INSECURE_CONTEXT,
-        "the page must be served over HTTPS (or from localhost) to reach the bridge");
+        msg(N_("the page must be served over HTTPS (or from localhost) to reach the bridge")));
     }
     const ctl = new AbortController();
-    const timer = setTimeout(() => ctl.abort(), this.timeoutMs);
+    const timer = setTimeout(() => ctl.abort(), timeoutMs || this.timeoutMs);
     if (signal) signal.addEventListener("abort", () => ctl.abort(), { once: true });
     const init = { method, signal: ctl.signal, cache: "no-store", credentials: "omit", headers: {} };
     // Chrome's Local Network Access: declare the target address space.
@@ -112,15 +139,16 @@ export class CnieBridge {
       clearTimeout(timer);
       if (ctl.signal.aborted) {
         throw new CnieBridgeError(signal?.aborted ? ErrorCode.ABORTED : ErrorCode.TIMEOUT,
-          "no answer from the bridge in time", { cause: e });
+          msg(N_("no answer from the bridge in time")), { cause: e });
       }
       const perm = await CnieBridge.permissionState();
       if (perm === "denied") {
         throw new CnieBridgeError(ErrorCode.PERMISSION_DENIED,
-          "the browser blocks access to the local bridge (local network permission denied)", { cause: e });
+          msg(N_("the browser blocks access to the local bridge (local network permission denied)")), { cause: e });
       }
       throw new CnieBridgeError(ErrorCode.BRIDGE_UNREACHABLE,
-        `cannot reach the CNIE bridge at ${this.url}: is cnied running and its certificate trusted?`, { cause: e });
+        msg(N_("cannot reach the CNIE bridge at {url}: is cnied running and its certificate trusted?"), { url: this.url }),
+        { cause: e });
     }
     clearTimeout(timer);
     let data = null;
@@ -129,7 +157,8 @@ export class CnieBridge {
       try {
         data = await res.json();
       } catch (e) {
-        throw new CnieBridgeError(ErrorCode.BAD_RESPONSE, "malformed JSON from the bridge", { status: res.status, cause: e });
+        throw new CnieBridgeError(ErrorCode.BAD_RESPONSE, msg(N_("malformed JSON from the bridge")),
+          { status: res.status, cause: e });
       }
     }
     if (!res.ok || (data && data.error)) {
@@ -137,10 +166,11 @@ export class CnieBridge {
       if (err && typeof err.code === "string") {
         throw new CnieBridgeError(err.code, err.message || err.code, { status: res.status, triesLeft: err.triesLeft });
       }
-      throw new CnieBridgeError(ErrorCode.BAD_RESPONSE, `bridge answered HTTP ${res.status}`, { status: res.status });
+      throw new CnieBridgeError(ErrorCode.BAD_RESPONSE, msg(N_("bridge answered HTTP {status}"), { status: res.status }),
+        { status: res.status });
     }
     if (data === null || typeof data !== "object") {
-      throw new CnieBridgeError(ErrorCode.BAD_RESPONSE, "the bridge did not answer JSON", { status: res.status });
+      throw new CnieBridgeError(ErrorCode.BAD_RESPONSE, msg(N_("the bridge did not answer JSON")), { status: res.status });
     }
     return data;
   }
@@ -150,10 +180,13 @@ export class CnieBridge {
     return this.status(opts);
   }
 
-  // {version, readers:[{name, card, recognised, pinpad}]}
+  // {version, transport, readers:[{name, card, recognised, pinpad}], service?}
+  // recognised: true (a CNIE card), false (checked: not one), null (not
+  // checked yet; older bridges send false until the first card operation
+  // on PC/SC, see cardState()).
   async status(opts) {
     const s = await this._request("GET", "/v1/status", undefined, opts);
-    if (!Array.isArray(s.readers)) throw new CnieBridgeError(ErrorCode.BAD_RESPONSE, "status without readers");
+    if (!Array.isArray(s.readers)) throw new CnieBridgeError(ErrorCode.BAD_RESPONSE, msg(N_("status without readers")));
     return s;
   }
 
@@ -171,19 +204,23 @@ export class CnieBridge {
     };
     es.addEventListener("reader", relay("reader"));
     es.addEventListener("card", relay("card"));
-    if (onError) es.onerror = () => onError(new CnieBridgeError(ErrorCode.BRIDGE_UNREACHABLE, "event stream interrupted"));
+    if (onError) es.onerror = () => onError(new CnieBridgeError(ErrorCode.BRIDGE_UNREACHABLE, msg(N_("event stream interrupted"))));
     return () => es.close();
   }
 
   // Web eID token (web-eid:1.0) over this page's origin and nonce. The nonce
   // comes from the portal's server (≥ 32 random bytes, base64).
-  async authenticate(challengeNonce, opts) {
+  // opts (every card operation): {reader, signal, timeoutMs}; reader: the
+  // reader's name from status() (needed when several readers hold a card).
+  async authenticate(challengeNonce, { reader, ...opts } = {}) {
     if (typeof challengeNonce !== "string" || challengeNonce.length < 44) {
-      throw new CnieBridgeError(ErrorCode.BAD_REQUEST, "challenge nonce must be at least 44 base64 characters");
+      throw new CnieBridgeError(ErrorCode.BAD_REQUEST, msg(N_("challenge nonce must be at least 44 base64 characters")));
     }
-    const t = await this._request("POST", "/v1/authenticate", { challengeNonce }, opts);
+    const body = { challengeNonce };
+    if (reader) body.reader = reader;
+    const t = await this._request("POST", "/v1/authenticate", body, opts);
     for (const k of ["unverifiedCertificate", "algorithm", "signature", "format"]) {
-      if (typeof t[k] !== "string") throw new CnieBridgeError(ErrorCode.BAD_RESPONSE, `token without ${k}`);
+      if (typeof t[k] !== "string") throw new CnieBridgeError(ErrorCode.BAD_RESPONSE, msg(N_("token without {field}"), { field: k }));
     }
     return t;
   }
@@ -197,21 +234,48 @@ export class CnieBridge {
 
   // Signs a hash (Uint8Array/ArrayBuffer or base64) with the signing key of
   // the card holding certificate (b64 DER from getCertificate("sign")).
-  async sign(certificate, hash, hashFunction = "SHA-256", opts) {
-    const bytes = typeof hash === "string" ? base64ToBytes(hash) : new Uint8Array(hash);
-    if (HASH_LENGTHS[hashFunction] !== bytes.length) {
-      throw new CnieBridgeError(ErrorCode.BAD_REQUEST, `${hashFunction} hash must be ${HASH_LENGTHS[hashFunction]} bytes`);
+  async sign(certificate, hash, hashFunction = "SHA-256", { reader, ...opts } = {}) {
+    if (!(hashFunction in HASH_LENGTHS)) {
+      throw new CnieBridgeError(ErrorCode.BAD_REQUEST, msg(N_("unsupported hash function {name}"), { name: hashFunction }));
     }
-    return this._request("POST", "/v1/sign", { certificate, hash: toBase64(bytes), hashFunction }, opts);
+    let bytes;
+    try {
+      bytes = typeof hash === "string" ? base64ToBytes(hash) : new Uint8Array(hash);
+    } catch (e) {
+      throw new CnieBridgeError(ErrorCode.BAD_REQUEST, msg(N_("hash is not valid base64")), { cause: e });
+    }
+    if (HASH_LENGTHS[hashFunction] !== bytes.length) {
+      throw new CnieBridgeError(ErrorCode.BAD_REQUEST, msg(N_("{name} hash must be {n} bytes"),
+        { name: hashFunction, n: HASH_LENGTHS[hashFunction] }));
+    }
+    const body = { certificate, hash: toBase64(bytes), hashFunction };
+    if (reader) body.reader = reader;
+    return this._request("POST", "/v1/sign", body, opts);
   }
 
   // Identity with consent: fields among "mrz", "names", "photo", "raw";
   // challenge (optional): bytes or base64 for Active/Chip Authentication.
-  async identity(fields = ["mrz", "names", "photo"], challenge, opts) {
+  async identity(fields = ["mrz", "names", "photo"], challenge, { reader, ...opts } = {}) {
     const body = { fields };
+    if (reader) body.reader = reader;
     if (challenge !== undefined) body.challenge = typeof challenge === "string" ? challenge : toBase64(challenge);
     return this._request("POST", "/v1/identity", body, opts);
   }
+}
+
+// What a status reader entry says about its card, for the page to word:
+// "no-card", "cnie" (recognised), "not-checked" (a card nobody has
+// identified yet) or "not-recognised" (checked: not a CNIE card).
+// `recognised` is three-state (true, false, null = not checked yet); a
+// bridge that predates null sends false on PC/SC until the first operation,
+// so false counts as "not-recognised" only when falseMeansChecked is set:
+// the bridge has been seen to send null (it is three-state), or an
+// operation on this very card answered card-not-recognised.
+export function cardState(reader, { falseMeansChecked = false } = {}) {
+  if (!reader || !reader.card) return "no-card";
+  if (reader.recognised === true) return "cnie";
+  if (reader.recognised === false && falseMeansChecked) return "not-recognised";
+  return "not-checked";
 }
 
 // Hashes bytes or a string with WebCrypto (for sign()).

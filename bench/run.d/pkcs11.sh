@@ -8,6 +8,7 @@
 #   warm  a second process with the same XDG_CACHE_HOME (goal for the
 #         PIN + sign part: at most 5 card APDUs)
 #   sign  warm, the signature key (PIN again before the signature)
+#   two   two readers (EC cards in readers 0 and 2), a thread each, vs one
 # then the warm flow's APDUs one per line (CNIE_APDU_TRACE, bodies masked),
 # and OpenSC's opensc-pkcs11.so on the same card and flow.
 # Card APDUs are the virtual reader's counter (`cnie-sim status`).
@@ -72,5 +73,15 @@ else
       echo "  -- $opensc not installed: no comparison"
     fi
   done
+  # Two readers (issue 11, item 5): the EC card in readers 0 and 2, one
+  # thread each, against one reader alone (goal: <= 1.3x).
+  echo "  -- two readers, two threads (EC cards in readers 0 and 2)"
+  for r in 0 2; do
+    cp -a -- "$build/cards/ec" "$tmp/ec-$r"
+    "$sim" --reader "$r" remove >/dev/null
+    "$sim" --reader "$r" insert "$tmp/ec-$r" >/dev/null
+  done
+  export XDG_CACHE_HOME=$tmp/cache-two
+  "$bench" "$mod" two || rc=1
   exit "$rc"
 fi

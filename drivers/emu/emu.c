@@ -619,6 +619,19 @@ process(cnie_emu *e, const uint8_t *cmd, size_t n, cnie_buf *out)
 		if ((r = cnie_sm_wrap_response(sm, cnie_buf_ptr(body), cnie_buf_len(body), sw,
 		    wrapped)) != 0 || cnie_buf_len(wrapped) < 2)
 			goto out;
+		if (e->plain_errors != EMU_PLAIN_OFF && cnie_buf_len(body) == 0 &&
+		    (sw >> 8) >= 0x64 && (sw >> 8) <= 0x6F) {
+			/*
+			 * The chips of card.json "icao.plain_errors": an error
+			 * answered without SM objects (ISO 7816-4 clause 10).  The
+			 * wrapped answer above counted the response in the SSC,
+			 * as the terminal does; "end" also forgets the session.
+			 */
+			if (e->plain_errors == EMU_PLAIN_END)
+				emu_auth_drop_sm(e->auth);
+			r = deliver(e, NULL, 0, sw, a.ne, out);
+			goto out;
+		}
 		r = deliver(e, cnie_buf_ptr(wrapped), cnie_buf_len(wrapped) - 2,
 		    SW_OK, a.ne, out);
 	} else {

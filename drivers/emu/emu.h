@@ -1,7 +1,8 @@
 /*
  * The reference card: an emulator of the CNIE card profile
  * (docs/card-profile.md).  Used by the virtual reader driver (drivers/ifd)
- * and by libcnie's in-process transport.  The emulator is hostile-input
+ * and, through libcnie-refcard.so.1 (refcard_module.c), by libcnie's
+ * in-process transport (cnie_refcard_open).  The emulator is hostile-input
  * safe: any byte string given to cnie_emu_transmit() gets a status word,
  * never a crash.
  *

@@ -30,7 +30,9 @@
 
 #include <cnie/bac.h>
 #include <cnie/error.h>
+#include <cnie/lds.h>
 #include <cnie/log.h>
+#include <cnie/pace_internal.h>
 #include <cnie/tlv.h>
 
 #include "emu_auth.h"
@@ -56,7 +58,7 @@ struct emu_auth {
 	emu_rng_fn rng;
 	void *rng_arg;
 	char *can;
-	char mrz_info[CNIE_MRZ_INFO_LEN + 1];
+	char mrz_info[CNIE_MRZ_INFO_MAX + 1];
 	bool have_mrz;
 	uint8_t *card_access;
 	size_t card_access_len;
@@ -65,6 +67,9 @@ struct emu_auth {
 	EVP_PKEY *aa_key;
 	EVP_PKEY *ca_key;
 	bool deterministic;
+	uint16_t wrong_key_sw; /* answer to a wrong BAC/PACE key */
+	cnie_card_hash aa_hash_rsa, aa_hash_ec;
+	bool aa_explicit_trailer;
 
 	enum auth_state state;
 	bool challenge_valid;
@@ -81,31 +86,6 @@ struct emu_auth {
 };
 
 /* ---- helpers --------------------------------------------------------- */
-
-static pthread_once_t eac_once = PTHREAD_ONCE_INIT;
-
-static void
-eac_init_once(void)
-{
-	EAC_init();
-}
-
-static BUF_MEM *
-bufmem(const uint8_t *p, size_t n)
-{
-	BUF_MEM *b;
-
-	if ((b = BUF_MEM_new()) == NULL)
-		return NULL;
-	if (n > 0 && BUF_MEM_grow(b, n) != n) {
-		BUF_MEM_free(b);
-		return NULL;
-	}
-	if (n > 0)
-		memcpy(b->data, p, n);
-	b->length = n;
-	return b;
-}
 
 static void *
 dup_bytes(const void *p, size_t n)
@@ -137,29 +117,6 @@ oid_nid(const uint8_t *oid, size_t n)
 	nid = OBJ_obj2nid(obj);
 	ASN1_OBJECT_free(obj);
 	return nid;
-}
-
-static int
-cipher_of(const KA_CTX *ka, cnie_sm_cipher *out)
-{
-	if (ka == NULL || ka->cipher == NULL)
-		return CNIE_ERR_UNSUPPORTED;
-	if (EVP_CIPHER_block_size(ka->cipher) == 8) {
-		*out = CNIE_SM_3DES;
-		return 0;
-	}
-	switch (EVP_CIPHER_key_length(ka->cipher)) {
-	case 16:
-		*out = CNIE_SM_AES128;
-		return 0;
-	case 24:
-		*out = CNIE_SM_AES192;
-		return 0;
-	case 32:
-		*out = CNIE_SM_AES256;
-		return 0;
-	}
-	return CNIE_ERR_UNSUPPORTED;
 }
 
 /* Replaces the session; the old one stays valid until the next call. */
@@ -287,13 +244,20 @@ emu_auth_new(const emu_auth_cfg *cfg, emu_auth **out)
 	*out = NULL;
 	if (cfg == NULL || cfg->rng == NULL)
 		return CNIE_ERR_INVALID_ARG;
-	(void)pthread_once(&eac_once, eac_init_once);
+	cnie_pace_lib_init();
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return CNIE_ERR_NOMEM;
 	a->rng = cfg->rng;
 	a->rng_arg = cfg->rng_arg;
+	a->wrong_key_sw = cfg->wrong_key_sw != 0 ? cfg->wrong_key_sw : SW_AUTH_FAILED;
 	a->aa_key = cfg->aa_key;
 	a->ca_key = cfg->ca_key;
+	a->aa_explicit_trailer = cfg->aa_explicit_trailer;
+	a->aa_hash_rsa = cfg->aa_hash != CNIE_CARD_HASH_NONE ? cfg->aa_hash : CNIE_CARD_HASH_SHA1;
+	a->aa_hash_ec = cfg->aa_hash;
+	if (a->aa_hash_ec == CNIE_CARD_HASH_NONE && (cfg->dg14 == NULL ||
+	    cnie_lds_dg14_aa_hash(cfg->dg14, cfg->dg14_len, &a->aa_hash_ec) != 0))
+		a->aa_hash_ec = CNIE_CARD_HASH_SHA256;
 	if (cfg->can != NULL && (a->can = strdup(cfg->can)) == NULL)
 		goto out;
 	if (cfg->mrz != NULL) {
@@ -423,7 +387,7 @@ external_authenticate(emu_auth *a, const cnie_apdu *cmd, cnie_buf *resp, uint16_
 		goto out;
 	r = cnie_bac_card_auth(bac, a->rnd_ic, cmd->data, cmd->nc, k_ic, out, &sm);
 	if (r == CNIE_ERR_BAC) {
-		*sw = SW_AUTH_FAILED;
+		*sw = a->wrong_key_sw;
 		r = 1;
 		goto out;
 	}
@@ -445,10 +409,59 @@ out:
 
 /* ---- MSE:SET AT -------------------------------------------------------- */
 
+/*
+ * The card's side of several PACEInfos (9303-11 9.2.1): the one the
+ * terminal names by OID (80) and parameterId (84, needed only when the
+ * OID is offered with several), as a one-PACEInfo EF.CardAccess for
+ * OpenPACE.  false when EF.CardAccess offers no such PACEInfo.
+ */
+static bool
+pace_offer(const emu_auth *a, const cnie_tlv *oid, const uint8_t *d, size_t n, cnie_buf *one)
+{
+	cnie_pace_infos *infos = calloc(1, sizeof(*infos));
+	const cnie_pace_info *hit = NULL;
+	cnie_tlv id, seq, po;
+	cnie_cur c;
+	long want = -1;
+	size_t i, k;
+	bool ok = false;
+
+	if (infos == NULL || cnie_pace_infos_parse(a->card_access, a->card_access_len, infos) != 0)
+		goto out;
+	if (cnie_tlv_find(d, n, 0x84, &id) == 0) {
+		if (id.len == 0 || id.len > 3)
+			goto out;
+		want = 0;
+		for (k = 0; k < id.len; k++)
+			want = (want << 8) | id.value[k];
+	}
+	for (i = 0; i < infos->n; i++) {
+		const cnie_pace_info *pi = &infos->info[i];
+
+		/* The info's first element is its OID: 30 L { 06 L oid ... }. */
+		if (cnie_tlv_parse_one(pi->der, pi->der_len, &seq) != 0)
+			continue;
+		cnie_cur_init(&c, seq.value, seq.len);
+		if (cnie_tlv_next(&c, &po) != 0 || po.len != oid->len ||
+		    memcmp(po.value, oid->value, oid->len) != 0)
+			continue;
+		if (want >= 0 && pi->param_id != want)
+			continue;
+		if (hit != NULL)
+			goto out; /* ambiguous without parameterId */
+		hit = pi;
+	}
+	ok = hit != NULL && cnie_pace_card_access_of(infos, hit, one) == 0;
+out:
+	free(infos);
+	return ok;
+}
+
 static int
 mse_pace(emu_auth *a, const uint8_t *d, size_t n, uint16_t *sw)
 {
 	cnie_tlv oid, ref, id;
+	cnie_buf *one = NULL;
 	uint8_t h[20];
 	int nid;
 
@@ -462,14 +475,20 @@ mse_pace(emu_auth *a, const uint8_t *d, size_t n, uint16_t *sw)
 		*sw = SW_REF_NOT_FOUND;
 		return 1;
 	}
-	if ((a->ctx = EAC_CTX_new()) == NULL)
+	if ((a->ctx = EAC_CTX_new()) == NULL || (one = cnie_buf_new()) == NULL) {
+		cnie_buf_free(&one);
 		return CNIE_ERR_NOMEM;
-	if (EAC_CTX_init_ef_cardaccess(a->card_access, a->card_access_len, a->ctx) != 1 ||
+	}
+	if (!pace_offer(a, &oid, d, n, one) ||
+	    EAC_CTX_init_ef_cardaccess(cnie_buf_ptr(one), cnie_buf_len(one), a->ctx) != 1 ||
 	    a->ctx->pace_ctx == NULL) {
+		cnie_buf_free(&one);
+		ERR_clear_error();
 		run_reset(a);
 		*sw = SW_REF_NOT_FOUND;
 		return 1;
 	}
+	cnie_buf_free(&one);
 	/* The OID must be the one EF.CardAccess offers (and its parameterId). */
 	nid = oid_nid(oid.value, oid.len);
 	if (nid == NID_undef || nid != a->ctx->pace_ctx->protocol) {
@@ -493,7 +512,7 @@ mse_pace(emu_auth *a, const uint8_t *d, size_t n, uint16_t *sw)
 	case 0x01: /* MRZ: SHA-1(MRZ_information) as the raw secret */
 		if (!a->have_mrz)
 			break;
-		if (EVP_Digest(a->mrz_info, CNIE_MRZ_INFO_LEN, h, NULL, EVP_sha1(), NULL) != 1) {
+		if (EVP_Digest(a->mrz_info, strlen(a->mrz_info), h, NULL, EVP_sha1(), NULL) != 1) {
 			run_reset(a);
 			return CNIE_ERR_CRYPTO;
 		}
@@ -630,7 +649,7 @@ ga_get(const cnie_apdu *cmd, uint32_t tag, BUF_MEM **out)
 	if (cnie_tlv_validate(outer.value, outer.len, 1) != 0 ||
 	    cnie_tlv_find(outer.value, outer.len, tag, &inner) != 0 || inner.len == 0)
 		return CNIE_ERR_ENCODING;
-	if ((*out = bufmem(inner.value, inner.len)) == NULL)
+	if ((*out = cnie_pace_bufmem(inner.value, inner.len)) == NULL)
 		return CNIE_ERR_NOMEM;
 	return 0;
 }
@@ -714,7 +733,7 @@ ga_pace(emu_auth *a, const cnie_apdu *cmd, cnie_buf *resp, uint16_t *sw)
 		/* Step 4: T.PCD must verify; answer T.PICC = MAC(KSmac, PK.PCD). */
 		if ((r = ga_get(cmd, 0x85, &in)) != 0)
 			goto fail;
-		fail = SW_AUTH_FAILED;
+		fail = a->wrong_key_sw;
 		if (PACE_STEP3D_verify_authentication_token(ctx, in) != 1) {
 			cnie_log_debug("PACE: terminal token does not verify");
 			goto fail;
@@ -726,7 +745,7 @@ ga_pace(emu_auth *a, const cnie_apdu *cmd, cnie_buf *resp, uint16_t *sw)
 			const KA_CTX *ka = ctx->pace_ctx->ka_ctx;
 			cnie_sm_cipher c;
 
-			if (cipher_of(ka, &c) != 0 || ka->k_enc == NULL || ka->k_mac == NULL ||
+			if (cnie_pace_cipher_of(ka, &c) != 0 || ka->k_enc == NULL || ka->k_mac == NULL ||
 			    cnie_sm_new(c, (const uint8_t *)ka->k_enc->data,
 				(const uint8_t *)ka->k_mac->data, ka->k_enc->length, NULL, 0,
 				&sm) != 0) {
@@ -788,7 +807,7 @@ ga_ca(emu_auth *a, const cnie_apdu *cmd, cnie_buf *resp, uint16_t *sw)
 		goto out;
 	}
 	ka = a->ctx->ca_ctx->ka_ctx;
-	if ((r = cipher_of(ka, &c)) != 0 || ka->shared_secret == NULL)
+	if ((r = cnie_pace_cipher_of(ka, &c)) != 0 || ka->shared_secret == NULL)
 		goto out;
 	/* ICAO CA: KSenc = KDF(K, 1), KSmac = KDF(K, 2) (9303-11 6.2.3, 9.7.1). */
 	klen = cnie_sm_key_len(c);
@@ -816,7 +835,34 @@ out:
 
 /* ---- INTERNAL AUTHENTICATE (Active Authentication) ----------------------- */
 
-/* ISO/IEC 9796-2 scheme 1, SHA-1, partial recovery; output min(s, n - s). */
+/* The OpenSSL digest of a hash of the table (cnie/hash.h). */
+static const EVP_MD *
+aa_md(cnie_card_hash id)
+{
+	const cnie_hash_info *hi = cnie_hash_by_id(id);
+
+	return hi != NULL ? EVP_get_digestbyname(hi->ossl_name) : NULL;
+}
+
+/* ISO/IEC 10118-3 hash identifier of an ISO/IEC 9796-2 trailer XX CC. */
+static uint8_t
+aa_hash_id(cnie_card_hash id)
+{
+	switch (id) {
+	case CNIE_CARD_HASH_SHA1:
+		return 0x33;
+	case CNIE_CARD_HASH_SHA224:
+		return 0x38;
+	case CNIE_CARD_HASH_SHA256:
+		return 0x34;
+	case CNIE_CARD_HASH_SHA384:
+		return 0x36;
+	default:
+		return 0x35; /* SHA-512 */
+	}
+}
+
+/* ISO/IEC 9796-2 scheme 1, partial recovery; output min(s, n - s). */
 static int
 aa_rsa(emu_auth *a, const uint8_t *chal, size_t cn, cnie_buf *resp)
 {
@@ -824,14 +870,15 @@ aa_rsa(emu_auth *a, const uint8_t *chal, size_t cn, cnie_buf *resp)
 	EVP_MD_CTX *md = NULL;
 	BIGNUM *n = NULL, *s = NULL, *t = NULL;
 	uint8_t *f = NULL, *sig = NULL;
-	size_t k, m1, siglen;
+	const EVP_MD *h = aa_md(a->aa_hash_rsa);
+	size_t k, m1, siglen, tlen = a->aa_explicit_trailer ? 2 : 1;
 	int bits, r = CNIE_ERR_CRYPTO;
 
 	bits = EVP_PKEY_get_bits(a->aa_key);
-	if (bits < 1024 || bits % 8 != 0)
+	if (bits < 1024 || bits % 8 != 0 || h == NULL)
 		return CNIE_ERR_UNSUPPORTED;
 	k = (size_t)bits / 8;
-	m1 = k - 2 - 20;
+	m1 = k - 1 - (size_t)EVP_MD_get_size(h) - tlen;
 	if ((f = malloc(k)) == NULL || (sig = malloc(k)) == NULL) {
 		r = CNIE_ERR_NOMEM;
 		goto out;
@@ -840,11 +887,16 @@ aa_rsa(emu_auth *a, const uint8_t *chal, size_t cn, cnie_buf *resp)
 	if ((r = a->rng(a->rng_arg, f + 1, m1)) != 0)
 		goto out;
 	r = CNIE_ERR_CRYPTO;
-	if ((md = EVP_MD_CTX_new()) == NULL || EVP_DigestInit_ex(md, EVP_sha1(), NULL) != 1 ||
+	if ((md = EVP_MD_CTX_new()) == NULL || EVP_DigestInit_ex(md, h, NULL) != 1 ||
 	    EVP_DigestUpdate(md, f + 1, m1) != 1 || EVP_DigestUpdate(md, chal, cn) != 1 ||
 	    EVP_DigestFinal_ex(md, f + 1 + m1, NULL) != 1)
 		goto out;
-	f[k - 1] = 0xBC;
+	if (a->aa_explicit_trailer) {
+		f[k - 2] = aa_hash_id(a->aa_hash_rsa);
+		f[k - 1] = 0xCC;
+	} else {
+		f[k - 1] = 0xBC;
+	}
 	siglen = k;
 	if ((pc = EVP_PKEY_CTX_new(a->aa_key, NULL)) == NULL || EVP_PKEY_sign_init(pc) != 1 ||
 	    EVP_PKEY_CTX_set_rsa_padding(pc, RSA_NO_PADDING) != 1 ||
@@ -868,7 +920,7 @@ out:
 	return r;
 }
 
-/* ECDSA over SHA-256(challenge), plain r || s (BSI TR-03111 5.2.1). */
+/* ECDSA over H(challenge), plain r || s (BSI TR-03111 5.2.1). */
 static int
 aa_ec(emu_auth *a, const uint8_t *chal, size_t cn, cnie_buf *resp)
 {
@@ -881,7 +933,7 @@ aa_ec(emu_auth *a, const uint8_t *chal, size_t cn, cnie_buf *resp)
 
 	half = (size_t)(EVP_PKEY_get_bits(a->aa_key) + 7) / 8;
 	if ((md = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, a->aa_key) != 1 ||
+	    EVP_DigestSignInit(md, NULL, aa_md(a->aa_hash_ec), NULL, a->aa_key) != 1 ||
 	    EVP_DigestSign(md, der, &dl, chal, cn) != 1 ||
 	    (es = d2i_ECDSA_SIG(NULL, &q, (long)dl)) == NULL)
 		goto out;

@@ -17,6 +17,7 @@
 
 #include <cnie/apdu.h>
 #include <cnie/buf.h>
+#include <cnie/hash.h>
 #include <cnie/sm.h>
 
 /* The card's random source: fills out with n bytes, returns 0 or an error. */
@@ -31,6 +32,15 @@ typedef struct emu_auth_cfg {
 	EVP_PKEY *ca_key;	       /* Chip Authentication key (borrowed), or NULL */
 	const uint8_t *dg14;	       /* DG14 contents (CA info), or NULL */
 	size_t dg14_len;
+	uint16_t wrong_key_sw;	       /* BAC/PACE wrong-key answer, 0 = 6300 */
+	/*
+	 * Active Authentication hash (card.json "icao.aa_hash"): RSA default
+	 * SHA-1; EC default the hash DG14's ActiveAuthenticationInfo names,
+	 * else SHA-256.  aa_explicit_trailer: RSA trailer XX CC (ISO/IEC
+	 * 10118-3 identifier) instead of BC ("icao.aa_trailer": "explicit").
+	 */
+	cnie_card_hash aa_hash;
+	bool aa_explicit_trailer;
 	emu_rng_fn rng;		       /* never NULL */
 	void *rng_arg;
 } emu_auth_cfg;
@@ -80,7 +90,8 @@ void emu_auth_set_deterministic(emu_auth *a, bool on);
  * Wrong CAN/MRZ attempts are not counted (the CAN is not a PIN; 9303-11
  * 4.4 leaves PACE with CAN/MRZ unthrottled).
  *
- * Status words: BAC or PACE token failure 6300 (the run is reset); missing
+ * Status words: BAC or PACE token failure 6300 or cfg->wrong_key_sw
+ * (card.json "icao.wrong_key_sw"; the run is reset); missing
  * or malformed data 6A80; wrong length 6700; unknown password or protocol
  * 6A88; GENERAL AUTHENTICATE / EXTERNAL AUTHENTICATE out of sequence 6985;
  * Chip Authentication outside secure messaging 6982.
@@ -93,11 +104,11 @@ void emu_auth_set_deterministic(emu_auth *a, bool on);
  *
  * Active Authentication (INTERNAL AUTHENTICATE 00 88 0000 08 challenge, ICAO
  * application only; 9303-11 6.1): RSA keys sign with ISO/IEC 9796-2
- * scheme 1, SHA-1, trailer BC, partial recovery (6A || M1 || SHA-1(M1 ||
- * challenge) || BC, M1 random from cfg->rng), output min(s, n - s); EC keys
- * sign with ECDSA over SHA-256(challenge), plain r || s (BSI TR-03111),
- * each half as long as the group order.  DG14's ActiveAuthenticationInfo
- * must name ecdsa-plain-SHA256 for EC keys.
+ * scheme 1, partial recovery (6A || M1 || H(M1 || challenge) || T, M1
+ * random from cfg->rng), output min(s, n - s), with H SHA-1 and T = BC
+ * unless cfg says otherwise (T = XX CC); EC keys sign with ECDSA over
+ * H(challenge), plain r || s (BSI TR-03111), each half as long as the
+ * group order, H as cfg->aa_hash or DG14's ActiveAuthenticationInfo says.
  *
  * PACE's GENERAL AUTHENTICATE steps 1-3 come with the chaining bit (CLA 10):
  * they are protocol steps, each answered, not data for the core to

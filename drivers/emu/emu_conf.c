@@ -16,6 +16,7 @@
 #include <openssl/pem.h>
 
 #include <cnie/error.h>
+#include <cnie/json.h>
 
 #include "emu_int.h"
 
@@ -43,18 +44,11 @@ static int
 check_keys(json_t *obj, const char *const *allowed, const char *where, char *err,
     size_t errlen)
 {
-	const char *k;
-	json_t *v;
-	size_t i;
+	const char *k = NULL;
 
-	json_object_foreach(obj, k, v) {
-		for (i = 0; allowed[i] != NULL; i++)
-			if (strcmp(k, allowed[i]) == 0)
-				break;
-		if (allowed[i] == NULL)
-			return fail(err, errlen, CNIE_ERR_ENCODING, CONF_NAME ": %s%s: unknown field",
-			    where, k);
-	}
+	if (cnie_json_only_keys(obj, allowed, &k) != 0)
+		return fail(err, errlen, CNIE_ERR_ENCODING, CONF_NAME ": %s%s: unknown field",
+		    where, k != NULL ? k : "");
 	return 0;
 }
 
@@ -699,6 +693,8 @@ load_misc(cnie_emu *e, json_t *root, char *err, size_t errlen)
 	static const char *const sec_ok[] = { "can", "mrz", NULL };
 	static const char *const pace_ok[] = { "oid", "parameter_id", NULL };
 	static const char *const hook_ok[] = { "tamper", NULL };
+	static const char *const icao_ok[] = { "plain_errors", "wrong_key_sw", "aa_hash",
+		"aa_trailer", NULL };
 	uint8_t oid[32];
 	json_t *o, *v;
 	const char *s;
@@ -739,6 +735,58 @@ load_misc(cnie_emu *e, json_t *root, char *err, size_t errlen)
 		/* A card described as blocked starts with its user PIN at 0 tries. */
 		if (json_is_true(v) && (f = emu_pin_user(e)) >= 0)
 			e->pins[f].tries = 0;
+	}
+	if ((o = json_object_get(root, "icao")) != NULL) {
+		if (!json_is_object(o))
+			return fail(err, errlen, CNIE_ERR_ENCODING, CONF_NAME ": icao: expected an object");
+		if ((r = check_keys(o, icao_ok, "icao.", err, errlen)) != 0 ||
+		    (r = get_str(o, "plain_errors", false, "icao.", &s, err, errlen)) != 0)
+			return r;
+		if (s == NULL || strcmp(s, "protected") == 0)
+			e->plain_errors = EMU_PLAIN_OFF;
+		else if (strcmp(s, "keep") == 0)
+			e->plain_errors = EMU_PLAIN_KEEP;
+		else if (strcmp(s, "end") == 0)
+			e->plain_errors = EMU_PLAIN_END;
+		else
+			return fail(err, errlen, CNIE_ERR_ENCODING,
+			    CONF_NAME ": icao.plain_errors: \"protected\", \"keep\" or \"end\"");
+		if ((r = get_str(o, "wrong_key_sw", false, "icao.", &s, err, errlen)) != 0)
+			return r;
+		if (s != NULL) {
+			uint8_t w[2];
+
+			if (parse_hex(s, w, 2, 2, &n) != 0 || n != 2 || w[0] < 0x62 || w[0] > 0x6F)
+				return fail(err, errlen, CNIE_ERR_ENCODING,
+				    CONF_NAME ": icao.wrong_key_sw: an error status word, 4 hex digits");
+			e->wrong_key_sw = (uint16_t)(w[0] << 8 | w[1]);
+		}
+		if ((r = get_str(o, "aa_hash", false, "icao.", &s, err, errlen)) != 0)
+			return r;
+		if (s != NULL) {
+			const cnie_hash_info *hi = cnie_hash_by_name(s, CNIE_HASH_NAME_ANY);
+
+			if (hi == NULL)
+				return fail(err, errlen, CNIE_ERR_ENCODING,
+				    CONF_NAME ": icao.aa_hash: \"sha1\", \"sha224\", \"sha256\", "
+				    "\"sha384\" or \"sha512\"");
+			e->aa_hash = hi->id;
+		}
+		if ((r = get_str(o, "aa_trailer", false, "icao.", &s, err, errlen)) != 0)
+			return r;
+		if (s != NULL && strcmp(s, "bc") != 0 && strcmp(s, "explicit") != 0)
+			return fail(err, errlen, CNIE_ERR_ENCODING,
+			    CONF_NAME ": icao.aa_trailer: \"bc\" or \"explicit\"");
+		/* BC is SHA-1's implicit trailer (ISO/IEC 9796-2): another hash needs XX CC. */
+		if (s == NULL)
+			e->aa_explicit_trailer = e->aa_hash != CNIE_CARD_HASH_NONE &&
+			    e->aa_hash != CNIE_CARD_HASH_SHA1;
+		else
+			e->aa_explicit_trailer = strcmp(s, "explicit") == 0;
+		if (!e->aa_explicit_trailer && e->aa_hash != CNIE_CARD_HASH_NONE &&
+		    e->aa_hash != CNIE_CARD_HASH_SHA1)
+			return fail(err, errlen, CNIE_ERR_ENCODING,
+			    CONF_NAME ": icao.aa_trailer \"bc\" implies SHA-1");
 	}
 	if ((o = json_object_get(root, "hooks")) != NULL) {
 		if (!json_is_object(o))
@@ -787,6 +835,9 @@ make_auth(cnie_emu *e)
 		if ((e->keys[i].use & EMU_USE_CA) != 0 && cfg.ca_key == NULL)
 			cfg.ca_key = e->keys[i].pkey;
 	}
+	cfg.wrong_key_sw = e->wrong_key_sw;
+	cfg.aa_hash = e->aa_hash;
+	cfg.aa_explicit_trailer = e->aa_explicit_trailer;
 	cfg.rng = emu_random;
 	cfg.rng_arg = e;
 	return emu_auth_new(&cfg, &e->auth);
@@ -797,7 +848,7 @@ emu_conf_load(cnie_emu *e, const char *dir, char *err, size_t errlen)
 {
 	static const char *const ok[] = { "format", "description", "serial", "atr",
 		"interfaces", "applications", "files", "pins", "keys", "secrets", "pace",
-		"blocked", "hooks", NULL };
+		"blocked", "hooks", "icao", NULL };
 	json_error_t jerr;
 	json_t *root = NULL;
 	char *path = NULL;

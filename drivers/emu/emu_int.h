@@ -159,6 +159,18 @@ struct cnie_emu {
 	size_t block_left;
 	cnie_buf *queue;
 
+	/*
+	 * card.json "icao.plain_errors": how an error status word is answered
+	 * under secure messaging (docs/card-profile.md): protected (default),
+	 * plain with the session kept, or plain with the session ended.
+	 */
+	enum { EMU_PLAIN_OFF, EMU_PLAIN_KEEP, EMU_PLAIN_END } plain_errors;
+	/* card.json "icao.wrong_key_sw": the answer to a wrong BAC/PACE key. */
+	uint16_t wrong_key_sw;
+	/* card.json "icao.aa_hash", "icao.aa_trailer" (emu_auth.h). */
+	cnie_card_hash aa_hash;
+	bool aa_explicit_trailer;
+
 	bool garbage;
 	bool no_persist;
 	cnie_emu_timing timing;

@@ -382,7 +382,7 @@ emu_pin_verify(cnie_emu *e, const cnie_apdu *a, uint16_t *sw)
 	if (!pin_matches(p, a->data, a->nc))
 		return spend_try(e, p, sw);
 	p->verified = true;
-	/* Arms one signature with an always_pin key (DESIGN.md: PIN before each). */
+	/* Arms one signature with an always_pin key (docs/card-profile.md 3: PIN before each). */
 	e->sign_permit = (int)(p - e->pins);
 	return restore_tries(e, p, sw);
 }

@@ -255,7 +255,7 @@ key_allowed(cnie_emu *e, const struct emu_key *k, uint16_t *sw)
 	}
 	if (k->always_pin) {
 		/*
-		 * One signature per VERIFY (DESIGN.md: the PIN immediately
+		 * One signature per VERIFY (docs/card-profile.md 3: the PIN immediately
 		 * before every signature).  Other commands in between do not
 		 * cancel the permit; a second signature needs a new VERIFY.
 		 */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -209,13 +210,30 @@ main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (strcmp(cmd, "insert") == 0 && argv[optind + 1][0] != '/') {
+	if (strcmp(cmd, "insert") == 0) {
+		/* Not dirbuf: that may hold the reader's directory (--base). */
+		static char cardbuf[PATH_MAX];
+		char probe[PATH_MAX + 16];
+		struct stat st;
+
 		/* The driver runs elsewhere: give it an absolute path. */
-		if (realpath(argv[optind + 1], dirbuf) == NULL) {
-			fprintf(stderr, "cnie-sim: %s: %s\n", argv[optind + 1], strerror(errno));
+		if (argv[optind + 1][0] != '/') {
+			if (realpath(argv[optind + 1], cardbuf) == NULL) {
+				fprintf(stderr, "cnie-sim: %s: no such card directory (%s)\n",
+				    argv[optind + 1], strerror(errno));
+				return EXIT_USAGE;
+			}
+			argv[optind + 1] = cardbuf;
+		}
+		/* A card directory holds card.json (the build makes BUILD/cards/ec, rsa, ...). */
+		i = snprintf(probe, sizeof(probe), "%s/card.json", argv[optind + 1]);
+		if (i < 0 || (size_t)i >= sizeof(probe) || stat(probe, &st) != 0 ||
+		    !S_ISREG(st.st_mode)) {
+			fprintf(stderr, "cnie-sim: %s: no such card directory (no card.json "
+			    "there; the build makes BUILD/cards/ec, BUILD/cards/rsa, ...)\n",
+			    argv[optind + 1]);
 			return EXIT_USAGE;
 		}
-		argv[optind + 1] = dirbuf;
 	}
 	for (i = optind; i < argc; i++) {
 		if (strcmp(cmd, "keys") == 0 && i > optind && strcmp(argv[i], "-") == 0) {

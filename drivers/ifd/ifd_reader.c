@@ -27,6 +27,7 @@
 
 #include <cnie/buf.h>
 #include <cnie/error.h>
+#include <cnie/json.h>
 #include <cnie/log.h>
 
 #include "ifd.h"
@@ -152,15 +153,18 @@ json_path(json_t *o, const char *key, char *dst, size_t cap)
 	return copy_path(dst, cap, json_string_value(v));
 }
 
+/* The fields of reader.json. */
+static const char *const reader_keys[] = { "type", "card", "state", "state_dir", NULL };
+
 int
 ifd_reader_configure(struct ifd_reader *r, const char *dir)
 {
 	char path[PATH_MAX + 32];
 	char *text = NULL;
 	size_t len = 0;
-	json_t *o = NULL, *v;
+	json_t *o = NULL;
 	json_error_t jerr;
-	const char *key, *type;
+	const char *type;
 	int rc;
 
 	if ((rc = copy_path(r->dir, sizeof(r->dir), dir)) != 0)
@@ -173,12 +177,9 @@ ifd_reader_configure(struct ifd_reader *r, const char *dir)
 		rc = CNIE_ERR_ENCODING;
 		goto out;
 	}
-	json_object_foreach(o, key, v) {
-		if (strcmp(key, "type") != 0 && strcmp(key, "card") != 0 &&
-		    strcmp(key, "state") != 0 && strcmp(key, "state_dir") != 0) {
-			rc = CNIE_ERR_ENCODING; /* a typo must not pass silently */
-			goto out;
-		}
+	if (cnie_json_only_keys(o, reader_keys, NULL) != 0) {
+		rc = CNIE_ERR_ENCODING; /* a typo must not pass silently */
+		goto out;
 	}
 	type = json_string_value(json_object_get(o, "type"));
 	if (type == NULL) {

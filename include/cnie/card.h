@@ -28,7 +28,16 @@
  * (the command was not executed; the PIN must be verified again).  The next
  * call works normally.  Under PACE (contactless) the secure messaging
  * session dies with the reset: CNIE_ERR_CARD_RESET is returned as is and
- * cnie_card_resume() with the CAN re-runs PACE.
+ * cnie_card_resume() with the CAN re-runs PACE.  The same when another
+ * program's plain command ended our session (the card answers the next
+ * protected command in plain): CNIE_ERR_CARD_RESET, and the resume costs
+ * PACE alone (MSE:SET AT and four GENERAL AUTHENTICATE).
+ *
+ * Other programs on the same card (docs/card-profile.md 9): every call is
+ * one PC/SC transaction, taken at its first APDU and ended when it
+ * returns; when another program left another DF current, the call's first
+ * command is refused without effect and the library selects the PKI
+ * application and sends it again (a PIN is never compared twice).
  */
 #ifndef CNIE_CARD_H
 #define CNIE_CARD_H
@@ -37,9 +46,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <cnie/efdir.h>
 #include <cnie/export.h>
+#include <cnie/hash.h>
 #include <cnie/pcsc.h>
-#include <cnie/pkcs15.h>
 #include <cnie/transport.h>
 
 #ifdef __cplusplus
@@ -226,14 +236,7 @@ typedef enum cnie_card_mech_type {
 	CNIE_CARD_MECH_ECDSA,		/* in: hash */
 } cnie_card_mech_type;
 
-typedef enum cnie_card_hash {
-	CNIE_CARD_HASH_NONE = 0, /* RSA_PKCS1_RAW, ECDSA: any supported hash length */
-	CNIE_CARD_HASH_SHA1,
-	CNIE_CARD_HASH_SHA224,
-	CNIE_CARD_HASH_SHA256,
-	CNIE_CARD_HASH_SHA384,
-	CNIE_CARD_HASH_SHA512,
-} cnie_card_hash;
+/* cnie_card_hash (the hash of a mechanism) is in cnie/hash.h. */
 
 /* ECDSA: return a DER ECDSA-Sig-Value (RFC 3279) instead of r || s. */
 #define CNIE_CARD_SIG_ECDSA_DER 0x01

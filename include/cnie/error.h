@@ -107,6 +107,16 @@ CNIE_EXPORT const char *cnie_strerror(int err);
 CNIE_EXPORT const char *cnie_error_name(int err);
 
 /*
+ * Returns the stable kebab-case code of err shared by every front end
+ * (docs/errors.md): the bridge's error codes ("no-card", "pin-incorrect",
+ * "user-cancelled", ...) and cnie-tool --json's "code"; "ok" for CNIE_OK,
+ * "card-error" for the card and reader failures without a code of their own
+ * (never NULL).  Several errors share a code: the code says what the user
+ * can do, cnie_error_name() what exactly failed.
+ */
+CNIE_EXPORT const char *cnie_error_code_name(int err);
+
+/*
  * Maps an ISO 7816-4 status word to the error space.  9000 and 61xx map to
  * CNIE_OK; 63Cx maps to CNIE_ERR_PIN_INCORRECT (x > 0) or
  * CNIE_ERR_PIN_BLOCKED (x == 0); unknown words map to CNIE_ERR_CARD.

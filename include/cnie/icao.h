@@ -52,13 +52,17 @@ typedef void (*cnie_icao_progress_fn)(size_t done, size_t total, void *arg);
 
 /*
  * Opens the application: reads EF.CardAccess (plain, SFI 28 of the MF);
- * runs PACE with the first PACEInfo it offers, or BAC with the MRZ when
+ * runs PACE with the PACEInfo it prefers among all those offered
+ * (docs/card-profile.md: generic mapping, ECDH before DH, strongest
+ * cipher), with the CAN or the MRZ alike, or BAC with the MRZ when
  * EF.CardAccess is absent, offers nothing usable or CNIE_ICAO_NO_PACE is
  * set; then selects the ICAO application inside secure messaging.  t is
  * borrowed and must outlive *out.  Errors: CNIE_ERR_PACE (wrong CAN/MRZ
  * with PACE), CNIE_ERR_BAC (wrong MRZ with BAC), CNIE_ERR_UNSUPPORTED (a
- * CAN and a card without PACE), CNIE_ERR_INVALID_ARG (malformed MRZ), the
- * transport's and the card's errors.
+ * CAN and a card without PACE), CNIE_ERR_INVALID_ARG (malformed MRZ),
+ * CNIE_ERR_BAD_RESPONSE (a malformed PACE answer), the transport's and
+ * the card's errors.  Every status word chips use for a wrong key (6300,
+ * 63Cx, 6982, 6988) gives CNIE_ERR_PACE or CNIE_ERR_BAC.
  */
 CNIE_EXPORT int cnie_icao_open(cnie_transport *t, const cnie_icao_secret *secret,
     cnie_icao **out);
@@ -74,8 +78,8 @@ CNIE_EXPORT cnie_transport *cnie_icao_transport(cnie_icao *icao);
  * SFI and appends it whole to out.  The first READ BINARY asks for up to
  * one chunk; its TLV header gives the size (at most CNIE_ICAO_MAX_FILE),
  * the rest comes in chunks as large as the transport's caps allow
- * (extended length when available).  Offsets above 32767 (READ BINARY
- * with odd INS) are not supported (no test-card file needs them): such files give CNIE_ERR_UNSUPPORTED.
+ * (extended length when available); offsets above 32767 are read with
+ * the odd INS (B1, offset in DO'54', data in DO'53', ISO 7816-4 7.2.3).
  * progress (may be NULL) is called after each chunk.  On error out is as
  * given.  Card errors: CNIE_ERR_SW_FILE_NOT_FOUND, _SECURITY_STATUS...
  */
@@ -92,7 +96,8 @@ typedef struct cnie_icao_files {
 /*
  * Reads EF.COM, each DG it lists and EF.SOD into *files (cleared first).
  * A DG the card refuses with 6982 (e.g. DG3/DG4 behind Terminal
- * Authentication) is skipped and left NULL; any other error fails the call
+ * Authentication) or 6A82 (listed but absent), protected or as a plain
+ * status word, is skipped and left NULL; any other error fails the call
  * (files cleared).  progress gets the bytes of the current file.
  */
 CNIE_EXPORT int cnie_icao_read_all(cnie_icao *icao, cnie_icao_files *files,
@@ -113,6 +118,18 @@ CNIE_EXPORT int cnie_icao_read_all(cnie_icao *icao, cnie_icao_files *files,
 CNIE_EXPORT int cnie_icao_read_all_ex(cnie_icao *icao, unsigned flags, cnie_icao_files *files,
     cnie_icao_progress_fn progress, void *arg);
 
+/*
+ * As cnie_icao_read_all_ex; in addition, when the chip ends the secure
+ * messaging session during the read (some chips do after a plain error
+ * status word, answering the next command 6987/6988/6882) or the card is
+ * reset, access control (the protocol cnie_icao_open would choose) is run
+ * again with secret (borrowed: never kept after the call returns) and the
+ * file read again, once per file.  A Chip Authentication done before is not
+ * repeated.  secret NULL: no recovery, as cnie_icao_read_all_ex.
+ */
+CNIE_EXPORT int cnie_icao_read_all_secret(cnie_icao *icao, const cnie_icao_secret *secret,
+    unsigned flags, cnie_icao_files *files, cnie_icao_progress_fn progress, void *arg);
+
 /* Frees (wipes) every buffer of *files. */
 CNIE_EXPORT void cnie_icao_files_clear(cnie_icao_files *files);
 
@@ -120,12 +137,23 @@ CNIE_EXPORT void cnie_icao_files_clear(cnie_icao_files *files);
  * Active Authentication (9303-11 6.1): INTERNAL AUTHENTICATE with the
  * 8-byte challenge; the card's signature is appended to sig (also when it
  * does not verify, for a server-side check) and verified with the DG15
- * public key: RSA ISO/IEC 9796-2 scheme 1 (SHA-1, trailer BC, partial
- * recovery) or ECDSA plain r||s (BSI TR-03111) over SHA-256.  Returns 0
+ * public key: RSA ISO/IEC 9796-2 scheme 1 (partial recovery; every
+ * trailer, cnie_icao_active_auth_ex) or ECDSA plain r||s (BSI TR-03111)
+ * over SHA-256.  Returns 0
  * when it verifies, CNIE_ERR_VERIFY_FAILED when not, or another error.
  */
 CNIE_EXPORT int cnie_icao_active_auth(cnie_icao *icao, const uint8_t *challenge,
     size_t challenge_len, const uint8_t *dg15, size_t dg15_len, cnie_buf *sig);
+/*
+ * As cnie_icao_active_auth, for every chip: RSA signatures with any ISO/IEC
+ * 9796-2 trailer (BC for SHA-1, or the two-byte XX CC with XX the ISO/IEC
+ * 10118-3 identifier: 33 SHA-1, 38 SHA-224, 34 SHA-256, 36 SHA-384, 35
+ * SHA-512); ECDSA over the hash DG14's ActiveAuthenticationInfo names
+ * (cnie_lds_dg14_aa_hash; dg14 NULL or without that info: SHA-256).
+ */
+CNIE_EXPORT int cnie_icao_active_auth_ex(cnie_icao *icao, const uint8_t *challenge,
+    size_t challenge_len, const uint8_t *dg15, size_t dg15_len, const uint8_t *dg14,
+    size_t dg14_len, cnie_buf *sig);
 
 /*
  * Chip Authentication (9303-11 6.2, version 1, ECDH): takes the first

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include <cnie/export.h>
+#include <cnie/hash.h>
 #include <cnie/mrz.h>
 
 #ifdef __cplusplus
@@ -130,6 +131,16 @@ CNIE_EXPORT void cnie_lds_dg12_free(cnie_lds_dg12 **dg12);
  * above U+10FFFF, no truncated sequence, and no NUL.  0 or CNIE_ERR_ENCODING.
  */
 CNIE_EXPORT int cnie_lds_utf8_check(const uint8_t *p, size_t n);
+
+/*
+ * DG14 (6E { SET OF SecurityInfo }, 9303-11 9.2): the hash of the
+ * ActiveAuthenticationInfo (9303-11 9.2.9: protocol 2.23.136.1.1.5,
+ * version 1, signatureAlgorithm) for ECDSA Active Authentication: one of
+ * BSI TR-03111's ecdsa-plain-SHA1/-SHA224/-SHA256/-SHA384/-SHA512.
+ * Returns 0 with *out set, CNIE_ERR_NOT_FOUND (no such info),
+ * CNIE_ERR_UNSUPPORTED (another algorithm or version), or a parse error.
+ */
+CNIE_EXPORT int cnie_lds_dg14_aa_hash(const uint8_t *p, size_t n, cnie_card_hash *out);
 
 #ifdef __cplusplus
 }

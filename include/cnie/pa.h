@@ -58,7 +58,6 @@ CNIE_EXPORT int cnie_pa_trust_add_dir(cnie_pa_trust *t, const char *dir);
  * VERIFIED: the caller must have obtained the file from a trusted source.
  */
 CNIE_EXPORT int cnie_pa_trust_add_master_list(cnie_pa_trust *t, const uint8_t *p, size_t n);
-CNIE_EXPORT int cnie_pa_trust_add_master_list_file(cnie_pa_trust *t, const char *path);
 
 /* ---- verification ----------------------------------------------------- */
 
@@ -108,6 +107,11 @@ typedef struct cnie_pa_result {
 	int lds_version;	  /* LDSSecurityObject version (0 or 1) */
 	char hash_alg[16];	  /* e.g. "SHA256" */
 	int ds_not_yet_valid;	  /* ds_validity failed because notBefore is later */
+	/*
+	 * sod_parse failed: what the standard's rule was (static English text,
+	 * e.g. "SignedData version is not 3 (ICAO 9303-10 4.6.2)"), or NULL.
+	 */
+	const char *sod_detail;
 } cnie_pa_result;
 
 /*

@@ -71,6 +71,37 @@ CNIE_EXPORT int cnie_pcsc_cancel(cnie_pcsc *ctx);
  */
 CNIE_EXPORT int cnie_pcsc_connect(cnie_pcsc *ctx, const char *reader, cnie_transport **out);
 
+/* ---- choosing a reader (public API) ---- */
+
+/*
+ * The reader name without pcsc-lite's " XX YY" slot numbers (and trailing
+ * spaces), NUL-terminated in out (truncated to out_len - 1 bytes); returns
+ * its length.  "ACS ACR 38U-CCID 00 00" -> "ACS ACR 38U-CCID".
+ */
+CNIE_EXPORT size_t cnie_pcsc_reader_base(const char *reader, char *out, size_t out_len);
+
+/* cnie_pcsc_select_reader flags. */
+#define CNIE_PCSC_SELECT_EXACT 0x01u /* wanted must be a reader's full name */
+#define CNIE_PCSC_SELECT_CARD 0x02u  /* the named reader must hold a card */
+
+/*
+ * Chooses the one reader an operation uses, as every program of the
+ * project does.  wanted given (not NULL, not ""): the reader named exactly
+ * wanted, else (without CNIE_PCSC_SELECT_EXACT) the one whose name without
+ * slot numbers is wanted, else the only one whose name contains wanted.
+ * wanted NULL or "": the only reader holding a card (never a guess among
+ * several).  On 0, *chosen gets the reader's name (caller frees with free()).
+ * Errors: CNIE_ERR_NO_READER; CNIE_ERR_READER_NOT_FOUND (no name fits
+ * wanted); CNIE_ERR_NO_CARD (no reader holds a card, or with
+ * CNIE_PCSC_SELECT_CARD the named one does not); CNIE_ERR_INVALID_ARG
+ * when wanted fits several names and CNIE_ERR_BUSY when several readers
+ * hold a card: then, when matches is not NULL, *matches gets the readers
+ * that fit (NULL-terminated, free with cnie_pcsc_free_names) so the caller
+ * can list them; *matches is NULL in every other case.
+ */
+CNIE_EXPORT int cnie_pcsc_select_reader(cnie_pcsc *ctx, const char *wanted, unsigned flags,
+    char **chosen, char ***matches);
+
 /* Maps a PC/SC return code (LONG) to the error space. */
 CNIE_EXPORT int cnie_pcsc_error(long rv);
 

@@ -26,11 +26,13 @@
 #ifndef CNIE_WEBEID_H
 #define CNIE_WEBEID_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
 #include <cnie/export.h>
+#include <cnie/hash.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -111,6 +113,31 @@ CNIE_EXPORT int cnie_webeid_trust_add_path(cnie_webeid_trust *t, const char *pat
 CNIE_EXPORT int cnie_webeid_trust_add_mem(cnie_webeid_trust *t, const uint8_t *p, size_t n);
 /* Number of CA certificates held. */
 CNIE_EXPORT size_t cnie_webeid_trust_count(const cnie_webeid_trust *t);
+
+/* ---- the signed data (producer and verifier) ----------------------------- */
+
+/* Room cnie_webeid_signed_data needs at most. */
+#define CNIE_WEBEID_SIGNED_DATA_MAX (2 * CNIE_HASH_MAX_LEN)
+
+/*
+ * The data a Web eID authentication signs (docs/bridge-api.md): H(origin)
+ * || H(nonce), H the algorithm's hash, over the origin's and the nonce's
+ * bytes as given (no NUL); the signature algorithm hashes it once more.
+ * The bridge that signs and the verifier both build it here.  out has cap
+ * bytes; *out_len gets 2 * the digest length.  CNIE_ERR_INVALID_ARG for
+ * NULL strings or hash NONE, CNIE_ERR_BUFFER_TOO_SMALL, CNIE_ERR_CRYPTO.
+ */
+CNIE_EXPORT int cnie_webeid_signed_data(cnie_card_hash hash, const char *origin,
+    const char *nonce, uint8_t *out, size_t cap, size_t *out_len);
+
+/*
+ * The algorithm a bridge signs an authentication with, for an EC (ec) or
+ * RSA key of bits bits: ES256, ES384 or ES512 by curve size (up to 256,
+ * up to 384, larger), RS256 for RSA.  *hash (when not NULL) gets its hash.
+ * Never NULL.
+ */
+CNIE_EXPORT const char *cnie_webeid_auth_algorithm(bool ec, unsigned bits,
+    cnie_card_hash *hash);
 
 /* ---- verification -------------------------------------------------------- */
 

@@ -4,6 +4,7 @@
  * fingerprint of the certificate used.  No personal data: no names, no
  * document numbers, no hashes or nonces from the page.  Loop thread only.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include <cnie/buf.h>
+#include <cnie/log.h>
 
 #include "cnied.h"
 
@@ -21,7 +23,7 @@ cnied_audit_open(const char *path)
 {
 	if (path == NULL)
 		return 0;
-	audit_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	audit_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	return audit_fd < 0 ? -1 : 0;
 }
 
@@ -50,6 +52,8 @@ cnied_audit(const char *origin, const char *op, const char *result, const uint8_
 		cnie_hex(fp32, 32, fp);
 	n = snprintf(line, sizeof(line), "%s origin=%s op=%s result=%s cert-sha256=%s\n", ts,
 	    origin != NULL ? origin : "-", op, result, fp);
-	if (n > 0 && (size_t)n < sizeof(line))
-		(void)!write(audit_fd, line, (size_t)n);
+	/* A line that cannot be written is said so in the log, never silently lost. */
+	if (n <= 0 || (size_t)n >= sizeof(line) || write(audit_fd, line, (size_t)n) != n)
+		cnie_log_error("cannot write the audit line for op=%s result=%s: %s", op, result,
+		    n > 0 && (size_t)n < sizeof(line) ? strerror(errno) : "line too long");
 }

@@ -1,15 +1,38 @@
 /*
- * cnied internals: what the files of the daemon share.  One file per role:
- *   main.c     options, config file, state dir, lock, port file, startup
- *   tls.c      local CA + server certificate, SSL_CTX
- *   http.c     evhttp over bufferevent_openssl, limits, dispatch, replies
- *   origin.c   Origin / Host parsing and checks (pure, fuzzed)
- *   request.c  strict JSON request bodies, base64 (pure, fuzzed)
- *   api.c      endpoints: request -> job -> JSON answer
- *   worker.c   the card worker thread and its queue
- *   pinentry.c Assuan pinentry client (PIN, CAN, consent)
- *   events.c   reader/card watcher and Server-Sent Events
- *   audit.c    audit log
+ * cnied internals: the configuration and the leaf modules every other file
+ * may use.  One file per role; calls go down this map, never up it (the
+ * two ways back up are callbacks: a job's completion callback, worker.h,
+ * and the events sink, events.c):
+ *
+ *   main.c       options, config file, state dir, lock, port file, startup
+ *                                   -> http, api, worker, events, tls, audit
+ *   http.c       the only file that knows libevent's HTTP: evhttp over
+ *                bufferevent_openssl, limits, Host and Origin allowlist,
+ *                the cnied_reply of a request, event streams (http.h)
+ *                                                 -> route, events, listen
+ *   route.c      the route table and every path-, method-, header- and
+ *                size-based answer, then dispatch (route.h)  -> api, reply
+ *   api.c        card endpoints: body -> job -> answer, audit (api.h)
+ *                                          -> worker, request, ops (names)
+ *   op_status.c  GET /v1/status from the reader snapshot         -> events
+ *   reply.c      the one table from errors to HTTP status and stable code,
+ *                error bodies (reply.h: the request/reply seam)
+ *   worker.c     the card worker thread and its queue (worker.h; the job
+ *                itself: job.h)                                 -> ops, chan
+ *   ops.c        worker side: op table, reader choice, card opening, PIN,
+ *                keys (ops.h)                   -> pinentry, tries, events
+ *   op_certificate.c, op_authenticate.c, op_sign.c, op_identity.c
+ *                one card operation each (ops.h)             -> ops.c
+ *   tries.c      PIN tries left, per reader and card (ops.h)
+ *   tls.c        local CA + server certificate, SSL_CTX
+ *   listen.c     loopback listener addresses, "port in use" diagnosis
+ *   peer.c       the user on the other end of a connection (sock_diag)
+ *   origin.c     Origin / Host parsing and checks (pure, fuzzed)
+ *   request.c    strict JSON request bodies (pure, fuzzed)
+ *   pinentry.c   Assuan pinentry client (PIN, CAN, consent)
+ *   events.c     reader/card watcher, reader snapshot, event texts -> chan
+ *   chan.c       a pipe carrying pointers from a thread to the loop
+ *   audit.c      audit log
  */
 #ifndef CNIED_H
 #define CNIED_H
@@ -20,25 +43,38 @@
 
 #include <jansson.h>
 
-#define CNIED_DEFAULT_PORT 24727
+#include <cnie/hash.h>
+
+/*
+ * Default port: 28219, in IANA's user range, assigned to nobody, below the
+ * kernel's ephemeral range (32768..60999: never taken by an outgoing
+ * connection), and not the port of another eID client (AusweisApp 24727,
+ * NexU 9795).  docs/bridge-api.md "Port".
+ */
+#define CNIED_DEFAULT_PORT 28219
 #define CNIED_MAX_LISTEN 8
 #define CNIED_MAX_ORIGINS 32
+#define CNIED_MAX_USERS 16
 #define CNIED_MAX_ORIGIN_LEN 256
 #define CNIED_MAX_HEADERS 8192
 #define CNIED_MAX_BODY 65536
 #define CNIED_MAX_CONNECTIONS 256
 #define CNIED_JSON_MAX_DEPTH 4
+#define CNIED_READER_MAX 128 /* reader name buffer, NUL included */
 
-/* Daemon-level errors beside the cnie_error space (api.c maps them). */
+/* Daemon-level errors beside the cnie_error space (reply.c maps them). */
 #define CNIED_ERR_MULTIPLE (-1001)	 /* several cards, none chosen */
 #define CNIED_ERR_CERT_MISMATCH (-1002) /* sign: not this card's signing certificate */
 #define CNIED_ERR_BAD_ALG (-1003)	 /* sign: padding unsuited to the key */
+#define CNIED_ERR_SHUTDOWN (-1004)	 /* cnied is stopping: the operation was cut short */
+#define CNIED_ERR_CLIENT_GONE (-1005)	 /* the client left before its answer */
+#define CNIED_ERR_DIALOG (-1006)	 /* the pinentry could not be run or failed */
 /* The reader name reported for the in-process reference card. */
 #define CNIED_REFCARD_READER "CNIE Reference Card (in-process)"
 
 /* ---- configuration (main.c) ------------------------------------------ */
 typedef struct cnied_config {
-	char *listen[CNIED_MAX_LISTEN]; /* "127.0.0.1:24727", "[::1]:24727" */
+	char *listen[CNIED_MAX_LISTEN]; /* "127.0.0.1:28219", "[::1]:28219" */
 	size_t nlisten;
 	char *origins[CNIED_MAX_ORIGINS];
 	size_t norigins;
@@ -52,7 +88,20 @@ typedef struct cnied_config {
 	int queue_timeout;   /* seconds a request may wait for the card */
 	int pin_timeout;     /* seconds the pinentry dialog stays up */
 	int max_connections;
+	uint32_t self_uid;		 /* the user cnied serves (its own uid) */
+	uint32_t users[CNIED_MAX_USERS]; /* allow-user: other users let in */
+	size_t nusers;
 } cnied_config;
+
+/* ---- peer.c ---------------------------------------------------------- */
+/*
+ * The owner of the client socket of the accepted loopback TCP connection
+ * fd, from the kernel (sock_diag, exact 4-tuple).  0, or -1 when it cannot
+ * be known (then the connection is refused).
+ */
+int cnied_peer_uid(int fd, uint32_t *uid);
+/* The daemon's own user or one of cfg->users. */
+bool cnied_peer_allowed(const cnied_config *cfg, uint32_t uid);
 
 /* ---- origin.c -------------------------------------------------------- */
 /*
@@ -70,20 +119,16 @@ bool cnied_origin_allowed(const cnied_config *cfg, const char *origin, size_t n)
 bool cnied_host_allowed(const char *host, size_t n, const uint16_t *ports, size_t nports);
 
 /* ---- request.c ------------------------------------------------------- */
-typedef enum cnied_hash {
-	CNIED_HASH_SHA256 = 1,
-	CNIED_HASH_SHA384,
-	CNIED_HASH_SHA512,
-} cnied_hash;
-
 typedef struct cnied_req_cert {
 	bool sign; /* "type": "sign" (else "auth") */
-	char reader[128];
+	char reader[CNIED_READER_MAX];
 } cnied_req_cert;
 
+#define CNIED_NONCE_MIN 44
+#define CNIED_NONCE_MAX 128
 typedef struct cnied_req_auth {
-	char nonce[513]; /* base64 text as sent (its ASCII bytes are hashed) */
-	char reader[128];
+	char nonce[CNIED_NONCE_MAX + 1]; /* as sent: 44..128 printable ASCII, hashed as is */
+	char reader[CNIED_READER_MAX];
 } cnied_req_auth;
 
 typedef struct cnied_req_sign {
@@ -91,9 +136,9 @@ typedef struct cnied_req_sign {
 	size_t cert_len;
 	uint8_t hash[64];
 	size_t hash_len;
-	cnied_hash hash_fn;
+	cnie_card_hash hash_fn; /* one of cnied_sign_hash_at() */
 	bool pss; /* "paddingScheme": "PSS" (RSA only) */
-	char reader[128];
+	char reader[CNIED_READER_MAX];
 } cnied_req_sign;
 
 #define CNIED_ID_MRZ 0x01
@@ -105,13 +150,13 @@ typedef struct cnied_req_identity {
 	unsigned fields; /* CNIED_ID_* */
 	uint8_t challenge[8];
 	bool has_challenge;
-	char reader[128];
+	char reader[CNIED_READER_MAX];
 } cnied_req_identity;
 
 /*
  * Parses a body strictly: JSON object, no duplicate keys, depth <= 4,
  * exact field types, unknown fields refused.  On error *why (static text)
- * says what is wrong.  0 or -1.
+ * says what is wrong.  0 or -1.  Pure functions: no state, no I/O.
  */
 int cnied_parse_cert(const char *body, size_t n, cnied_req_cert *out, const char **why);
 int cnied_parse_auth(const char *body, size_t n, cnied_req_auth *out, const char **why);
@@ -119,21 +164,45 @@ int cnied_parse_sign(const char *body, size_t n, cnied_req_sign *out, const char
 void cnied_req_sign_clear(cnied_req_sign *r);
 int cnied_parse_identity(const char *body, size_t n, cnied_req_identity *out,
     const char **why);
-size_t cnied_hash_len(cnied_hash h);
-const char *cnied_hash_name(cnied_hash h);
+/* The hashes a page may sign with, i = 0..; CNIE_CARD_HASH_NONE past the last. */
+cnie_card_hash cnied_sign_hash_at(size_t i);
 
 /* ---- tls.c ----------------------------------------------------------- */
 struct ssl_ctx_st;
-/* Creates ca.pem/server.pem/server.key in state_dir when absent; returns an SSL_CTX. */
+/* Renewal margin: a certificate this close to its end is replaced. */
+#define CNIED_TLS_RENEW_DAYS 30
+/*
+ * Creates ca.pem/server.pem/server.key in state_dir when absent, corrupt,
+ * mismatched, expired or near expiry (logged); returns an SSL_CTX.
+ */
 int cnied_tls_init(const char *state_dir, struct ssl_ctx_st **out);
+/* The same check on a running daemon: 1 renewed and loaded into ctx, 0 kept, -1. */
+int cnied_tls_refresh(const char *state_dir, struct ssl_ctx_st *ctx);
+
+/* ---- listen.c -------------------------------------------------------- */
+/* "127.0.0.1:P", "[::1]:P", "localhost:P" -> numeric loopback address + port; 0 or -1. */
+int cnied_listen_parse(const char *s, char *addr, size_t amax, uint16_t *port);
+/* The port of a bound socket and whether its address is loopback; 0 or -1. */
+int cnied_listen_fd_port(int fd, uint16_t *port, bool *loopback);
+/* Names the program listening on a TCP port (from /proc), for "port in use". */
+void cnied_listen_port_holder(uint16_t port, char *out, size_t max);
 
 /* ---- pinentry.c ------------------------------------------------------ */
 #define CNIED_SECRET_MAX 64
-/* 0, or a cnie_error (CNIE_ERR_CANCELLED, CNIE_ERR_TIMEOUT, CNIE_ERR_IO). */
+/* 0, CNIE_ERR_CANCELLED, CNIE_ERR_TIMEOUT, CNIED_ERR_DIALOG (the pinentry failed). */
 int cnied_pinentry_getpin(const char *program, int timeout, const char *title,
     const char *desc, const char *prompt, char *out, size_t out_max);
 int cnied_pinentry_confirm(const char *program, int timeout, const char *title,
     const char *desc);
+/*
+ * Any thread: kills the dialog on screen; it and every later one return err
+ * (CNIED_ERR_SHUTDOWN, CNIED_ERR_CLIENT_GONE) until cnied_pinentry_arm().
+ */
+void cnied_pinentry_abort(int err);
+/* Stopping for good: a dialog that outlived its SIGTERM gets SIGKILL. */
+void cnied_pinentry_kill(void);
+/* The worker, starting a job: dialogs may open again. */
+void cnied_pinentry_arm(void);
 
 /* ---- audit.c --------------------------------------------------------- */
 int cnied_audit_open(const char *path);
@@ -142,84 +211,49 @@ void cnied_audit(const char *origin, const char *op, const char *result,
     const uint8_t *fp32);
 void cnied_audit_close(void);
 
-/* ---- worker.c -------------------------------------------------------- */
-typedef enum cnied_op {
-	CNIED_OP_CERT = 1,
-	CNIED_OP_AUTH,
-	CNIED_OP_SIGN,
-	CNIED_OP_IDENTITY,
-} cnied_op;
-
-typedef struct cnied_job {
-	cnied_op op;
-	char origin[CNIED_MAX_ORIGIN_LEN + 1];
-	union {
-		cnied_req_cert cert;
-		cnied_req_auth auth;
-		cnied_req_sign sign;
-		cnied_req_identity identity;
-	} u;
-	/* results, written by the worker */
-	int err;	  /* cnie_error, 0 = success */
-	int tries_left;	  /* with CNIE_ERR_PIN_INCORRECT */
-	json_t *answer;	  /* on success */
-	uint8_t cert_fp[32];
-	bool has_fp;
-	/* loop side */
-	void *req;	  /* struct evhttp_request * */
-	struct event *timer; /* queue timeout */
-	bool started;	  /* taken by the worker */
-	struct cnied_job *next;
-} cnied_job;
-
+/* ---- chan.c ---------------------------------------------------------- */
 struct event_base;
-int cnied_worker_start(struct event_base *base, const cnied_config *cfg);
-void cnied_worker_stop(void);
-/* Queues job (taken over); done_cb runs on the loop thread when finished. */
-void cnied_worker_submit(cnied_job *job);
-/* Called on the loop thread when a job ends (api.c). */
-void cnied_api_job_done(cnied_job *job);
-void cnied_job_free(cnied_job *job);
+struct event;
+/*
+ * A pipe that carries pointers from a thread to the event loop: the
+ * sender's end blocks (nothing is dropped), the loop's end does not.  cb
+ * runs on the loop thread once per pointer received.
+ */
+typedef struct cnied_chan {
+	int fd[2];
+	struct event *ev;
+	void (*cb)(void *ptr, void *arg);
+	void *arg;
+} cnied_chan;
+#define CNIED_CHAN_INIT {{-1, -1}, NULL, NULL, NULL}
+int cnied_chan_open(cnied_chan *c, struct event_base *base, void (*cb)(void *ptr, void *arg),
+    void *arg);
+/* Any thread; 0 or -1 (the pointer was not sent: the caller still owns it). */
+int cnied_chan_send(cnied_chan *c, void *ptr);
+/* Stops delivery, hands every pointer still in the pipe to drop, closes. */
+void cnied_chan_close(cnied_chan *c, void (*drop)(void *ptr));
 
-/* Reader snapshot for /v1/status (filled by events.c, guarded inside). */
+/* ---- events.c -------------------------------------------------------- */
+/* Reader snapshot for /v1/status (filled by the watcher, guarded inside). */
 typedef struct cnied_reader_info {
-	char name[128];
+	char name[CNIED_READER_MAX];
 	bool card;
 	bool recognised;
 	bool pinpad;
 } cnied_reader_info;
 #define CNIED_MAX_READERS 16
 size_t cnied_readers_snapshot(cnied_reader_info *out, size_t max, int *err);
-/* The worker reports what it learnt about a reader's card. */
+/* The card worker reports what it learnt about a reader's card. */
 void cnied_readers_note(const char *reader, bool recognised, bool pinpad);
-
-/* ---- events.c -------------------------------------------------------- */
-int cnied_events_start(struct event_base *base, const cnied_config *cfg);
+/*
+ * Starts the reader watcher.  Each reader/card change becomes one
+ * Server-Sent Events text ("event: card\ndata: {...}\n\n") handed to
+ * sink on the loop thread (sink may be NULL: nobody listens).
+ */
+int cnied_events_start(struct event_base *base, const cnied_config *cfg,
+    void (*sink)(const char *text, void *arg), void *arg);
 void cnied_events_stop(void);
-/* Registers an SSE client (GET /v1/events), request already checked. */
-void cnied_events_add_client(void *req, const char *origin);
-
-/* ---- http.c ---------------------------------------------------------- */
-int cnied_http_start(struct event_base *base, const cnied_config *cfg,
-    struct ssl_ctx_st *ssl, const int *fds, size_t nfds, uint16_t *ports,
-    size_t *nports);
-void cnied_http_stop(void);
-/* Adds the common headers (no-store, Vary, ACAO when origin != NULL). */
-void cnied_http_common_headers(void *req, const char *origin);
-/* Sends a JSON reply (j stolen) with the common headers. */
-void cnied_http_reply_json(void *req, int status, const char *origin, json_t *j);
-/* Sends {"error":{"code","message"[,"triesLeft"]}}. */
-void cnied_http_reply_error(void *req, int status, const char *origin, const char *code,
-    const char *message, int tries_left);
-/* Stops the connection's request deadline (long-lived replies: SSE, card work). */
-void cnied_http_hold(void *req);
-
-/* ---- api.c ----------------------------------------------------------- */
-void cnied_api_init(const cnied_config *cfg);
-/* Handles an allowed request (origin may be NULL for GET /v1/status). */
-void cnied_api_handle(void *req, const char *path, bool post, const char *origin,
-    const char *body, size_t body_len);
-/* cnie_error -> HTTP status and stable code. */
-void cnied_api_error_for(int err, int *status, const char **code);
+/* The opening text of a new event stream: the current readers and cards (caller frees). */
+char *cnied_events_hello(void);
 
 #endif

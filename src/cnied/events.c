@@ -6,30 +6,22 @@
  * a long signature) and sleeps in cnie_pcsc_wait_change with no timeout:
  * no polling, so an idle daemon uses no CPU.  Each change refreshes the
  * reader snapshot (what /v1/status answers, without touching PC/SC on the
- * loop thread) and becomes "reader"/"card" events, handed to the loop
- * through a pipe and written to every open /v1/events stream.  A kiosk
- * page logs out on "card removed".
+ * loop thread) and becomes "reader"/"card" Server-Sent Events texts, handed
+ * to the loop through a pipe and given to the sink, which writes them to
+ * every open /v1/events stream (http.c).  A kiosk page logs out on "card
+ * removed".
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
-
-#include <event2/buffer.h>
-#include <event2/event.h>
-#include <event2/http.h>
 
 #include <cnie/error.h>
 #include <cnie/log.h>
 #include <cnie/pcsc.h>
 
 #include "cnied.h"
-
-#define MAX_SSE_CLIENTS 64
 
 static pthread_mutex_t snap_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t snap_cond = PTHREAD_COND_INITIALIZER;
@@ -40,16 +32,9 @@ static int snap_err;
 static pthread_t watch_thread;
 static bool watch_running, watch_stop;
 static cnie_pcsc *watch_ctx;
-static int ev_pipe[2] = {-1, -1};
-static struct event *ev_read;
-
-typedef struct sse_client {
-	struct evhttp_request *req;
-	struct evhttp_connection *evcon;
-	struct sse_client *next;
-} sse_client;
-static sse_client *clients;
-static size_t nclients;
+static cnied_chan ev_chan = CNIED_CHAN_INIT;
+static void (*ev_sink)(const char *text, void *arg);
+static void *ev_sink_arg;
 
 size_t
 cnied_readers_snapshot(cnied_reader_info *out, size_t max, int *err)
@@ -79,9 +64,9 @@ cnied_readers_note(const char *reader, bool recognised, bool pinpad)
 	pthread_mutex_unlock(&snap_lock);
 }
 
-/* Event text for the loop (watcher thread); sent as a pointer through the pipe. */
-static void
-post_event(const char *type, const char *reader, const char *state)
+/* "event: TYPE\ndata: {"reader":...,"state":...}\n\n" (caller frees), NULL: no memory. */
+static char *
+event_text(const char *type, const char *reader, const char *state)
 {
 	json_t *d = json_pack("{s:s,s:s}", "reader", reader, "state", state);
 	char *data = d != NULL ? json_dumps(d, JSON_COMPACT) : NULL;
@@ -91,108 +76,62 @@ post_event(const char *type, const char *reader, const char *state)
 	if (data == NULL || asprintf(&msg, "event: %s\ndata: %s\n\n", type, data) < 0)
 		msg = NULL;
 	free(data);
-	if (msg != NULL && write(ev_pipe[1], &msg, sizeof(msg)) != (ssize_t)sizeof(msg))
+	return msg;
+}
+
+/* Watcher thread: an event for the loop. */
+static void
+post_event(const char *type, const char *reader, const char *state)
+{
+	char *msg = event_text(type, reader, state);
+
+	if (msg != NULL && cnied_chan_send(&ev_chan, msg) != 0)
 		free(msg);
 }
 
+/* Loop thread: an event from the watcher. */
 static void
-broadcast(const char *msg)
+deliver(void *ptr, void *arg)
 {
-	sse_client *c;
-
-	for (c = clients; c != NULL; c = c->next) {
-		struct evbuffer *b = evbuffer_new();
-		if (b == NULL)
-			continue;
-		evbuffer_add(b, msg, strlen(msg));
-		evhttp_send_reply_chunk(c->req, b);
-		evbuffer_free(b);
-	}
-}
-
-static void
-ev_read_cb(evutil_socket_t fd, short what, void *arg)
-{
-	char *msg;
-
-	(void)what;
 	(void)arg;
-	while (read(fd, &msg, sizeof(msg)) == (ssize_t)sizeof(msg)) {
-		broadcast(msg);
-		free(msg);
-	}
+	if (ev_sink != NULL)
+		ev_sink(ptr, ev_sink_arg);
+	free(ptr);
 }
 
-static void
-client_closed(struct evhttp_connection *evcon, void *arg)
+/* Appends text to *acc (a malloc'd string); false when out of memory. */
+static bool
+append(char **acc, char *text)
 {
-	sse_client **pp, *c = arg;
+	char *s = NULL;
 
-	(void)evcon;
-	for (pp = &clients; *pp != NULL; pp = &(*pp)->next) {
-		if (*pp == c) {
-			*pp = c->next;
-			nclients--;
-			/* The request outlives its connection until we end it. */
-			evhttp_send_reply_end(c->req);
-			free(c);
-			return;
-		}
-	}
+	if (text == NULL || asprintf(&s, "%s%s", *acc, text) < 0)
+		s = NULL;
+	free(text);
+	if (s == NULL)
+		return false;
+	free(*acc);
+	*acc = s;
+	return true;
 }
 
-void
-cnied_events_add_client(void *vreq, const char *origin)
+char *
+cnied_events_hello(void)
 {
-	struct evhttp_request *req = vreq;
 	cnied_reader_info r[CNIED_MAX_READERS];
-	struct evbuffer *b;
-	sse_client *c;
+	char *acc = strdup(": cnied events\n\n");
 	size_t n, i;
 	int err;
 
-	if (nclients >= MAX_SSE_CLIENTS || (c = calloc(1, sizeof(*c))) == NULL) {
-		cnied_http_reply_error(req, 503, origin, "busy", "too many event streams", -1);
-		return;
-	}
-	c->req = req;
-	c->evcon = evhttp_request_get_connection(req);
-	cnied_http_hold(req);
-	/* A stream is quiet until something happens: no idle timeout for it
-	 * (a day; EventSource reconnects by itself after that). */
-	if (c->evcon != NULL)
-		evhttp_connection_set_timeout(c->evcon, 86400);
-	cnied_http_common_headers(req, origin);
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-	    "text/event-stream");
-	evhttp_send_reply_start(req, 200, "OK");
 	/* The current state first, so a page needs no separate status call. */
 	n = cnied_readers_snapshot(r, CNIED_MAX_READERS, &err);
-	if ((b = evbuffer_new()) != NULL) {
-		evbuffer_add_printf(b, ": cnied events\n\n");
-		for (i = 0; i < n; i++) {
-			json_t *d = json_pack("{s:s,s:s}", "reader", r[i].name, "state", "added");
-			char *s = json_dumps(d, JSON_COMPACT);
-			if (s != NULL)
-				evbuffer_add_printf(b, "event: reader\ndata: %s\n\n", s);
-			free(s);
-			json_decref(d);
-			if (!r[i].card)
-				continue;
-			d = json_pack("{s:s,s:s}", "reader", r[i].name, "state", "inserted");
-			s = json_dumps(d, JSON_COMPACT);
-			if (s != NULL)
-				evbuffer_add_printf(b, "event: card\ndata: %s\n\n", s);
-			free(s);
-			json_decref(d);
-		}
-		evhttp_send_reply_chunk(req, b);
-		evbuffer_free(b);
+	for (i = 0; i < n && acc != NULL; i++) {
+		if (!append(&acc, event_text("reader", r[i].name, "added")))
+			break;
+		if (r[i].card && !append(&acc, event_text("card", r[i].name, "inserted")))
+			break;
 	}
-	c->next = clients;
-	clients = c;
-	nclients++;
-	evhttp_connection_set_closecb(c->evcon, client_closed, c);
+	return acc;
 }
 
 /* ---- PC/SC watcher ---------------------------------------------------- */
@@ -298,13 +237,14 @@ watch_main(void *arg)
 }
 
 int
-cnied_events_start(struct event_base *base, const cnied_config *cfg)
+cnied_events_start(struct event_base *base, const cnied_config *cfg,
+    void (*sink)(const char *text, void *arg), void *arg)
 {
-	if (pipe2(ev_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
-		return -1;
-	(void)fcntl(ev_pipe[1], F_SETFL, 0);
-	ev_read = event_new(base, ev_pipe[0], EV_READ | EV_PERSIST, ev_read_cb, NULL);
-	if (ev_read == NULL || event_add(ev_read, NULL) != 0)
+	int r;
+
+	ev_sink = sink;
+	ev_sink_arg = arg;
+	if (cnied_chan_open(&ev_chan, base, deliver, NULL) != 0)
 		return -1;
 	if (cfg->refcard_dir != NULL) {
 		nsnap = 1;
@@ -313,6 +253,13 @@ cnied_events_start(struct event_base *base, const cnied_config *cfg)
 		snap[0].recognised = true;
 		return 0;
 	}
+	/* The first snapshot before the daemon announces its port (main.c
+	 * writes the port file after this): a status asked right after start
+	 * already lists the readers.  pcscd absent: the watcher retries. */
+	if ((r = cnie_pcsc_new(&watch_ctx)) == 0)
+		refresh();
+	else
+		snap_err = r;
 	if (pthread_create(&watch_thread, NULL, watch_main, NULL) != 0)
 		return -1;
 	watch_running = true;
@@ -322,8 +269,6 @@ cnied_events_start(struct event_base *base, const cnied_config *cfg)
 void
 cnied_events_stop(void)
 {
-	char *msg;
-
 	if (watch_running) {
 		/* A cancel sent before the watcher sleeps is lost: repeat it. */
 		for (;;) {
@@ -345,23 +290,6 @@ cnied_events_stop(void)
 		}
 		watch_running = false;
 	}
-	while (clients != NULL) {
-		sse_client *c = clients;
-		clients = c->next;
-		evhttp_connection_set_closecb(c->evcon, NULL, NULL);
-		evhttp_send_reply_end(c->req);
-		free(c);
-	}
-	nclients = 0;
-	if (ev_pipe[0] >= 0)
-		while (read(ev_pipe[0], &msg, sizeof(msg)) == (ssize_t)sizeof(msg))
-			free(msg);
-	if (ev_read != NULL)
-		event_free(ev_read);
-	ev_read = NULL;
-	if (ev_pipe[0] >= 0)
-		close(ev_pipe[0]);
-	if (ev_pipe[1] >= 0)
-		close(ev_pipe[1]);
-	ev_pipe[0] = ev_pipe[1] = -1;
+	cnied_chan_close(&ev_chan, free);
+	ev_sink = NULL;
 }

@@ -1,9 +1,12 @@
 /*
- * HTTPS front: libevent's evhttp over bufferevent_openssl (TLS 1.2+).
+ * HTTPS front: libevent's evhttp over bufferevent_openssl (TLS 1.2+).  The
+ * only file that knows libevent's HTTP: it turns an evhttp request into a
+ * cnied_request and a cnied_reply (reply.h) and hands them to the route
+ * table (route.c), which takes every decision that depends on the path.
  *
  * Every request passes, in order: the Host check (DNS rebinding), the
  * Origin allowlist (exact match; a request naming another origin gets 403
- * before anything else happens), then CORS preflight or the endpoint.
+ * before anything else happens), then the route's rules and handler.
  * Limits: headers 8 KiB and body 64 KiB (evhttp answers 413 itself), a
  * connection cap (the listeners are paused while it is reached, the kernel
  * backlog holds the rest), an idle timeout (evhttp) and a whole-request
@@ -13,12 +16,18 @@
  * the whole request has been read.  The deadline shuts the socket down;
  * evhttp then frees the connection itself.
  *
+ * Peer check: a connection from a user other than the one cnied serves
+ * (and those allow-user names) is refused at its first bytes, in the
+ * ClientHello callback, before cnied sends any TLS byte: the socket is shut
+ * down, the client gets no answer (peer.c says how the user is found;
+ * evhttp 2.1 gives no hook between accept() and the bufferevent, and the
+ * ClientHello is the first moment the accepted socket is known).
+ *
  * The per-connection state hangs off the SSL object as ex_data: its free
  * callback (SSL_free, when evhttp frees the bufferevent) is the one place
  * that knows a connection has gone, whether or not it ever sent a request.
  */
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
 #include <malloc.h>
 #include <netinet/in.h>
@@ -28,6 +37,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -35,17 +45,27 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 #include <openssl/ssl.h>
 
 #include <cnie/log.h>
 
 #include "cnied.h"
+#include "http.h"
+#include "route.h"
 
 typedef struct conn {
 	SSL *ssl; /* borrowed: owned by the bufferevent */
 	struct event *deadline;
 	bool nodelay; /* TCP_NODELAY set */
+	void (*gone)(void *arg); /* the client left before its answer (reply_watch) */
+	void *gone_arg;
+	struct event *closed; /* EV_CLOSED on the socket while gone is set */
+	bool busy;	      /* a request is being served (or a stream is open) */
+	bool has_uid;	      /* uid below is the peer's (client_hello_cb) */
+	uint32_t uid;
+	struct conn *prev, *next; /* all connections, oldest first */
 } conn;
 
 static struct event_base *h_base;
@@ -60,6 +80,29 @@ static size_t h_nconns;
 static bool h_paused;
 static int h_conn_idx = -1;
 static struct event *h_trim; /* one-shot: heap back to the system once idle */
+static conn *h_oldest, *h_newest;
+
+/*
+ * Event streams: at most 64, at most 16 per origin (one page cannot take
+ * every slot from the portal's), each with a comment line every 30 s
+ * (proxies and dead peers are found out) and a lifetime of an hour, after
+ * which it ends and EventSource reconnects by itself.
+ */
+#define MAX_SSE_CLIENTS 64
+#define MAX_SSE_PER_ORIGIN 16
+#define SSE_HEARTBEAT_S 30
+#define SSE_LIFETIME_S 3600
+
+typedef struct sse_client {
+	struct evhttp_request *req;
+	struct evhttp_connection *evcon;
+	char origin[CNIED_MAX_ORIGIN_LEN + 1];
+	time_t started;
+	struct sse_client *next;
+} sse_client;
+static sse_client *h_clients;
+static size_t h_nclients;
+static struct event *h_heartbeat;
 
 static void
 listeners_enable(bool on)
@@ -94,6 +137,16 @@ conn_ex_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, vo
 		return;
 	if (c->deadline != NULL)
 		event_free(c->deadline);
+	if (c->closed != NULL)
+		event_free(c->closed);
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		h_oldest = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	else
+		h_newest = c->prev;
 	free(c);
 	h_nconns--;
 	if (h_nconns < (size_t)h_cfg->max_connections)
@@ -135,6 +188,60 @@ deadline_cb(evutil_socket_t fd, short what, void *arg)
 		(void)shutdown(sfd, SHUT_RDWR);
 }
 
+/* The first bytes of a connection: refuse users other than ours. */
+static int
+client_hello_cb(SSL *ssl, int *alert, void *arg)
+{
+	int fd = SSL_get_fd(ssl);
+	uint32_t uid = 0;
+	conn *c = SSL_get_ex_data(ssl, h_conn_idx), *o;
+	size_t same = 0;
+
+	(void)arg;
+	if (fd < 0 || cnied_peer_uid(fd, &uid) != 0) {
+		cnie_log_warn("refused a connection: its user cannot be determined");
+	} else if (!cnied_peer_allowed(h_cfg, uid)) {
+		cnie_log_warn("refused a connection from uid %u (not allowed: allow-user)",
+		    (unsigned)uid);
+	} else {
+		/* An allow-user may hold half the connections at most: the
+		 * desktop user (or the kiosk's other users) keep the rest. */
+		for (o = h_oldest; o != NULL; o = o->next)
+			same += o->has_uid && o->uid == uid;
+		if (uid == h_cfg->self_uid || same < (size_t)h_cfg->max_connections / 2) {
+			if (c != NULL) {
+				c->has_uid = true;
+				c->uid = uid;
+			}
+			return SSL_CLIENT_HELLO_SUCCESS;
+		}
+		cnie_log_warn("refused a connection from uid %u: it holds %zu connections",
+		    (unsigned)uid, same);
+	}
+	/* Nothing goes back, not even a TLS alert. */
+	if (fd >= 0)
+		(void)shutdown(fd, SHUT_RDWR);
+	*alert = SSL_AD_ACCESS_DENIED;
+	return SSL_CLIENT_HELLO_ERROR;
+}
+
+/* Shuts the oldest idle connection down (evhttp then frees it); false: none. */
+static bool
+evict_idle(void)
+{
+	conn *c;
+	int fd;
+
+	for (c = h_oldest; c != NULL && c != h_newest; c = c->next) {
+		if (c->busy || (fd = SSL_get_fd(c->ssl)) < 0)
+			continue;
+		c->busy = true; /* once */
+		(void)shutdown(fd, SHUT_RDWR);
+		return true;
+	}
+	return false;
+}
+
 static struct bufferevent *
 bevcb(struct event_base *base, void *arg)
 {
@@ -160,9 +267,21 @@ bevcb(struct event_base *base, void *arg)
 		return NULL;
 	}
 	h_nconns++;
+	c->prev = h_newest;
+	if (h_newest != NULL)
+		h_newest->next = c;
+	else
+		h_oldest = c;
+	h_newest = c;
 	if (h_trim != NULL)
 		evtimer_del(h_trim);
-	if (h_nconns >= (size_t)h_cfg->max_connections)
+	/*
+	 * Under pressure the oldest idle connection (between requests, or one
+	 * that has not finished sending its request) makes room, so that a
+	 * real request never waits behind idle ones; only when every
+	 * connection is busy do the listeners pause.
+	 */
+	if (h_nconns >= (size_t)h_cfg->max_connections && !evict_idle())
 		listeners_enable(false);
 	evtimer_add(c->deadline, &tv);
 	return bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
@@ -182,14 +301,16 @@ req_conn(struct evhttp_request *req)
 	return SSL_get_ex_data(ssl, h_conn_idx);
 }
 
-void
-cnied_http_hold(void *req)
+/* Stops the connection's request deadline (long-lived replies: SSE, card work). */
+static void
+hold(struct evhttp_request *req)
 {
 	conn *c = req_conn(req);
 	int one = 1, fd;
 
 	if (c == NULL)
 		return;
+	c->busy = true;
 	event_del(c->deadline);
 	/* evhttp writes headers and body as two TLS records: without
 	 * TCP_NODELAY the second waits for the peer's delayed ACK (40 ms). */
@@ -205,8 +326,10 @@ rearm(struct evhttp_request *req)
 	struct timeval tv = {h_cfg->request_timeout, 0};
 	conn *c = req_conn(req);
 
-	if (c != NULL)
+	if (c != NULL) {
+		c->busy = false;
 		evtimer_add(c->deadline, &tv);
+	}
 }
 
 static const char *
@@ -243,10 +366,11 @@ reason(int status)
 	return "Error";
 }
 
-void
-cnied_http_common_headers(void *vreq, const char *origin)
+/* The common headers (no-store, Vary, nosniff; ACAO when origin != NULL). */
+static void
+common_headers(struct evhttp_request *req, const char *origin)
 {
-	struct evkeyvalq *h = evhttp_request_get_output_headers(vreq);
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
 
 	evhttp_add_header(h, "Cache-Control", "no-store");
 	evhttp_add_header(h, "Vary", "Origin");
@@ -255,15 +379,112 @@ cnied_http_common_headers(void *vreq, const char *origin)
 		evhttp_add_header(h, "Access-Control-Allow-Origin", origin);
 }
 
-void
-cnied_http_reply_json(void *vreq, int status, const char *origin, json_t *j)
+/* ---- cnied_reply over an evhttp request ------------------------------- */
+
+/*
+ * The client left before its answer.  evhttp stops reading a connection
+ * once it holds a whole request, so it would only notice at the answer:
+ * an EV_CLOSED event (EPOLLRDHUP) on the socket sees the client's FIN even
+ * with unread bytes in front of it.  A client that half-closes after its
+ * request counts as gone (browsers do not).
+ */
+static void
+conn_gone(conn *c)
 {
-	struct evhttp_request *req = vreq;
+	void (*gone)(void *) = c->gone;
+
+	c->gone = NULL;
+	if (gone != NULL)
+		gone(c->gone_arg);
+}
+
+static void
+conn_closed_cb(evutil_socket_t fd, short what, void *arg)
+{
+	conn *c = arg;
+	char b;
+	ssize_t n;
+
+	if (what & EV_CLOSED) {
+		conn_gone(c);
+		return;
+	}
+	/* Readable: end of stream or a reset (EV_CLOSED misses resets)? */
+	n = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+		conn_gone(c);
+		return;
+	}
+	/* Bytes waiting (a pipelined request, a TLS alert): from now on only
+	 * the FIN itself tells, so as not to wake up for them again. */
+	if (n > 0) {
+		if (!(event_base_get_features(h_base) & EV_FEATURE_EARLY_CLOSE))
+			return; /* nothing tells a FIN then: the answer will find out */
+		event_assign(c->closed, h_base, fd, EV_CLOSED, conn_closed_cb, c);
+	}
+	event_add(c->closed, NULL);
+}
+
+static void
+conn_closecb(struct evhttp_connection *evcon, void *arg)
+{
+	(void)evcon;
+	conn_gone(arg);
+}
+
+static void
+reply_watch(cnied_reply *rp, void (*gone)(void *arg), void *arg)
+{
+	struct evhttp_request *req = rp->ctx;
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	conn *c = req_conn(req);
+	short what = EV_READ;
+	int fd;
+
+	if (c == NULL || evcon == NULL)
+		return;
+	c->gone = gone;
+	c->gone_arg = arg;
+	evhttp_connection_set_closecb(evcon, conn_closecb, c);
+	if ((fd = SSL_get_fd(c->ssl)) < 0)
+		return;
+	if (event_base_get_features(h_base) & EV_FEATURE_EARLY_CLOSE)
+		what |= EV_CLOSED;
+	if (c->closed == NULL) {
+		c->closed = event_new(h_base, fd, what, conn_closed_cb, c);
+	} else {
+		event_del(c->closed);
+		event_assign(c->closed, h_base, fd, what, conn_closed_cb, c);
+	}
+	if (c->closed != NULL)
+		event_add(c->closed, NULL);
+}
+
+/* The answer is going out: the watch of reply_watch ends. */
+static void
+unwatch(struct evhttp_request *req)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	conn *c = req_conn(req);
+
+	if (c != NULL && c->gone != NULL) {
+		c->gone = NULL;
+		evhttp_connection_set_closecb(evcon, NULL, NULL);
+	}
+	if (c != NULL && c->closed != NULL)
+		event_del(c->closed);
+}
+
+static void
+reply_json(cnied_reply *rp, int status, const char *origin, json_t *j)
+{
+	struct evhttp_request *req = rp->ctx;
 	struct evbuffer *b = evbuffer_new();
 	char *s = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
 
 	json_decref(j);
-	cnied_http_common_headers(req, origin);
+	unwatch(req);
+	common_headers(req, origin);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
 	    "application/json");
 	if (b != NULL && s != NULL)
@@ -277,54 +498,13 @@ cnied_http_reply_json(void *vreq, int status, const char *origin, json_t *j)
 		evbuffer_free(b);
 }
 
-void
-cnied_http_reply_error(void *req, int status, const char *origin, const char *code,
-    const char *message, int tries_left)
-{
-	json_t *e = json_pack("{s:s,s:s}", "code", code, "message", message);
-
-	if (e != NULL && tries_left >= 0)
-		json_object_set_new(e, "triesLeft", json_integer(tries_left));
-	cnied_http_reply_json(req, status, origin, json_pack("{s:o}", "error", e));
-}
-
-static bool
-known_path(const char *p)
-{
-	static const char *const paths[] = {"/v1/status", "/v1/events", "/v1/certificate",
-	    "/v1/authenticate", "/v1/sign", "/v1/identity", NULL};
-	size_t i;
-
-	for (i = 0; paths[i] != NULL; i++)
-		if (strcmp(p, paths[i]) == 0)
-			return true;
-	return false;
-}
-
-static bool
-json_content_type(const char *ct)
-{
-	static const char want[] = "application/json";
-	size_t l = sizeof(want) - 1;
-
-	if (ct == NULL || strncasecmp(ct, want, l) != 0)
-		return false;
-	return ct[l] == '\0' || ct[l] == ';' || ct[l] == ' ';
-}
-
 static void
-preflight(struct evhttp_request *req, const char *origin)
+reply_preflight(cnied_reply *rp, const char *origin)
 {
-	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+	struct evhttp_request *req = rp->ctx;
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-	const char *m = evhttp_find_header(in, "Access-Control-Request-Method");
 
-	if (m == NULL || (strcmp(m, "GET") != 0 && strcmp(m, "POST") != 0)) {
-		cnied_http_reply_error(req, 403, NULL, "origin-not-allowed",
-		    "preflight for an unsupported method", -1);
-		return;
-	}
-	cnied_http_common_headers(req, origin);
+	common_headers(req, origin);
 	evhttp_add_header(h, "Access-Control-Allow-Methods", "GET, POST");
 	evhttp_add_header(h, "Access-Control-Allow-Headers", "Content-Type");
 	/* Chrome's Private/Local Network Access: public page -> loopback. */
@@ -334,200 +514,235 @@ preflight(struct evhttp_request *req, const char *origin)
 	evhttp_send_reply(req, 204, "No Content", NULL);
 }
 
+/* ---- event streams (GET /v1/events) ----------------------------------- */
+
+static void
+send_text(struct evhttp_request *req, const char *text)
+{
+	struct evbuffer *b = evbuffer_new();
+
+	if (b == NULL)
+		return;
+	evbuffer_add(b, text, strlen(text));
+	evhttp_send_reply_chunk(req, b);
+	evbuffer_free(b);
+}
+
+void
+cnied_http_broadcast(const char *text, void *arg)
+{
+	sse_client *c;
+
+	(void)arg;
+	for (c = h_clients; c != NULL; c = c->next)
+		send_text(c->req, text);
+}
+
+static void
+client_closed(struct evhttp_connection *evcon, void *arg)
+{
+	sse_client **pp, *c = arg;
+
+	(void)evcon;
+	for (pp = &h_clients; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == c) {
+			*pp = c->next;
+			if (--h_nclients == 0 && h_heartbeat != NULL)
+				event_del(h_heartbeat);
+			/* The request outlives its connection until we end it. */
+			evhttp_send_reply_end(c->req);
+			free(c);
+			return;
+		}
+	}
+}
+
+static void
+reply_stream(cnied_reply *rp, const char *origin)
+{
+	struct evhttp_request *req = rp->ctx;
+	sse_client *c;
+	char *hello;
+	size_t same = 0;
+
+	for (c = h_clients; c != NULL; c = c->next)
+		same += origin != NULL && strcmp(c->origin, origin) == 0;
+	if (h_nclients >= MAX_SSE_CLIENTS || same >= MAX_SSE_PER_ORIGIN ||
+	    (c = calloc(1, sizeof(*c))) == NULL) {
+		cnied_reply_error(rp, 503, origin, "busy", "too many event streams", -1);
+		return;
+	}
+	snprintf(c->origin, sizeof(c->origin), "%s", origin != NULL ? origin : "");
+	c->started = time(NULL);
+	c->req = req;
+	c->evcon = evhttp_request_get_connection(req);
+	hold(req);
+	/* A stream is quiet until something happens: no idle timeout for it
+	 * (a day; EventSource reconnects by itself after that). */
+	if (c->evcon != NULL)
+		evhttp_connection_set_timeout(c->evcon, 86400);
+	common_headers(req, origin);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+	    "text/event-stream");
+	evhttp_send_reply_start(req, 200, "OK");
+	if ((hello = cnied_events_hello()) != NULL)
+		send_text(req, hello);
+	free(hello);
+	c->next = h_clients;
+	h_clients = c;
+	if (h_nclients++ == 0 && h_heartbeat != NULL) {
+		struct timeval beat = {SSE_HEARTBEAT_S, 0};
+		event_add(h_heartbeat, &beat);
+	}
+	evhttp_connection_set_closecb(c->evcon, client_closed, c);
+}
+
+/* Every 30 s: a comment line to each stream; streams past their lifetime end. */
+static void
+heartbeat_cb(evutil_socket_t fd, short what, void *arg)
+{
+	sse_client **pp = &h_clients, *c;
+	time_t now = time(NULL);
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	while ((c = *pp) != NULL) {
+		if (now - c->started >= SSE_LIFETIME_S) {
+			*pp = c->next;
+			h_nclients--;
+			evhttp_connection_set_closecb(c->evcon, NULL, NULL);
+			evhttp_send_reply_end(c->req);
+			free(c);
+			continue;
+		}
+		send_text(c->req, ": keep-alive\n\n");
+		pp = &c->next;
+	}
+	if (h_nclients == 0)
+		event_del(h_heartbeat);
+}
+
+static void
+streams_end(void)
+{
+	while (h_clients != NULL) {
+		sse_client *c = h_clients;
+		h_clients = c->next;
+		evhttp_connection_set_closecb(c->evcon, NULL, NULL);
+		evhttp_send_reply_end(c->req);
+		free(c);
+	}
+	h_nclients = 0;
+}
+
+static const cnied_reply_ops http_reply_ops = {reply_json, reply_preflight, reply_stream,
+    reply_watch};
+
+static cnied_method
+method_of(enum evhttp_cmd_type cmd)
+{
+	switch (cmd) {
+	case EVHTTP_REQ_GET:
+		return CNIED_METHOD_GET;
+	case EVHTTP_REQ_POST:
+		return CNIED_METHOD_POST;
+	case EVHTTP_REQ_OPTIONS:
+		return CNIED_METHOD_OPTIONS;
+	default:
+		return CNIED_METHOD_OTHER;
+	}
+}
+
+/*
+ * What evhttp lets through and we do not (the request smuggling and
+ * confusion cases): a second Host, Origin, Content-Length or
+ * Transfer-Encoding (evhttp keeps both, readers see the first); a
+ * control character in a header value; a Transfer-Encoding other than
+ * plain "chunked", or one beside a Content-Length; a target that is not
+ * origin-form ("/path", no "#fragment").  NULL when fine, else why not.
+ *
+ * What this cannot see, because evhttp 2.1 parses before any hook of ours
+ * runs: a NUL inside a header value (evhttp keeps the text before it), the
+ * exact byte count of the header block (its limit leaves CRLFs out), and
+ * the bodies of evhttp's own 400/413 answers (HTML; 2.1 has no error
+ * callback).  A browser never sends a NUL, and since only the user's own
+ * processes get in (peer.c), a forged header comes from the user's side.
+ */
+static const char *
+strict_violation(struct evhttp_request *req)
+{
+	static const char *const once[] = {"Host", "Origin", "Content-Length",
+	    "Transfer-Encoding"};
+	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *target = evhttp_request_get_uri(req), *te, *v;
+	struct evkeyval *h;
+	size_t i, seen[4] = {0, 0, 0, 0};
+
+	if (target == NULL || target[0] != '/' || strchr(target, '#') != NULL ||
+	    (uri != NULL && (evhttp_uri_get_host(uri) != NULL ||
+	    evhttp_uri_get_fragment(uri) != NULL)))
+		return "the request target must be a path (no absolute form, no fragment)";
+	for (h = in->tqh_first; h != NULL; h = h->next.tqe_next) {
+		for (i = 0; i < 4; i++)
+			if (strcasecmp(h->key, once[i]) == 0 && ++seen[i] > 1)
+				return "a header that must appear once appears twice";
+		for (v = h->value; *v != '\0'; v++)
+			if (((unsigned char)*v < 0x20 && *v != '\t') || *v == 0x7f)
+				return "a control character in a header value";
+	}
+	te = evhttp_find_header(in, "Transfer-Encoding");
+	if (te != NULL && (strcasecmp(te, "chunked") != 0 ||
+	    evhttp_find_header(in, "Content-Length") != NULL))
+		return "unsupported Transfer-Encoding";
+	return NULL;
+}
+
 static void
 handle(struct evhttp_request *req, void *arg)
 {
 	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
 	const char *host = evhttp_find_header(in, "Host");
-	const char *origin = evhttp_find_header(in, "Origin");
-	const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
+	cnied_reply rp = {&http_reply_ops, req};
+	cnied_request rq;
 	struct evbuffer *body;
-	size_t len;
 	char *p;
 
+	const char *bad;
+
 	(void)arg;
-	cnied_http_hold(req);
+	memset(&rq, 0, sizeof(rq));
+	rq.origin = evhttp_find_header(in, "Origin");
+	/* No deadline while the request is served: the reply rearms it. */
+	hold(req);
+	if ((bad = strict_violation(req)) != NULL) {
+		/* The connection is not trusted to frame the next request either. */
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+		cnied_reply_error(&rp, 400, NULL, "bad-request", bad, -1);
+		return;
+	}
 	if (host == NULL || !cnied_host_allowed(host, strlen(host), h_ports, h_nports)) {
-		cnied_http_reply_error(req, 403, NULL, "origin-not-allowed",
+		cnied_reply_error(&rp, 403, NULL, "origin-not-allowed",
 		    "Host must name the loopback listener", -1);
 		return;
 	}
-	if (origin != NULL && !cnied_origin_allowed(h_cfg, origin, strlen(origin))) {
-		cnied_http_reply_error(req, 403, NULL, "origin-not-allowed",
-		    "origin not allowed", -1);
+	if (rq.origin != NULL && !cnied_origin_allowed(h_cfg, rq.origin, strlen(rq.origin))) {
+		cnied_reply_error(&rp, 403, NULL, "origin-not-allowed", "origin not allowed", -1);
 		return;
 	}
-	if (path == NULL || evhttp_uri_get_query(uri) != NULL || !known_path(path)) {
-		cnied_http_reply_error(req, 404, origin, "not-found", "no such endpoint", -1);
-		return;
-	}
-	if (cmd == EVHTTP_REQ_OPTIONS) {
-		if (origin == NULL) {
-			cnied_http_reply_error(req, 403, NULL, "origin-not-allowed",
-			    "preflight without Origin", -1);
-			return;
-		}
-		preflight(req, origin);
-		return;
-	}
-	if (cmd == EVHTTP_REQ_POST) {
-		if (origin == NULL) {
-			cnied_http_reply_error(req, 403, NULL, "origin-not-allowed",
-			    "Origin required", -1);
-			return;
-		}
-		/* application/json makes every browser call a preflighted one. */
-		if (!json_content_type(evhttp_find_header(in, "Content-Type"))) {
-			cnied_http_reply_error(req, 415, origin, "bad-request",
-			    "Content-Type must be application/json", -1);
-			return;
-		}
-	} else if (cmd != EVHTTP_REQ_GET) {
-		cnied_http_reply_error(req, 405, origin, "bad-request", "method not allowed", -1);
-		return;
-	}
+	rq.method = method_of(evhttp_request_get_command(req));
+	rq.path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
+	rq.has_query = uri != NULL && evhttp_uri_get_query(uri) != NULL;
+	rq.content_type = evhttp_find_header(in, "Content-Type");
+	rq.acr_method = evhttp_find_header(in, "Access-Control-Request-Method");
 	body = evhttp_request_get_input_buffer(req);
-	len = evbuffer_get_length(body);
-	if (len > CNIED_MAX_BODY) {
-		cnied_http_reply_error(req, 413, origin, "payload-too-large", "body too large",
-		    -1);
-		return;
-	}
-	p = len > 0 ? (char *)evbuffer_pullup(body, (ev_ssize_t)len) : NULL;
-	cnied_api_handle(req, path, cmd == EVHTTP_REQ_POST, origin, p != NULL ? p : "", len);
-}
-
-/* Names the program listening on a TCP port (from /proc), for the "port in use" error. */
-static void
-port_holder(uint16_t port, char *out, size_t max)
-{
-	static const char *const tables[] = {"/proc/net/tcp", "/proc/net/tcp6"};
-	unsigned long inode = 0;
-	char line[512], want[8], link[64], path[600];
-	struct dirent *d, *fd;
-	DIR *proc, *fds;
-	size_t t;
-
-	snprintf(out, max, "another program");
-	snprintf(want, sizeof(want), ":%04X", port);
-	for (t = 0; t < 2 && inode == 0; t++) {
-		FILE *f = fopen(tables[t], "r");
-		if (f == NULL)
-			continue;
-		while (fgets(line, sizeof(line), f) != NULL) {
-			char local[128], st[8];
-			unsigned long ino;
-			if (sscanf(line, "%*d: %127s %*s %7s %*s %*s %*s %*s %*s %lu", local, st,
-			    &ino) != 3)
-				continue;
-			size_t l = strlen(local);
-			if (l > 5 && strcmp(local + l - 5, want) == 0 && strcmp(st, "0A") == 0) {
-				inode = ino;
-				break;
-			}
-		}
-		fclose(f);
-	}
-	if (inode == 0 || (proc = opendir("/proc")) == NULL)
-		return;
-	while ((d = readdir(proc)) != NULL) {
-		if (d->d_name[0] < '0' || d->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/fd", d->d_name);
-		if ((fds = opendir(path)) == NULL)
-			continue;
-		while ((fd = readdir(fds)) != NULL) {
-			char target[64];
-			ssize_t n;
-			snprintf(path, sizeof(path), "/proc/%s/fd/%s", d->d_name, fd->d_name);
-			n = readlink(path, target, sizeof(target) - 1);
-			if (n <= 0)
-				continue;
-			target[n] = '\0';
-			snprintf(link, sizeof(link), "socket:[%lu]", inode);
-			if (strcmp(target, link) == 0) {
-				char comm[16] = "?";
-				FILE *f;
-				snprintf(path, sizeof(path), "/proc/%s/comm", d->d_name);
-				if ((f = fopen(path, "r")) != NULL) {
-					if (fgets(comm, sizeof(comm), f) != NULL)
-						comm[strcspn(comm, "\n")] = '\0';
-					fclose(f);
-				}
-				if (snprintf(out, max, "%s (pid %s)", comm, d->d_name) < 0)
-					snprintf(out, max, "%s", comm);
-				closedir(fds);
-				closedir(proc);
-				return;
-			}
-		}
-		closedir(fds);
-	}
-	closedir(proc);
-}
-
-/* "127.0.0.1:P", "[::1]:P", "localhost:P" -> numeric loopback address + port. */
-static int
-parse_listen(const char *s, char *addr, size_t amax, uint16_t *port)
-{
-	const char *colon = strrchr(s, ':');
-	unsigned char bin[16];
-	char *end;
-	unsigned long p;
-	size_t l;
-
-	if (colon == NULL)
-		return -1;
-	p = strtoul(colon + 1, &end, 10);
-	if (*end != '\0' || colon[1] == '\0' || p > 65535)
-		return -1;
-	*port = (uint16_t)p;
-	l = (size_t)(colon - s);
-	if (l >= amax)
-		return -1;
-	if (l > 2 && s[0] == '[' && s[l - 1] == ']') {
-		memcpy(addr, s + 1, l - 2);
-		addr[l - 2] = '\0';
-	} else {
-		memcpy(addr, s, l);
-		addr[l] = '\0';
-	}
-	if (strcmp(addr, "localhost") == 0)
-		snprintf(addr, amax, "127.0.0.1");
-	/* Loopback only: 127.0.0.0/8 or ::1. */
-	if (inet_pton(AF_INET, addr, bin) == 1)
-		return bin[0] == 127 ? 0 : -1;
-	if (inet_pton(AF_INET6, addr, bin) == 1) {
-		static const unsigned char lo[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-		    1};
-		return memcmp(bin, lo, 16) == 0 ? 0 : -1;
-	}
-	return -1;
-}
-
-static int
-fd_port(int fd, uint16_t *port, bool *loopback)
-{
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-
-	if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0)
-		return -1;
-	if (ss.ss_family == AF_INET) {
-		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-		*port = ntohs(a->sin_port);
-		*loopback = (ntohl(a->sin_addr.s_addr) >> 24) == 127;
-		return 0;
-	}
-	if (ss.ss_family == AF_INET6) {
-		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-		*port = ntohs(a->sin6_port);
-		*loopback = IN6_IS_ADDR_LOOPBACK(&a->sin6_addr);
-		return 0;
-	}
-	return -1;
+	rq.body_len = evbuffer_get_length(body);
+	p = rq.body_len > 0 && rq.body_len <= CNIED_MAX_BODY ?
+	    (char *)evbuffer_pullup(body, (ev_ssize_t)rq.body_len) : NULL;
+	rq.body = p != NULL ? p : "";
+	cnied_dispatch(&rq, &rp);
 }
 
 static void
@@ -550,12 +765,16 @@ cnied_http_start(struct event_base *base, const cnied_config *cfg, SSL_CTX *ssl,
 
 	h_base = base;
 	h_trim = evtimer_new(base, trim_cb, NULL); /* NULL: no trimming, nothing else */
+	/* Armed while a stream is open only: an idle daemon never wakes up. */
+	if ((h_heartbeat = event_new(base, -1, EV_PERSIST, heartbeat_cb, NULL)) == NULL)
+		return -1;
 	h_cfg = cfg;
 	h_ssl = ssl;
 	if (h_conn_idx < 0)
 		h_conn_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, conn_ex_free);
 	if (h_conn_idx < 0 || (h_http = evhttp_new(base)) == NULL)
 		return -1;
+	SSL_CTX_set_client_hello_cb(ssl, client_hello_cb, NULL);
 	evhttp_set_allowed_methods(h_http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
 	    EVHTTP_REQ_OPTIONS);
 	evhttp_set_max_headers_size(h_http, CNIED_MAX_HEADERS);
@@ -568,7 +787,7 @@ cnied_http_start(struct event_base *base, const cnied_config *cfg, SSL_CTX *ssl,
 		for (i = 0; i < nfds && h_nbound < CNIED_MAX_LISTEN; i++) {
 			uint16_t p;
 			bool lo;
-			if (fd_port(fds[i], &p, &lo) != 0 || !lo) {
+			if (cnied_listen_fd_port(fds[i], &p, &lo) != 0 || !lo) {
 				cnie_log_error("socket-activated fd %d is not a loopback TCP socket",
 				    fds[i]);
 				return -1;
@@ -585,7 +804,7 @@ cnied_http_start(struct event_base *base, const cnied_config *cfg, SSL_CTX *ssl,
 		char addr[64], holder[128];
 		uint16_t p, real;
 		bool lo;
-		if (parse_listen(cfg->listen[i], addr, sizeof(addr), &p) != 0) {
+		if (cnied_listen_parse(cfg->listen[i], addr, sizeof(addr), &p) != 0) {
 			cnie_log_error("--listen %s: not a loopback ADDRESS:PORT (127.0.0.1, [::1], "
 			    "localhost)", cfg->listen[i]);
 			return -1;
@@ -594,7 +813,7 @@ cnied_http_start(struct event_base *base, const cnied_config *cfg, SSL_CTX *ssl,
 		if (h_bound[h_nbound] == NULL) {
 			int e = errno;
 			if (e == EADDRINUSE) {
-				port_holder(p, holder, sizeof(holder));
+				cnied_listen_port_holder(p, holder, sizeof(holder));
 				fprintf(stderr, "cnied: port %u on %s is in use by %s\n", p, addr,
 				    holder);
 			} else if (strchr(addr, ':') != NULL && cfg->nlisten > 1) {
@@ -607,7 +826,7 @@ cnied_http_start(struct event_base *base, const cnied_config *cfg, SSL_CTX *ssl,
 			}
 			return -2;
 		}
-		if (fd_port(evhttp_bound_socket_get_fd(h_bound[h_nbound]), &real, &lo) == 0)
+		if (cnied_listen_fd_port(evhttp_bound_socket_get_fd(h_bound[h_nbound]), &real, &lo) == 0)
 			p = real;
 		h_nbound++;
 		add_port(p);
@@ -619,13 +838,48 @@ cnied_http_start(struct event_base *base, const cnied_config *cfg, SSL_CTX *ssl,
 	return 0;
 }
 
+size_t
+cnied_http_addrs(char (*out)[64], size_t max)
+{
+	size_t i, n = 0;
+	int pass;
+
+	/* IPv4 first: clients that read only the first line keep working. */
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0; i < h_nbound && n < max; i++) {
+			struct sockaddr_storage ss;
+			socklen_t sl = sizeof(ss);
+			char a[INET6_ADDRSTRLEN];
+			int fd = evhttp_bound_socket_get_fd(h_bound[i]);
+
+			if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0 ||
+			    ss.ss_family != (pass == 0 ? AF_INET : AF_INET6))
+				continue;
+			if (ss.ss_family == AF_INET) {
+				struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
+				inet_ntop(AF_INET, &v4->sin_addr, a, sizeof(a));
+				snprintf(out[n++], 64, "%s:%u", a, ntohs(v4->sin_port));
+			} else {
+				struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
+				inet_ntop(AF_INET6, &v6->sin6_addr, a, sizeof(a));
+				snprintf(out[n++], 64, "[%s]:%u", a, ntohs(v6->sin6_port));
+			}
+		}
+	}
+	return n;
+}
+
 void
 cnied_http_stop(void)
 {
+	streams_end();
 	if (h_http != NULL)
 		evhttp_free(h_http);
 	h_http = NULL;
 	if (h_trim != NULL)
 		event_free(h_trim);
 	h_trim = NULL;
+	if (h_heartbeat != NULL)
+		event_free(h_heartbeat);
+	h_heartbeat = NULL;
 }

@@ -4,8 +4,8 @@
  * Startup: options and config file, state directory (0700), single
  * instance lock (flock on cnied.lock), TLS identity, listeners (bound here
  * or received from systemd), port file, then the event loop.  The daemon
- * refuses to run as root unless in kiosk mode's dedicated user (it never
- * needs privileges: the card is reached through pcscd).
+ * warns when run as root (it never needs privileges: the card is reached
+ * through pcscd; kiosk mode has its own system user).
  *
  * systemd socket activation: the sd_listen_fds(3) protocol is implemented
  * here in a few lines (LISTEN_PID must be ours, LISTEN_FDS sockets from
@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,10 +31,14 @@
 #include <cnie/error.h>
 #include <cnie/log.h>
 
+#include "api.h"
 #include "cnied.h"
+#include "http.h"
+#include "worker.h"
 
+/* Relative to the directory of the cnied binary (src/cnied/CMakeLists.txt). */
 #ifndef CNIED_DEFAULT_REFCARD
-#define CNIED_DEFAULT_REFCARD "cards/ec"
+#define CNIED_DEFAULT_REFCARD "../../cards/ec"
 #endif
 
 static void
@@ -50,7 +55,8 @@ usage(FILE *f)
 	    "  --state-dir DIR           certificate, port file, lock (default\n"
 	    "                            $XDG_STATE_HOME/cnied)\n"
 	    "  --reference-card[=DIR]    use the in-process reference card (default DIR:\n"
-	    "                            $CNIE_REFCARD_DIR or %s)\n"
+	    "                            $CNIE_REFCARD_DIR, else the build tree's cards/ec:\n"
+	    "                            BINDIR/%s)\n"
 	    "  --config FILE             config file (default $XDG_CONFIG_HOME/cnied/cnied.conf)\n"
 	    "  --audit FILE              append an audit line per card operation\n"
 	    "  --request-timeout SECS    whole-request deadline (default 10)\n"
@@ -58,6 +64,8 @@ usage(FILE *f)
 	    "  --queue-timeout SECS      wait for the card before \"busy\" (default 60)\n"
 	    "  --pin-timeout SECS        pinentry dialog timeout (default 120)\n"
 	    "  --max-connections N       concurrent connections (default %d)\n"
+	    "  --allow-user USER         let USER (name or uid) connect too; by default only\n"
+	    "                            the user cnied runs as may (repeatable)\n"
 	    "  --syslog                  log to syslog\n"
 	    "  -v, --verbose             more logging (repeat)\n"
 	    "  --version, --help\n",
@@ -79,6 +87,7 @@ enum {
 	OPT_QUEUE_TIMEOUT,
 	OPT_PIN_TIMEOUT,
 	OPT_MAX_CONN,
+	OPT_USER,
 	OPT_SYSLOG,
 	OPT_VERSION,
 	OPT_HELP,
@@ -103,6 +112,30 @@ replace(char **slot, const char *v)
 {
 	free(*slot);
 	*slot = strdup(v);
+}
+
+/* allow-user: a user name, or a numeric uid. */
+static int
+add_user(cnied_config *cfg, const char *v)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+	int uid;
+
+	if (cfg->nusers >= CNIED_MAX_USERS)
+		return -1;
+	if (v[0] >= '0' && v[0] <= '9') {
+		if (set_int(v, 0, 2147483647, &uid) != 0)
+			return -1;
+		cfg->users[cfg->nusers++] = (uint32_t)uid;
+		return 0;
+	}
+	if (getpwnam_r(v, &pw, buf, sizeof(buf), &res) != 0 || res == NULL) {
+		fprintf(stderr, "cnied: allow-user: no user \"%s\"\n", v);
+		return -1;
+	}
+	cfg->users[cfg->nusers++] = (uint32_t)pw.pw_uid;
+	return 0;
 }
 
 /* One setting from the command line or the config file; 0 or -1. */
@@ -145,6 +178,8 @@ apply(cnied_config *cfg, int opt, const char *v)
 		return set_int(v, 1, 3600, &cfg->pin_timeout);
 	case OPT_MAX_CONN:
 		return set_int(v, 4, 4096, &cfg->max_connections);
+	case OPT_USER:
+		return add_user(cfg, v);
 	}
 	return -1;
 }
@@ -161,7 +196,7 @@ load_config(cnied_config *cfg, const char *path, bool required)
 	    {"reference-card", OPT_REFCARD}, {"audit", OPT_AUDIT},
 	    {"request-timeout", OPT_REQ_TIMEOUT}, {"idle-timeout", OPT_IDLE_TIMEOUT},
 	    {"queue-timeout", OPT_QUEUE_TIMEOUT}, {"pin-timeout", OPT_PIN_TIMEOUT},
-	    {"max-connections", OPT_MAX_CONN}};
+	    {"max-connections", OPT_MAX_CONN}, {"allow-user", OPT_USER}};
 	char line[1024];
 	FILE *f = fopen(path, "r");
 	int lineno = 0;
@@ -253,12 +288,122 @@ mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
+/* Twice a day: a certificate near its end is renewed before browsers see it expire. */
+static const char *tls_dir;
+static SSL_CTX *tls_ctx;
+
+static void
+on_tls_check(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if (cnied_tls_refresh(tls_dir, tls_ctx) < 0)
+		cnie_log_error("cannot renew the TLS certificate in %s", tls_dir);
+}
+
+/* The last answer is out: a moment for the loop to write it, then exit. */
+static void
+on_idle(void *arg)
+{
+	struct timeval flush = {0, 200000};
+
+	event_base_loopexit(arg, &flush);
+}
+
+/*
+ * SIGTERM/SIGINT: queued jobs and the open dialog are cancelled, their
+ * clients get 503 "shutting-down" and the audit gets their lines (worker.c),
+ * then the loop ends.  At most 4 s even if a card command hangs: systemd's
+ * stop timeout is far away, and a supervisor's SIGKILL never has to come.
+ * The card is left as it is: no logout command is sent at shutdown (the
+ * PIN state stays the card session's business, pkcs11/README.md).
+ */
+/*
+ * The state dir holds the TLS key: it must be ours and closed to others.
+ * Group- or world-writable: repaired (0700) with a log line; another
+ * owner, or a file in it owned by someone else: refused.
+ */
+static int
+check_state_dir(const char *dir)
+{
+	static const char *const files[] = {"ca.pem", "server.pem", "server.key", "cnied.lock",
+	    "cnied.port", "refcard-state.json"};
+	struct stat st;
+	char p[4200];
+	size_t i;
+
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "cnied: %s is not a directory\n", dir);
+		return -1;
+	}
+	if (st.st_uid != geteuid()) {
+		fprintf(stderr, "cnied: %s belongs to uid %u, not to this user: refused\n", dir,
+		    (unsigned)st.st_uid);
+		return -1;
+	}
+	if (st.st_mode & 022) {
+		cnie_log_warn("%s was writable by others (mode %03o): set to 0700", dir,
+		    (unsigned)(st.st_mode & 0777));
+		if (chmod(dir, 0700) != 0) {
+			fprintf(stderr, "cnied: cannot fix the mode of %s: %s\n", dir,
+			    strerror(errno));
+			return -1;
+		}
+	}
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(p, sizeof(p), "%s/%s", dir, files[i]);
+		if (lstat(p, &st) != 0)
+			continue;
+		if (!S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
+			fprintf(stderr, "cnied: %s is not a file of this user: refused (remove it)\n",
+			    p);
+			return -1;
+		}
+		if ((st.st_mode & 022) && chmod(p, st.st_mode & 0755) == 0)
+			cnie_log_warn("%s was writable by others: fixed", p);
+	}
+	return 0;
+}
+
+/* The port file, one listener a line; a temporary file renamed over it. */
+static int
+write_port_file(const char *dir, const char *path)
+{
+	char tmp[4300], addrs[CNIED_MAX_LISTEN][64];
+	size_t i, n = cnied_http_addrs(addrs, CNIED_MAX_LISTEN);
+	FILE *f;
+	int fd, ok = 1;
+
+	snprintf(tmp, sizeof(tmp), "%s/.cnied.port.XXXXXX", dir);
+	/* mkostemp: O_CREAT|O_EXCL, so a planted name or symlink is never followed. */
+	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0)
+		return -1;
+	if ((f = fdopen(fd, "w")) == NULL) {
+		close(fd);
+		(void)unlink(tmp);
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		if (fprintf(f, "%s\n", addrs[i]) < 0)
+			ok = 0;
+	if (fclose(f) != 0 || !ok || rename(tmp, path) != 0) {
+		(void)unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
 static void
 on_signal(evutil_socket_t sig, short what, void *arg)
 {
-	(void)sig;
+	struct timeval hard = {4, 0};
+
 	(void)what;
-	event_base_loopexit(arg, NULL);
+	cnie_log_info("signal %d: stopping", (int)sig);
+	event_base_loopexit(arg, &hard);
+	if (!cnied_worker_shutdown(on_idle, arg))
+		on_idle(arg);
 }
 
 static char *
@@ -274,6 +419,23 @@ default_path(const char *env, const char *home_rel, const char *leaf)
 		if (asprintf(&out, "%s/%s/%s", home, home_rel, leaf) < 0)
 			out = NULL;
 	}
+	return out;
+}
+
+/* BINDIR/CNIED_DEFAULT_REFCARD, BINDIR the directory of this program (caller frees). */
+static char *
+default_refcard(void)
+{
+	char exe[4096], *slash, *out = NULL;
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n <= 0)
+		return strdup(CNIED_DEFAULT_REFCARD);
+	exe[n] = '\0';
+	if ((slash = strrchr(exe, '/')) != NULL)
+		*slash = '\0';
+	if (asprintf(&out, "%s/%s", exe, CNIED_DEFAULT_REFCARD) < 0)
+		out = NULL;
 	return out;
 }
 
@@ -294,6 +456,7 @@ main(int argc, char **argv)
 	    {"queue-timeout", required_argument, NULL, OPT_QUEUE_TIMEOUT},
 	    {"pin-timeout", required_argument, NULL, OPT_PIN_TIMEOUT},
 	    {"max-connections", required_argument, NULL, OPT_MAX_CONN},
+	    {"allow-user", required_argument, NULL, OPT_USER},
 	    {"syslog", no_argument, NULL, OPT_SYSLOG},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"version", no_argument, NULL, OPT_VERSION},
@@ -301,7 +464,7 @@ main(int argc, char **argv)
 	    {NULL, 0, NULL, 0}};
 	cnied_config cfg;
 	struct event_base *base = NULL;
-	struct event *sigint = NULL, *sigterm = NULL;
+	struct event *sigint = NULL, *sigterm = NULL, *tls_timer = NULL;
 	SSL_CTX *ssl = NULL;
 	const char *config_path = NULL;
 	char *def_config = NULL, path[4200];
@@ -309,7 +472,6 @@ main(int argc, char **argv)
 	size_t nfds, nports = 0, i;
 	uint16_t ports[CNIED_MAX_LISTEN];
 	bool use_syslog = false, refcard = false;
-	FILE *pf;
 
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.request_timeout = 10;
@@ -317,6 +479,7 @@ main(int argc, char **argv)
 	cfg.queue_timeout = 60;
 	cfg.pin_timeout = 120;
 	cfg.max_connections = CNIED_MAX_CONNECTIONS;
+	cfg.self_uid = (uint32_t)geteuid();
 
 	/* First pass: --config only, so the command line overrides the file. */
 	for (i = 1; i < (size_t)argc; i++) {
@@ -326,12 +489,17 @@ main(int argc, char **argv)
 			config_path = argv[i] + 9;
 	}
 	if (config_path != NULL) {
-		if (load_config(&cfg, config_path, true) != 0)
-			return 2;
+		if (load_config(&cfg, config_path, true) != 0) {
+			rc = 2;
+			goto done;
+		}
 	} else if ((def_config = default_path("XDG_CONFIG_HOME", ".config",
 	    "cnied/cnied.conf")) != NULL) {
-		if (load_config(&cfg, def_config, false) != 0)
-			return 2;
+		if (load_config(&cfg, def_config, false) != 0) {
+			free(def_config);
+			rc = 2;
+			goto done;
+		}
 	}
 	free(def_config);
 	while ((opt = getopt_long(argc, argv, "v", longopts, NULL)) != -1) {
@@ -354,27 +522,31 @@ main(int argc, char **argv)
 			break;
 		case OPT_VERSION:
 			printf("cnied %s\n", CNIE_VERSION);
-			return 0;
+			rc = 0;
+			goto done;
 		case OPT_HELP:
 			usage(stdout);
-			return 0;
+			rc = 0;
+			goto done;
 		default:
 			if (opt < OPT_FOREGROUND || apply(&cfg, opt, optarg) != 0) {
 				if (opt >= OPT_FOREGROUND)
 					fprintf(stderr, "cnied: bad value for an option: %s\n",
 					    optarg);
 				usage(stderr);
-				return 2;
+				rc = 2;
+				goto done;
 			}
 		}
 	}
 	if (optind != argc) {
 		usage(stderr);
-		return 2;
+		rc = 2;
+		goto done;
 	}
 	if (refcard && cfg.refcard_dir == NULL) {
 		const char *e = getenv("CNIE_REFCARD_DIR");
-		cfg.refcard_dir = strdup(e != NULL && e[0] != '\0' ? e : CNIED_DEFAULT_REFCARD);
+		cfg.refcard_dir = e != NULL && e[0] != '\0' ? strdup(e) : default_refcard();
 	}
 	if (use_syslog)
 		cnie_log_use_syslog("cnied");
@@ -385,7 +557,8 @@ main(int argc, char **argv)
 	if (cfg.state_dir == NULL &&
 	    (cfg.state_dir = default_path("XDG_STATE_HOME", ".local/state", "cnied")) == NULL) {
 		fprintf(stderr, "cnied: no state directory (set HOME or --state-dir)\n");
-		return 2;
+		rc = 2;
+		goto done;
 	}
 	if (cfg.nlisten == 0) {
 		char v4[32], v6[32];
@@ -421,8 +594,10 @@ main(int argc, char **argv)
 		fprintf(stderr, "cnied: cannot create %s: %s\n", cfg.state_dir, strerror(errno));
 		goto out;
 	}
+	if (check_state_dir(cfg.state_dir) != 0)
+		goto out;
 	snprintf(path, sizeof(path), "%s/cnied.lock", cfg.state_dir);
-	lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (lock_fd < 0 || flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
 		fprintf(stderr, "cnied: another cnied is already running with state dir %s\n",
 		    cfg.state_dir);
@@ -447,32 +622,37 @@ main(int argc, char **argv)
 		goto out;
 	}
 	cnied_api_init(&cfg);
-	if (cnied_events_start(base, &cfg) != 0 || cnied_worker_start(base, &cfg) != 0) {
+	/* Reader events go to the front's event streams (http.c). */
+	if (cnied_events_start(base, &cfg, cnied_http_broadcast, NULL) != 0 ||
+	    cnied_worker_start(base, &cfg) != 0) {
 		fprintf(stderr, "cnied: cannot start threads\n");
 		goto out;
 	}
 	/* Port file: written after the listeners exist, so clients can connect. */
 	snprintf(path, sizeof(path), "%s/cnied.port", cfg.state_dir);
-	{
-		char tmp[4300];
-		snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-		if ((pf = fopen(tmp, "w")) != NULL) {
-			for (i = 0; i < nports; i++)
-				fprintf(pf, "127.0.0.1:%u\n", ports[i]);
-			if (fclose(pf) != 0 || rename(tmp, path) != 0)
-				cnie_log_warn("cannot write %s", path);
-		}
-	}
+	if (write_port_file(cfg.state_dir, path) != 0)
+		cnie_log_warn("cannot write %s: %s", path, strerror(errno));
 	sigint = evsignal_new(base, SIGINT, on_signal, base);
 	sigterm = evsignal_new(base, SIGTERM, on_signal, base);
 	if (sigint == NULL || sigterm == NULL || evsignal_add(sigint, NULL) != 0 ||
 	    evsignal_add(sigterm, NULL) != 0)
 		goto out;
+	tls_dir = cfg.state_dir;
+	tls_ctx = ssl;
+	{
+		struct timeval half_day = {12 * 3600, 0};
+		if ((tls_timer = event_new(base, -1, EV_PERSIST, on_tls_check, NULL)) == NULL ||
+		    event_add(tls_timer, &half_day) != 0)
+			goto out;
+	}
 	if (!cfg.foreground && nfds == 0 && !use_syslog)
 		cnie_log_info("running (use --foreground under a supervisor)");
 	fprintf(stderr, "cnied %s listening on port %u (%s)\n", CNIE_VERSION, ports[0],
 	    cfg.refcard_dir != NULL ? "reference card" : "PC/SC");
 	event_base_dispatch(base);
+	/* A pinentry that ignored SIGTERM must not hold the worker's join. */
+	cnied_pinentry_abort(CNIED_ERR_SHUTDOWN);
+	cnied_pinentry_kill();
 	rc = 0;
 	(void)unlink(path);
 out:
@@ -483,12 +663,15 @@ out:
 		event_free(sigint);
 	if (sigterm != NULL)
 		event_free(sigterm);
+	if (tls_timer != NULL)
+		event_free(tls_timer);
 	if (base != NULL)
 		event_base_free(base);
 	SSL_CTX_free(ssl);
 	cnied_audit_close();
 	if (lock_fd >= 0)
 		close(lock_fd);
+done:
 	for (i = 0; i < cfg.nlisten; i++)
 		free(cfg.listen[i]);
 	for (i = 0; i < cfg.norigins; i++)

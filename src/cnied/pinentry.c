@@ -4,12 +4,20 @@
  * that the user typed something or cancelled.  Each dialog names the
  * requesting origin and the operation.  Runs on the worker thread only.
  *
+ * A dialog can be stopped from another thread (cnied_pinentry_abort: the
+ * daemon stops, or the client left): the pinentry process is killed, the
+ * dialog's call returns the abort's error, and no new dialog opens until
+ * cnied_pinentry_arm() (the worker, at the start of its next job).
+ *
  * The secret arrives through the data callback into a fixed buffer that
  * is wiped on every path; ASSUAN_CONFIDENTIAL keeps it out of libassuan's
  * logging.
  */
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include <assuan.h>
 #include <gpg-error.h>
@@ -19,6 +27,70 @@
 #include <cnie/log.h>
 
 #include "cnied.h"
+
+static pthread_mutex_t pe_lock = PTHREAD_MUTEX_INITIALIZER;
+static pid_t pe_pid = -1; /* the dialog on screen, -1: none */
+static int pe_abort;	  /* 0, or the error every dialog returns until armed */
+
+void
+cnied_pinentry_arm(void)
+{
+	pthread_mutex_lock(&pe_lock);
+	pe_abort = 0;
+	pthread_mutex_unlock(&pe_lock);
+}
+
+void
+cnied_pinentry_abort(int err)
+{
+	pthread_mutex_lock(&pe_lock);
+	if (pe_abort == 0)
+		pe_abort = err;
+	if (pe_pid > 0)
+		(void)kill(pe_pid, SIGTERM);
+	pthread_mutex_unlock(&pe_lock);
+}
+
+void
+cnied_pinentry_kill(void)
+{
+	pthread_mutex_lock(&pe_lock);
+	if (pe_pid > 0)
+		(void)kill(pe_pid, SIGKILL);
+	pthread_mutex_unlock(&pe_lock);
+}
+
+/* The abort's error, 0 when none. */
+static int
+aborted(void)
+{
+	int r;
+
+	pthread_mutex_lock(&pe_lock);
+	r = pe_abort;
+	pthread_mutex_unlock(&pe_lock);
+	return r;
+}
+
+/* Records the dialog's process (kills it at once when an abort came first). */
+static void
+track(assuan_context_t ctx)
+{
+	pthread_mutex_lock(&pe_lock);
+	pe_pid = ctx != NULL ? (pid_t)assuan_get_pid(ctx) : -1;
+	if (pe_pid > 0 && pe_abort != 0)
+		(void)kill(pe_pid, SIGTERM);
+	pthread_mutex_unlock(&pe_lock);
+}
+
+/* Ends a dialog: BYE, release (waits for the process), forget its pid. */
+static void
+finish(assuan_context_t ctx)
+{
+	(void)assuan_transact(ctx, "BYE", NULL, NULL, NULL, NULL, NULL, NULL);
+	assuan_release(ctx);
+	track(NULL);
+}
 
 typedef struct secret_buf {
 	char *p;
@@ -80,7 +152,7 @@ map_err(gpg_error_t e)
 	case GPG_ERR_TIMEOUT:
 		return CNIE_ERR_TIMEOUT;
 	default:
-		return CNIE_ERR_IO;
+		return CNIED_ERR_DIALOG;
 	}
 }
 
@@ -96,14 +168,17 @@ start(const char *program, int timeout, const char *title, const char *desc,
 	*out = NULL;
 	if (program == NULL || program[0] == '\0')
 		return CNIE_ERR_UNSUPPORTED;
+	if (aborted() != 0)
+		return aborted(); /* no new dialog once stopped */
 	if ((e = assuan_new(&ctx)) != 0)
 		return CNIE_ERR_NOMEM;
 	/* fd_child_list NULL: the child keeps only its pipes and stderr. */
 	if ((e = assuan_pipe_connect(ctx, program, argv, NULL, NULL, NULL, 0)) != 0) {
 		cnie_log_error("cannot start pinentry %s: error %u", program, (unsigned)gpg_err_code(e));
 		assuan_release(ctx);
-		return CNIE_ERR_IO;
+		return CNIED_ERR_DIALOG;
 	}
+	track(ctx);
 	snprintf(cmd, sizeof(cmd), "SETTIMEOUT %d", timeout);
 	(void)assuan_transact(ctx, cmd, NULL, NULL, NULL, NULL, NULL, NULL);
 	if (build_cmd(cmd, sizeof(cmd), "SETTITLE", title) != 0 ||
@@ -111,7 +186,8 @@ start(const char *program, int timeout, const char *title, const char *desc,
 	    build_cmd(cmd, sizeof(cmd), "SETDESC", desc) != 0 ||
 	    (e = assuan_transact(ctx, cmd, NULL, NULL, NULL, NULL, NULL, NULL)) != 0) {
 		assuan_release(ctx);
-		return CNIE_ERR_IO;
+		track(NULL);
+		return aborted() != 0 ? aborted() : CNIED_ERR_DIALOG;
 	}
 	*out = ctx;
 	return 0;
@@ -134,7 +210,7 @@ cnied_pinentry_getpin(const char *program, int timeout, const char *title,
 		return r;
 	if (build_cmd(cmd, sizeof(cmd), "SETPROMPT", prompt) != 0 ||
 	    assuan_transact(ctx, cmd, NULL, NULL, NULL, NULL, NULL, NULL) != 0) {
-		r = CNIE_ERR_IO;
+		r = CNIED_ERR_DIALOG;
 		goto out;
 	}
 	assuan_begin_confidential(ctx);
@@ -151,10 +227,11 @@ cnied_pinentry_getpin(const char *program, int timeout, const char *title,
 	}
 	r = 0;
 out:
+	if (r != 0 && aborted() != 0)
+		r = aborted(); /* killed: not the user's cancel */
 	if (r != 0)
 		OPENSSL_cleanse(out, out_max);
-	(void)assuan_transact(ctx, "BYE", NULL, NULL, NULL, NULL, NULL, NULL);
-	assuan_release(ctx);
+	finish(ctx);
 	return r;
 }
 
@@ -172,7 +249,8 @@ cnied_pinentry_confirm(const char *program, int timeout, const char *title,
 	(void)assuan_transact(ctx, "SETCANCEL Deny", NULL, NULL, NULL, NULL, NULL, NULL);
 	e = assuan_transact(ctx, "CONFIRM", NULL, NULL, NULL, NULL, NULL, NULL);
 	r = e == 0 ? 0 : map_err(e);
-	(void)assuan_transact(ctx, "BYE", NULL, NULL, NULL, NULL, NULL, NULL);
-	assuan_release(ctx);
+	if (r != 0 && aborted() != 0)
+		r = aborted();
+	finish(ctx);
 	return r;
 }

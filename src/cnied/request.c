@@ -19,34 +19,29 @@
 
 #include "cnied.h"
 
-size_t
-cnied_hash_len(cnied_hash h)
+/* The hashes a page may ask a signature over (Web eID hashFunction). */
+static const cnie_card_hash sign_hashes[] = {CNIE_CARD_HASH_SHA256, CNIE_CARD_HASH_SHA384,
+    CNIE_CARD_HASH_SHA512};
+
+cnie_card_hash
+cnied_sign_hash_at(size_t i)
 {
-	switch (h) {
-	case CNIED_HASH_SHA256:
-		return 32;
-	case CNIED_HASH_SHA384:
-		return 48;
-	case CNIED_HASH_SHA512:
-		return 64;
-	}
-	return 0;
+	return i < sizeof(sign_hashes) / sizeof(sign_hashes[0]) ? sign_hashes[i] :
+	    CNIE_CARD_HASH_NONE;
 }
 
-const char *
-cnied_hash_name(cnied_hash h)
+/* The allowed hash spelled name ("SHA-256"...), NULL when none. */
+static const cnie_hash_info *
+sign_hash_by_name(const char *name)
 {
-	switch (h) {
-	case CNIED_HASH_SHA256:
-		return "SHA-256";
-	case CNIED_HASH_SHA384:
-		return "SHA-384";
-	case CNIED_HASH_SHA512:
-		return "SHA-512";
-	}
-	return "?";
-}
+	const cnie_hash_info *h = cnie_hash_by_name(name, CNIE_HASH_NAME_STD);
+	size_t i;
 
+	for (i = 0; h != NULL && cnied_sign_hash_at(i) != CNIE_CARD_HASH_NONE; i++)
+		if (cnied_sign_hash_at(i) == h->id)
+			return h;
+	return NULL;
+}
 
 /* Loads a body as a JSON object (cnie/json.h: size, depth, duplicates). */
 static json_t *
@@ -70,26 +65,18 @@ load_object(const char *body, size_t n, const char **why)
 	return NULL;
 }
 
-/* Every key of o must be in allowed[] (NULL-terminated). */
-static int
-only_keys(json_t *o, const char *const *allowed, const char **why)
+/* The body as an object whose keys are all in allowed[]; NULL (and *why) if not. */
+static json_t *
+open_body(const char *body, size_t n, const char *const *allowed, const char **why)
 {
-	const char *key;
-	json_t *v;
+	json_t *j = load_object(body, n, why);
 
-	json_object_foreach(o, key, v) {
-		size_t i;
-		bool ok = false;
-		(void)v;
-		for (i = 0; allowed[i] != NULL; i++)
-			if (strcmp(key, allowed[i]) == 0)
-				ok = true;
-		if (!ok) {
-			*why = "unknown field";
-			return -1;
-		}
+	if (j != NULL && cnie_json_only_keys(j, allowed, NULL) != 0) {
+		*why = "unknown field";
+		json_decref(j);
+		j = NULL;
 	}
-	return 0;
+	return j;
 }
 
 /* Optional string field into a fixed buffer (non-empty, no NUL). */
@@ -132,71 +119,92 @@ req_string(json_t *o, const char *key, size_t *len, const char **why)
 	return json_string_value(v);
 }
 
-int
-cnied_parse_cert(const char *body, size_t n, cnied_req_cert *out, const char **why)
+/*
+ * The common shape of every body: out zeroed, the object with only the
+ * keys[] (NULL-terminated), the endpoint's own fields (fields), then the
+ * optional "reader" every endpoint takes.
+ */
+static int
+parse_body(const char *body, size_t n, const char *const *keys, void *out, size_t out_size,
+    int (*fields)(json_t *j, void *out, const char **why), char *reader, size_t reader_max,
+    const char **why)
 {
-	static const char *const keys[] = {"type", "reader", NULL};
 	json_t *j;
-	const char *t;
-	size_t l;
 	int r = -1;
 
-	memset(out, 0, sizeof(*out));
-	if ((j = load_object(body, n, why)) == NULL)
+	memset(out, 0, out_size);
+	if ((j = open_body(body, n, keys, why)) == NULL)
 		return -1;
-	if (only_keys(j, keys, why) != 0)
-		goto out;
+	if (fields(j, out, why) == 0 && opt_string(j, "reader", reader, reader_max, why) == 0)
+		r = 0;
+	json_decref(j);
+	return r;
+}
+
+static int
+cert_fields(json_t *j, void *vout, const char **why)
+{
+	cnied_req_cert *out = vout;
+	const char *t;
+	size_t l;
+
 	if ((t = req_string(j, "type", &l, why)) == NULL)
-		goto out;
+		return -1;
 	if (strcmp(t, "auth") == 0)
 		out->sign = false;
 	else if (strcmp(t, "sign") == 0)
 		out->sign = true;
 	else {
 		*why = "type must be \"auth\" or \"sign\"";
-		goto out;
+		return -1;
 	}
-	if (opt_string(j, "reader", out->reader, sizeof(out->reader), why) != 0)
-		goto out;
-	r = 0;
-out:
-	json_decref(j);
-	return r;
+	return 0;
+}
+
+int
+cnied_parse_cert(const char *body, size_t n, cnied_req_cert *out, const char **why)
+{
+	static const char *const keys[] = {"type", "reader", NULL};
+
+	return parse_body(body, n, keys, out, sizeof(*out), cert_fields, out->reader,
+	    sizeof(out->reader), why);
+}
+
+static int
+auth_fields(json_t *j, void *vout, const char **why)
+{
+	cnied_req_auth *out = vout;
+	const char *s;
+	size_t l, i;
+
+	if ((s = req_string(j, "challengeNonce", &l, why)) == NULL)
+		return -1;
+	/*
+	 * As Web eID's own client takes it: 44 to 128 characters (44 is the
+	 * base64 length of 32 random bytes), printable ASCII, in any encoding
+	 * (base64, base64url, hex...).  Its bytes are hashed as sent.
+	 */
+	if (l < CNIED_NONCE_MIN || l > CNIED_NONCE_MAX) {
+		*why = "challengeNonce must be 44 to 128 characters";
+		return -1;
+	}
+	for (i = 0; i < l; i++) {
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e) {
+			*why = "challengeNonce must be printable ASCII";
+			return -1;
+		}
+	}
+	memcpy(out->nonce, s, l + 1);
+	return 0;
 }
 
 int
 cnied_parse_auth(const char *body, size_t n, cnied_req_auth *out, const char **why)
 {
 	static const char *const keys[] = {"challengeNonce", "reader", NULL};
-	uint8_t raw[sizeof(out->nonce)];
-	json_t *j;
-	const char *s;
-	size_t l, rl;
-	int r = -1;
 
-	memset(out, 0, sizeof(*out));
-	if ((j = load_object(body, n, why)) == NULL)
-		return -1;
-	if (only_keys(j, keys, why) != 0)
-		goto out;
-	if ((s = req_string(j, "challengeNonce", &l, why)) == NULL)
-		goto out;
-	/* Web eID: at least 44 base64 characters, i.e. 32 random bytes. */
-	if (l < 44 || l >= sizeof(out->nonce)) {
-		*why = "challengeNonce must be 44 to 512 base64 characters";
-		goto out;
-	}
-	if (cnie_base64_decode(s, l, raw, sizeof(raw), &rl) != 0 || rl < 32) {
-		*why = "challengeNonce must be base64 of at least 32 bytes";
-		goto out;
-	}
-	memcpy(out->nonce, s, l + 1);
-	if (opt_string(j, "reader", out->reader, sizeof(out->reader), why) != 0)
-		goto out;
-	r = 0;
-out:
-	json_decref(j);
-	return r;
+	return parse_body(body, n, keys, out, sizeof(*out), auth_fields, out->reader,
+	    sizeof(out->reader), why);
 }
 
 void
@@ -207,131 +215,132 @@ cnied_req_sign_clear(cnied_req_sign *r)
 	OPENSSL_cleanse(r->hash, sizeof(r->hash));
 }
 
-int
-cnied_parse_sign(const char *body, size_t n, cnied_req_sign *out, const char **why)
+static int
+sign_fields(json_t *j, void *vout, const char **why)
 {
-	static const char *const keys[] = {"certificate", "hash", "hashFunction",
-	    "paddingScheme", "reader", NULL};
-	json_t *j;
+	cnied_req_sign *out = vout;
+	const cnie_hash_info *h;
 	const char *s;
 	size_t l;
 	char pad[16];
-	int r = -1;
 
-	memset(out, 0, sizeof(*out));
-	if ((j = load_object(body, n, why)) == NULL)
-		return -1;
-	if (only_keys(j, keys, why) != 0)
-		goto out;
 	if ((s = req_string(j, "hashFunction", &l, why)) == NULL)
-		goto out;
-	if (strcmp(s, "SHA-256") == 0)
-		out->hash_fn = CNIED_HASH_SHA256;
-	else if (strcmp(s, "SHA-384") == 0)
-		out->hash_fn = CNIED_HASH_SHA384;
-	else if (strcmp(s, "SHA-512") == 0)
-		out->hash_fn = CNIED_HASH_SHA512;
-	else {
+		return -1;
+	if ((h = sign_hash_by_name(s)) == NULL) {
 		*why = "unsupported hashFunction";
-		goto out;
+		return -1;
 	}
+	out->hash_fn = h->id;
 	if ((s = req_string(j, "hash", &l, why)) == NULL)
-		goto out;
+		return -1;
 	if (cnie_base64_decode(s, l, out->hash, sizeof(out->hash), &out->hash_len) != 0 ||
-	    out->hash_len != cnied_hash_len(out->hash_fn)) {
+	    out->hash_len != h->len) {
 		*why = "hash length does not match hashFunction";
-		goto out;
+		return -1;
 	}
 	if ((s = req_string(j, "certificate", &l, why)) == NULL)
-		goto out;
+		return -1;
 	if (l > 16384 || (out->cert = malloc(l / 4 * 3 + 3)) == NULL) {
 		*why = "certificate too long";
-		goto out;
+		return -1;
 	}
 	if (cnie_base64_decode(s, l, out->cert, l / 4 * 3 + 3, &out->cert_len) != 0) {
 		*why = "certificate must be base64 DER";
-		goto out;
+		return -1;
 	}
 	if (opt_string(j, "paddingScheme", pad, sizeof(pad), why) != 0)
-		goto out;
+		return -1;
 	if (pad[0] != '\0') {
 		if (strcmp(pad, "PSS") == 0)
 			out->pss = true;
 		else if (strcmp(pad, "PKCS1.5") != 0 && strcmp(pad, "NONE") != 0) {
 			*why = "unsupported paddingScheme";
-			goto out;
+			return -1;
 		}
 	}
-	if (opt_string(j, "reader", out->reader, sizeof(out->reader), why) != 0)
-		goto out;
-	r = 0;
-out:
-	if (r != 0)
+	return 0;
+}
+
+int
+cnied_parse_sign(const char *body, size_t n, cnied_req_sign *out, const char **why)
+{
+	static const char *const keys[] = {"certificate", "hash", "hashFunction",
+	    "paddingScheme", "reader", NULL};
+	int r;
+
+	if ((r = parse_body(body, n, keys, out, sizeof(*out), sign_fields, out->reader,
+	    sizeof(out->reader), why)) != 0)
 		cnied_req_sign_clear(out);
-	json_decref(j);
 	return r;
+}
+
+static int
+identity_field(const char *s, unsigned *bit)
+{
+	static const struct {
+		const char *name;
+		unsigned bit;
+	} names[] = {{"mrz", CNIED_ID_MRZ}, {"names", CNIED_ID_NAMES},
+	    {"photo", CNIED_ID_PHOTO}, {"raw", CNIED_ID_RAW}};
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strcmp(s, names[i].name) == 0) {
+			*bit = names[i].bit;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int
+identity_fields(json_t *j, void *vout, const char **why)
+{
+	cnied_req_identity *out = vout;
+	json_t *f, *v;
+	size_t i, l, cl;
+	const char *s;
+
+	f = json_object_get(j, "fields");
+	if (!json_is_array(f) || json_array_size(f) == 0 || json_array_size(f) > 4) {
+		*why = "fields must be a non-empty array";
+		return -1;
+	}
+	json_array_foreach(f, i, v) {
+		unsigned bit;
+		if (!json_is_string(v)) {
+			*why = "fields must be strings";
+			return -1;
+		}
+		if (identity_field(json_string_value(v), &bit) != 0) {
+			*why = "unknown identity field";
+			return -1;
+		}
+		if (out->fields & bit) {
+			*why = "identity field repeated";
+			return -1;
+		}
+		out->fields |= bit;
+	}
+	if (json_object_get(j, "challenge") == NULL)
+		return 0;
+	if ((s = req_string(j, "challenge", &l, why)) == NULL)
+		return -1;
+	/* ICAO 9303-11 6.1: the AA challenge is 8 bytes. */
+	if (cnie_base64_decode(s, l, out->challenge, sizeof(out->challenge), &cl) != 0 ||
+	    cl != sizeof(out->challenge)) {
+		*why = "challenge must be base64 of 8 bytes";
+		return -1;
+	}
+	out->has_challenge = true;
+	return 0;
 }
 
 int
 cnied_parse_identity(const char *body, size_t n, cnied_req_identity *out, const char **why)
 {
 	static const char *const keys[] = {"fields", "challenge", "reader", NULL};
-	json_t *j, *f, *v;
-	size_t i, l;
-	const char *s;
-	int r = -1;
 
-	memset(out, 0, sizeof(*out));
-	if ((j = load_object(body, n, why)) == NULL)
-		return -1;
-	if (only_keys(j, keys, why) != 0)
-		goto out;
-	f = json_object_get(j, "fields");
-	if (!json_is_array(f) || json_array_size(f) == 0 || json_array_size(f) > 4) {
-		*why = "fields must be a non-empty array";
-		goto out;
-	}
-	json_array_foreach(f, i, v) {
-		unsigned bit;
-		if (!json_is_string(v)) {
-			*why = "fields must be strings";
-			goto out;
-		}
-		s = json_string_value(v);
-		if (strcmp(s, "mrz") == 0)
-			bit = CNIED_ID_MRZ;
-		else if (strcmp(s, "names") == 0)
-			bit = CNIED_ID_NAMES;
-		else if (strcmp(s, "photo") == 0)
-			bit = CNIED_ID_PHOTO;
-		else if (strcmp(s, "raw") == 0)
-			bit = CNIED_ID_RAW;
-		else {
-			*why = "unknown identity field";
-			goto out;
-		}
-		if (out->fields & bit) {
-			*why = "identity field repeated";
-			goto out;
-		}
-		out->fields |= bit;
-	}
-	if (json_object_get(j, "challenge") != NULL) {
-		size_t cl;
-		if ((s = req_string(j, "challenge", &l, why)) == NULL)
-			goto out;
-		/* ICAO 9303-11 6.1: the AA challenge is 8 bytes. */
-		if (cnie_base64_decode(s, l, out->challenge, sizeof(out->challenge), &cl) != 0 ||
-		    cl != sizeof(out->challenge)) {
-			*why = "challenge must be base64 of 8 bytes";
-			goto out;
-		}
-		out->has_challenge = true;
-	}
-	if (opt_string(j, "reader", out->reader, sizeof(out->reader), why) != 0)
-		goto out;
-	r = 0;
-out:
-	json_decref(j);
-	return r;
+	return parse_body(body, n, keys, out, sizeof(*out), identity_fields, out->reader,
+	    sizeof(out->reader), why);
 }

@@ -6,10 +6,22 @@
  * a stolen CA could not vouch for any other name (RFC 5280 4.2.1.10); it
  * signs one server certificate (SAN localhost, 127.0.0.1, ::1); then the
  * CA private key is freed without ever being written anywhere.  Nothing
- * here is publicly trusted (DESIGN.md: never a public certificate for
- * loopback).  server.key is created 0600 with O_EXCL.
+ * here is publicly trusted: a publicly trusted certificate for a loopback
+ * name would have its key shipped to every machine, hence to attackers.
+ * server.key is created 0600 through a fresh temporary file.
+ *
+ * Renewal: at start and twice a day (cnied_tls_refresh), the identity is
+ * checked: files missing or unreadable, the key not matching, the server
+ * certificate not issued by ca.pem, either certificate not yet valid or
+ * within CNIED_TLS_RENEW_DAYS of its end (or past it).  Any of these makes
+ * a new CA and server certificate (the old CA key no longer exists, so the
+ * CA is new too) and logs why; an expired certificate is never served.
+ * Browsers must then trust the new CA: cnied cannot write their databases
+ * (ProtectHome=read-only), `cnie-tool bridge trust` does, and `cnie-tool
+ * bridge status` and doctor say when it is needed.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,23 +96,26 @@ fail:
 	return NULL;
 }
 
+/* A temporary file (mkostemp: O_EXCL, never a planted name) renamed over path. */
 static int
 write_file(const char *path, int mode, X509 *c1, X509 *c2, EVP_PKEY *key)
 {
 	char tmp[4096];
+	const char *slash = strrchr(path, '/');
 	FILE *f;
 	int fd, ok;
 
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+	if (slash == NULL || (size_t)snprintf(tmp, sizeof(tmp), "%.*s/.tls.XXXXXX",
+	    (int)(slash - path), path) >= sizeof(tmp))
 		return -1;
-	(void)unlink(tmp);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
 		return -1;
 	/* The certificates are public (0644 whatever the umask); the key 0600. */
 	(void)fchmod(fd, (mode_t)mode);
 	if ((f = fdopen(fd, "w")) == NULL) {
 		close(fd);
+		(void)unlink(tmp);
 		return -1;
 	}
 	ok = 1;
@@ -175,6 +190,142 @@ out:
 	return r;
 }
 
+static X509 *
+read_cert(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	X509 *c;
+
+	if (f == NULL)
+		return NULL;
+	c = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	return c;
+}
+
+/* Days (rounded down) from now to t; INT32_MIN when t cannot be read. */
+static int
+days_to(const ASN1_TIME *t)
+{
+	int days, secs;
+
+	if (t == NULL || ASN1_TIME_diff(&days, &secs, NULL, t) != 1)
+		return INT32_MIN;
+	/* Both have t's sign: past t is negative, at least -1. */
+	if (days < 0 || secs < 0)
+		return days < 0 ? days : -1;
+	return days;
+}
+
+/* NULL when the identity in the state dir is good to serve, else why not. */
+static const char *
+identity_problem(const char *ca_path, const char *cert_path, const char *key_path,
+    char *why, size_t max)
+{
+	X509 *ca = NULL, *srv = NULL;
+	EVP_PKEY *key = NULL;
+	FILE *f;
+	const char *r = why;
+	int d_ca, d_srv;
+
+	if (access(ca_path, F_OK) != 0 || access(cert_path, F_OK) != 0 ||
+	    access(key_path, F_OK) != 0) {
+		snprintf(why, max, "missing");
+		return r;
+	}
+	ca = read_cert(ca_path);
+	srv = read_cert(cert_path);
+	if ((f = fopen(key_path, "r")) != NULL) {
+		key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+		fclose(f);
+	}
+	ERR_clear_error();
+	if (ca == NULL || srv == NULL || key == NULL) {
+		snprintf(why, max, "unreadable (corrupt)");
+		goto out;
+	}
+	if (X509_check_private_key(srv, key) != 1 || X509_verify(srv, X509_get0_pubkey(ca)) != 1) {
+		ERR_clear_error();
+		snprintf(why, max, "the key or the CA does not match the server certificate");
+		goto out;
+	}
+	d_ca = days_to(X509_get0_notAfter(ca));
+	d_srv = days_to(X509_get0_notAfter(srv));
+	if (X509_cmp_current_time(X509_get0_notBefore(ca)) > 0 ||
+	    X509_cmp_current_time(X509_get0_notBefore(srv)) > 0) {
+		snprintf(why, max, "not valid yet (clock change?)");
+		goto out;
+	}
+	if (d_ca < 0 || d_srv < 0) {
+		snprintf(why, max, "expired");
+		goto out;
+	}
+	if (d_ca < CNIED_TLS_RENEW_DAYS || d_srv < CNIED_TLS_RENEW_DAYS) {
+		snprintf(why, max, "expires in %d days", d_ca < d_srv ? d_ca : d_srv);
+		goto out;
+	}
+	r = NULL;
+out:
+	X509_free(ca);
+	X509_free(srv);
+	EVP_PKEY_free(key);
+	return r;
+}
+
+/* Paths of the three files; 0 or -1. */
+static int
+paths(const char *state_dir, char *ca_path, char *cert_path, char *key_path, size_t max)
+{
+	if ((size_t)snprintf(ca_path, max, "%s/ca.pem", state_dir) >= max ||
+	    (size_t)snprintf(cert_path, max, "%s/server.pem", state_dir) >= max ||
+	    (size_t)snprintf(key_path, max, "%s/server.key", state_dir) >= max)
+		return -1;
+	return 0;
+}
+
+/* A new identity when the present one is not good to serve; 1 renewed, 0 kept, -1. */
+static int
+renew_if_needed(const char *state_dir, const char *ca_path, const char *cert_path,
+    const char *key_path)
+{
+	char why[128];
+
+	if (identity_problem(ca_path, cert_path, key_path, why, sizeof(why)) == NULL)
+		return 0;
+	if (strcmp(why, "missing") != 0)
+		cnie_log_warn("the local CA / server certificate in %s: %s: making new ones; "
+		    "browsers must trust the new CA: run `cnie-tool bridge trust`", state_dir, why);
+	if (create_identity(state_dir, ca_path, cert_path, key_path) != 0)
+		return -1;
+	return 1;
+}
+
+static int
+load_identity(SSL_CTX *ctx, const char *cert_path, const char *key_path)
+{
+	if (SSL_CTX_use_certificate_chain_file(ctx, cert_path) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(ctx, key_path, SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_check_private_key(ctx) != 1) {
+		cnie_log_error("cannot load %s / %s", cert_path, key_path);
+		return -1;
+	}
+	return 0;
+}
+
+int
+cnied_tls_refresh(const char *state_dir, SSL_CTX *ctx)
+{
+	char ca_path[4096], cert_path[4096], key_path[4096];
+	int r;
+
+	if (paths(state_dir, ca_path, cert_path, key_path, sizeof(ca_path)) != 0)
+		return -1;
+	if ((r = renew_if_needed(state_dir, ca_path, cert_path, key_path)) <= 0)
+		return r;
+	/* New connections get the new certificate; open ones keep theirs. */
+	return load_identity(ctx, cert_path, key_path) == 0 ? 1 : -1;
+}
+
 int
 cnied_tls_init(const char *state_dir, SSL_CTX **out)
 {
@@ -183,17 +334,11 @@ cnied_tls_init(const char *state_dir, SSL_CTX **out)
 	struct stat st;
 
 	*out = NULL;
-	if ((size_t)snprintf(ca_path, sizeof(ca_path), "%s/ca.pem", state_dir) >=
-	    sizeof(ca_path) ||
-	    (size_t)snprintf(cert_path, sizeof(cert_path), "%s/server.pem", state_dir) >=
-	    sizeof(cert_path) ||
-	    (size_t)snprintf(key_path, sizeof(key_path), "%s/server.key", state_dir) >=
-	    sizeof(key_path))
+	if (paths(state_dir, ca_path, cert_path, key_path, sizeof(ca_path)) != 0)
 		return -1;
-	if (stat(cert_path, &st) != 0 || stat(key_path, &st) != 0 || stat(ca_path, &st) != 0) {
-		if (create_identity(state_dir, ca_path, cert_path, key_path) != 0)
-			return -1;
-	} else if (stat(key_path, &st) == 0 && (st.st_mode & 077) != 0) {
+	if (renew_if_needed(state_dir, ca_path, cert_path, key_path) < 0)
+		return -1;
+	if (stat(key_path, &st) == 0 && (st.st_mode & 077) != 0) {
 		cnie_log_warn("%s is readable by others: fixing its mode", key_path);
 		(void)chmod(key_path, 0600);
 	}
@@ -206,13 +351,8 @@ cnied_tls_init(const char *state_dir, SSL_CTX **out)
 	    SSL_OP_NO_COMPRESSION);
 	if (SSL_CTX_set_cipher_list(ctx, "ECDHE+AESGCM:ECDHE+CHACHA20") != 1)
 		goto fail;
-	if (SSL_CTX_use_certificate_chain_file(ctx, cert_path) != 1 ||
-	    SSL_CTX_use_PrivateKey_file(ctx, key_path, SSL_FILETYPE_PEM) != 1 ||
-	    SSL_CTX_check_private_key(ctx) != 1) {
-		cnie_log_error("cannot load %s / %s (remove them to create new ones)", cert_path,
-		    key_path);
+	if (load_identity(ctx, cert_path, key_path) != 0)
 		goto fail;
-	}
 	*out = ctx;
 	return 0;
 fail:

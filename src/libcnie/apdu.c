@@ -1,5 +1,5 @@
 /*
- * Command and response APDUs and the APDU engine: see include/cnie/apdu.h.
+ * Command and response APDUs and the APDU engine: see src/libcnie/include/cnie/apdu.h.
  *
  * Length fields follow ISO/IEC 7816-3:2006 clause 12.1.3 (and 7816-4:2013
  * 5.1).  Short form: Lc is one byte 01..FF, Le one byte where 00 means 256.

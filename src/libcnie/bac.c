@@ -1,6 +1,6 @@
 /*
  * Basic Access Control, ICAO 9303-11 clause 4.3 (key derivation 9.7),
- * worked example in Appendix D.  See include/cnie/bac.h.
+ * worked example in Appendix D.  See src/libcnie/include/cnie/bac.h.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +13,7 @@
 #include <cnie/error.h>
 #include <cnie/log.h>
 
+#include "mrz_internal.h"
 #include "sm_internal.h"
 
 struct cnie_bac {
@@ -97,64 +98,21 @@ out:
 	return r;
 }
 
-/* Copies a field and its check digit after verifying the digit. */
-static int
-mrz_field(const char *src, size_t n, char *dst)
-{
-	char cd;
-	int r;
-
-	if ((r = mrz_check_digit(src, n, &cd)) != 0)
-		return r;
-	if (cd != src[n])
-		return CNIE_ERR_INVALID_ARG;
-	memcpy(dst, src, n + 1);
-	return 0;
-}
-
 int
 cnie_mrz_info_from_mrz(const char *mrz, char *out, size_t out_len)
 {
-	char m[3 * 30 + 1], info[CNIE_MRZ_INFO_LEN + 1];
-	const char *docno, *birth, *expiry;
-	size_t i, n = 0;
-	int r = CNIE_ERR_INVALID_ARG;
+	cnie_mrz m;
+	cnie_mrz_field bad = CNIE_MRZ_FIELD_NONE;
+	int r;
 
-	if (mrz == NULL || out == NULL || out_len < sizeof(info))
+	if (mrz == NULL || out == NULL)
 		return CNIE_ERR_INVALID_ARG;
-	for (i = 0; mrz[i] != '\0'; i++) {
-		if (mrz[i] == '\n' || mrz[i] == '\r')
-			continue;
-		if (n >= sizeof(m) - 1)
-			goto out;
-		m[n++] = mrz[i];
+	if ((r = cnie_mrz_parse_access(mrz, strlen(mrz), &m, &bad)) != 0) {
+		cnie_log_info("MRZ refused: %s (%s)", cnie_mrz_field_name(bad), cnie_error_name(r));
+		return CNIE_ERR_INVALID_ARG;
 	}
-	m[n] = '\0';
-	if (n == 90) {
-		/* TD1 (9303-5 4.2.2): document number at 5..13 of line 1. */
-		if (m[14] == '<') {
-			r = CNIE_ERR_UNSUPPORTED; /* long number continued in optional data */
-			goto out;
-		}
-		docno = m + 5;
-		birth = m + 30;
-		expiry = m + 38;
-	} else if (n == 88) {
-		/* TD3 (9303-4 4.2.2): all three fields on line 2. */
-		docno = m + 44;
-		birth = m + 44 + 13;
-		expiry = m + 44 + 21;
-	} else {
-		goto out;
-	}
-	if ((r = mrz_field(docno, 9, info)) != 0 || (r = mrz_field(birth, 6, info + 10)) != 0 ||
-	    (r = mrz_field(expiry, 6, info + 17)) != 0)
-		goto out;
-	info[CNIE_MRZ_INFO_LEN] = '\0';
-	memcpy(out, info, sizeof(info));
-out:
-	cnie_wipe(m, sizeof(m));
-	cnie_wipe(info, sizeof(info));
+	r = cnie_mrz_access_info(&m, out, out_len);
+	cnie_mrz_clear(&m);
 	return r;
 }
 
@@ -170,12 +128,13 @@ cnie_bac_new(const char *mrz_info, cnie_bac **out)
 	if (out == NULL)
 		return CNIE_ERR_INVALID_ARG;
 	*out = NULL;
-	if (mrz_info == NULL || strlen(mrz_info) != CNIE_MRZ_INFO_LEN)
+	if (mrz_info == NULL || strlen(mrz_info) < CNIE_MRZ_INFO_LEN ||
+	    strlen(mrz_info) > CNIE_MRZ_INFO_MAX)
 		return CNIE_ERR_INVALID_ARG;
 	if ((b = calloc(1, sizeof(*b))) == NULL)
 		return CNIE_ERR_NOMEM;
 	/* Kseed = first 16 bytes of SHA-1(MRZ_information) (9303-11 9.7.2). */
-	if (EVP_Digest(mrz_info, CNIE_MRZ_INFO_LEN, h, NULL, EVP_sha1(), NULL) != 1)
+	if (EVP_Digest(mrz_info, strlen(mrz_info), h, NULL, EVP_sha1(), NULL) != 1)
 		goto out;
 	if ((r = cnie_sm_kdf(CNIE_SM_3DES, h, 16, 1, b->kenc, 16)) != 0 ||
 	    (r = cnie_sm_kdf(CNIE_SM_3DES, h, 16, 2, b->kmac, 16)) != 0)
@@ -387,8 +346,13 @@ cnie_bac_run(cnie_transport *t, const char *mrz_info, cnie_sm **sm)
 	a.flags = CNIE_APDU_SENSITIVE | CNIE_APDU_SENSITIVE_RESP;
 	if ((r = cnie_apdu_transmit(t, &a, resp, &sw)) != 0)
 		goto out;
-	if (sw == 0x6300 || sw == 0x6982) {
-		cnie_log_info("BAC refused by the card (SW %04X)", sw);
+	/*
+	 * The words chips use for a cryptogram made with other keys (a wrong
+	 * MRZ): 6300 (9303-11 4.3 "authentication failed"), 63Cx, 6982, and
+	 * 6988 from chips that check the MAC as secure messaging.
+	 */
+	if (sw == 0x6300 || (sw & 0xFFF0) == 0x63C0 || sw == 0x6982 || sw == 0x6988) {
+		cnie_log_info("BAC refused by the card (SW %04X): wrong MRZ", sw);
 		r = CNIE_ERR_BAC;
 		goto out;
 	}

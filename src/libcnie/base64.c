@@ -1,4 +1,4 @@
-/* Strict base64 (include/cnie/base64.h). */
+/* Strict base64 (src/libcnie/include/cnie/base64.h). */
 #include <stdint.h>
 #include <stdlib.h>
 

@@ -1,5 +1,5 @@
 /*
- * On-disk cache of read-only card data (include/cnie/cache.h): one file per
+ * On-disk cache of read-only card data (src/libcnie/include/cnie/cache.h): one file per
  * entry in $XDG_CACHE_HOME/cnie, each with a header that lets a corrupt or
  * truncated file be told from a good one.
  */
@@ -296,7 +296,7 @@ cnie_cache_put(cnie_cache *c, const char *name, const uint8_t *p, size_t n)
 		return CNIE_ERR_IO;
 	if ((r = write_all(fd, hdr, sizeof(hdr))) != 0 || (r = write_all(fd, p, n)) != 0)
 		goto out;
-	/* No fsync (include/cnie/cache.h): the digest catches a torn entry. */
+	/* No fsync (src/libcnie/include/cnie/cache.h): the digest catches a torn entry. */
 	if (fchmod(fd, 0600) != 0) {
 		r = CNIE_ERR_IO;
 		goto out;

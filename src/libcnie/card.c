@@ -25,6 +25,8 @@
 #include <cnie/sm.h>
 #include <cnie/tlv.h>
 
+#include "hash_internal.h"
+
 static const uint8_t pki_aid[] = { 0xF0, 0x43, 0x4E, 0x49, 0x45, 0x50, 0x4B, 0x49 };
 
 #define CARD_PIN_REF 0x81      /* user PIN (card-profile.md 4) */
@@ -54,14 +56,36 @@ struct cnie_card {
 	cnie_p15_cdf *cdf;
 	card_cert certs[CNIE_P15_MAX_OBJECTS];
 	size_t ncerts;
-	/* On-disk cache (include/cnie/cache.h): NULL when off or unusable. */
+	/* On-disk cache (src/libcnie/include/cnie/cache.h): NULL when off or unusable. */
 	uint8_t atr_check[CNIE_CACHE_CHECK_LEN]; /* SHA-256(ATR) prefix, 0 if none */
 	cnie_cache *cache;
 	bool cache_tried;
 	bool ti_loaded;	  /* TokenInfo read (only serial/label need it) */
 	bool contactless; /* opened with PACE: a reset needs cnie_card_resume */
 	bool no_odd_read; /* the card refused READ BINARY B1 by FID: SELECT + B0 */
+	/*
+	 * Transactions (docs/card-profile.md 9): every public call is one
+	 * PC/SC transaction, taken before its first exchange.  depth counts
+	 * nested public calls; in_txn is set while the transaction is held.
+	 * df is what the card's current DF is known to be inside it: unknown
+	 * at its start (another program may have run since our last one).
+	 */
+	unsigned depth;
+	bool in_txn;
+	int df;
+	/*
+	 * PACE: EF.CardAccess as first read (public and fixed for the card),
+	 * so that re-running PACE after another program ended our session
+	 * costs PACE alone; pace_reset when the card was reset (its MF is
+	 * current again: the application must be selected after PACE).
+	 */
+	uint8_t *card_access;
+	size_t card_access_len;
+	bool pace_reset;
 };
+
+/* What the current DF is known to be inside a transaction. */
+enum { CARD_DF_UNKNOWN = 0, CARD_DF_PKI, CARD_DF_OTHER };
 
 /* The PKI application's DF (card-profile.md 2), current after open. */
 static const uint8_t pki_df[] = { 0xA0, 0x01 };
@@ -91,6 +115,102 @@ select_pki(cnie_transport *t)
 	return cnie_sw_to_error(sw);
 }
 
+/* ---- transactions ------------------------------------------------------ */
+
+/*
+ * The rules are in docs/card-profile.md 9.  In short: a public call is one
+ * PC/SC transaction (SCardBeginTransaction before its first exchange,
+ * SCardEndTransaction when it returns), so nobody else's APDU falls
+ * between a SELECT and its READ BINARY, an MSE:SET and its PSO, or two
+ * parts of one file.  Between two of our transactions another program
+ * may have selected another DF; pcsc-lite cannot tell
+ * (its event counter moves on insertion and removal only), so the first
+ * command of a transaction that depends on the current DF is sent as is
+ * and, when the card answers as it does outside the PKI application, the
+ * application is selected again and the command sent once more.  A
+ * single client pays nothing; a client whose DF was changed pays the
+ * refused command and the SELECT.
+ */
+
+/* Opens a public call (nested calls share the outer transaction). */
+static void
+card_enter(cnie_card *c)
+{
+	c->depth++;
+}
+
+static int card_txn_open(cnie_card *c);
+
+/* Selects the PKI application (P2 0C, no answer data) inside the transaction. */
+static int
+card_select_pki(cnie_card *c)
+{
+	int r;
+
+	if ((r = card_txn_open(c)) != 0)
+		return r;
+	c->df = CARD_DF_UNKNOWN;
+	if ((r = select_pki(c->t)) == 0)
+		c->df = CARD_DF_PKI;
+	return r;
+}
+
+/*
+ * Takes the transaction before the call's first exchange (a call served
+ * from memory costs no pcscd round trip).  A reset by another program
+ * since our last transaction is reported by SCardBeginTransaction: the
+ * card's security state is gone (card-profile.md 7), so reattach, select
+ * the application and report CNIE_ERR_LOGIN_LOST once, with nothing of the
+ * call sent.  Under PACE the session died too: CNIE_ERR_CARD_RESET as is
+ * (cnie_card_resume with the CAN).
+ */
+static int
+card_txn_open(cnie_card *c)
+{
+	int r;
+
+	if (c->in_txn || c->depth == 0)
+		return 0;
+	c->df = CARD_DF_UNKNOWN;
+	r = cnie_transport_begin(c->t);
+	if (r == CNIE_ERR_CARD_RESET && c->inner == NULL) {
+		cnie_log_info("card reset by another program: reconnecting");
+		if ((r = cnie_transport_reconnect(c->t)) != 0 ||
+		    (r = cnie_transport_begin(c->t)) != 0)
+			return r;
+		c->in_txn = true;
+		if ((r = card_select_pki(c)) != 0)
+			return r;
+		return CNIE_ERR_LOGIN_LOST;
+	}
+	if (r == CNIE_ERR_CARD_RESET)
+		c->pace_reset = true;
+	if (r != 0)
+		return r;
+	c->in_txn = true;
+	return 0;
+}
+
+/*
+ * Closes a public call; the outermost one ends the transaction.  The
+ * call's outcome stands: a card removed after its last answer is seen by
+ * the next call.
+ */
+static int
+card_leave(cnie_card *c, int r)
+{
+	int r2;
+
+	if (c->depth == 0 || --c->depth > 0 || !c->in_txn)
+		return r;
+	c->in_txn = false;
+	c->df = CARD_DF_UNKNOWN;
+	/* c->t is NULL only after a failed PACE start: the lock is the reader's. */
+	if ((r2 = cnie_transport_end(c->t != NULL ? c->t : c->inner)) != 0)
+		cnie_log_debug("end of transaction: %s", cnie_strerror(r2));
+	return r;
+}
+
 /* After CNIE_ERR_CARD_RESET: reattach, select the application, report the lost login. */
 static int
 card_xfer_reset(cnie_card *c)
@@ -98,27 +218,71 @@ card_xfer_reset(cnie_card *c)
 	int r;
 
 	cnie_log_info("card reset by another program: reconnecting");
+	c->df = CARD_DF_UNKNOWN;
 	if ((r = cnie_transport_reconnect(c->t)) != 0)
 		return r;
-	if ((r = select_pki(c->t)) != 0)
+	if ((r = card_select_pki(c)) != 0)
 		return r;
 	return CNIE_ERR_LOGIN_LOST;
 }
 
 /*
- * Every command goes through here.  A reset by another program loses the
- * card's security state (7816-4 has no resume): reconnect, select the
- * application again and report CNIE_ERR_LOGIN_LOST once.
+ * The answers a command of the PKI application gets when another DF is
+ * current (card-profile.md 9): 6A82 (no such file), 6A88 (no such key or
+ * PIN reference: both are DF-specific), 6986 (no current EF), 6982 (the
+ * other application's interface rule, card-profile.md 2).  None of them
+ * has compared a PIN or used a key.
+ */
+static bool
+df_lost(uint16_t sw)
+{
+	return sw == 0x6A82 || sw == 0x6A88 || sw == 0x6986 || sw == 0x6982;
+}
+
+/*
+ * Every command goes through here, inside the call's transaction.  A
+ * reset by another program loses the card's security state (7816-4 has
+ * no resume): reconnect, select the application again and report
+ * CNIE_ERR_LOGIN_LOST once.  The first command of a transaction that is
+ * not a SELECT runs where another program may have left another DF
+ * current: see df_lost().
  */
 static int
 card_xfer(cnie_card *c, const cnie_apdu *a, cnie_buf *resp, uint16_t *sw)
 {
 	cnie_buf *scratch = NULL;
+	size_t before;
+	bool fresh, first;
 	int r;
 
+	if ((r = card_txn_open(c)) != 0)
+		return r;
 	if (resp == NULL && (resp = scratch = cnie_buf_new()) == NULL)
 		return CNIE_ERR_NOMEM;
+	before = cnie_buf_len(resp);
+	fresh = c->df == CARD_DF_UNKNOWN;
+	first = fresh && a->ins != 0xA4;
 	r = cnie_apdu_transmit(c->t, a, resp, sw);
+	if (c->inner != NULL && (r == CNIE_ERR_CARD_RESET || r == CNIE_ERR_LOGIN_LOST)) {
+		c->pace_reset = true;
+		r = CNIE_ERR_CARD_RESET;
+	} else if (c->inner != NULL && r == CNIE_ERR_SM && fresh) {
+		/*
+		 * The first command of a transaction found no session: another
+		 * program's plain command ended it (card-profile.md 6).  Reported
+		 * as a reset of our session: cnie_card_resume runs PACE again.
+		 */
+		cnie_log_info("secure messaging session ended by another program");
+		r = CNIE_ERR_CARD_RESET;
+	}
+	if (r == 0 && first && df_lost(*sw)) {
+		cnie_log_debug("SW %04X: another program changed the current application; "
+		    "selecting it again", *sw);
+		if ((r = cnie_buf_truncate(resp, before)) == 0 && (r = card_select_pki(c)) == 0)
+			r = cnie_apdu_transmit(c->t, a, resp, sw);
+	}
+	if (r == 0 && first)
+		c->df = CARD_DF_PKI;
 	cnie_buf_free(&scratch);
 	/* A PACE session does not survive a reset: the caller must open again. */
 	if (r != CNIE_ERR_CARD_RESET || c->inner != NULL)
@@ -145,7 +309,12 @@ select_path(cnie_card *c, const uint8_t *path, size_t len)
 	a.nc = len;
 	if ((r = card_xfer(c, &a, NULL, &sw)) != 0)
 		return r;
-	return cnie_sw_to_error(sw);
+	if ((r = cnie_sw_to_error(sw)) != 0)
+		return r;
+	/* A path from the MF names its DF: the PKI application's or another. */
+	c->df = len >= 2 && memcmp(path, pki_df, sizeof(pki_df)) == 0 ? CARD_DF_PKI :
+	    CARD_DF_OTHER;
+	return 0;
 }
 
 /* One READ BINARY at off for up to ne bytes, appended to out; *eof set on a short answer. */
@@ -558,7 +727,7 @@ out:
 /* ---- open / free ------------------------------------------------------- */
 
 /*
- * The cache's content check (include/cnie/cache.h): the ATR names the card
+ * The cache's content check (src/libcnie/include/cnie/cache.h): the ATR names the card
  * product and its profile version, and costs no APDU.  The card itself is
  * identified by its application (SELECT of the PKI AID), not by the ATR.
  */
@@ -577,8 +746,8 @@ atr_check(cnie_card *c)
 	return 0;
 }
 
-int
-cnie_card_applications(cnie_card *c, cnie_p15_dir **out)
+static int
+card_applications(cnie_card *c, cnie_p15_dir **out)
 {
 	static const cnie_p15_path dir_path = { { 0x3F, 0x00, 0x2F, 0x00 }, 4, false, 0, 0 };
 	cnie_buf *b = NULL;
@@ -596,7 +765,7 @@ cnie_card_applications(cnie_card *c, cnie_p15_dir **out)
 	else if (r == CNIE_ERR_SW_FILE_NOT_FOUND)
 		r = CNIE_ERR_NOT_FOUND;
 	/* The MF is current now: the PKI application again for what follows. */
-	if ((r2 = select_pki(c->t)) != 0 && r == 0) {
+	if ((r2 = card_select_pki(c)) != 0 && r == 0) {
 		cnie_p15_dir_free(out);
 		r = r2;
 	}
@@ -623,11 +792,17 @@ start_pace(cnie_card *c, const char *can)
 	for (i = 0; i < n; i++)
 		if (can[i] < '0' || can[i] > '9')
 			return CNIE_ERR_INVALID_ARG;
-	if ((ca = cnie_buf_new()) == NULL)
-		return CNIE_ERR_NOMEM;
-	if ((r = read_file(c, &ca_path, false, ca)) != 0)
+	if (c->card_access == NULL) {
+		if ((ca = cnie_buf_new()) == NULL)
+			return CNIE_ERR_NOMEM;
+		if ((r = read_file(c, &ca_path, false, ca)) != 0 ||
+		    (r = cnie_buf_dup(ca, &c->card_access, &c->card_access_len)) != 0)
+			goto out;
+	}
+	/* PACE's steps in the call's transaction, like every other exchange. */
+	if ((r = card_txn_open(c)) != 0)
 		goto out;
-	if ((r = cnie_pace_run(c->t, cnie_buf_ptr(ca), cnie_buf_len(ca), CNIE_PACE_CAN, can, n,
+	if ((r = cnie_pace_run(c->t, c->card_access, c->card_access_len, CNIE_PACE_CAN, can, n,
 	    &sm)) != 0)
 		goto out;
 	c->inner = c->t;
@@ -663,6 +838,7 @@ cnie_card_open_ex(cnie_transport *t, const char *can, cnie_card **out)
 		return CNIE_ERR_NOMEM;
 	}
 	c->t = t;
+	card_enter(c);
 	if (cnie_transport_get_caps(t)->contactless) {
 		c->contactless = true;
 		if (can == NULL) {
@@ -674,26 +850,26 @@ cnie_card_open_ex(cnie_transport *t, const char *can, cnie_card **out)
 	}
 	if ((r = atr_check(c)) != 0)
 		goto out;
-	if ((r = select_pki(c->t)) != 0)
-		goto out;
-	*out = c;
-	c = NULL;
+	r = card_select_pki(c);
 out:
+	r = card_leave(c, r);
+	if (r == 0) {
+		*out = c;
+		c = NULL;
+	}
 	cnie_card_free(&c);
 	return r;
 }
 
-int
-cnie_card_resume(cnie_card *c, const char *can)
+static int
+card_resume(cnie_card *c, const char *can)
 {
 	int r;
 
-	if (c == NULL)
-		return CNIE_ERR_INVALID_ARG;
 	if (!c->contactless) {
 		if ((r = cnie_transport_reconnect(c->t)) != 0)
 			return r;
-		return select_pki(c->t);
+		return card_select_pki(c);
 	}
 	if (can == NULL)
 		return CNIE_ERR_NEED_CAN;
@@ -703,11 +879,37 @@ cnie_card_resume(cnie_card *c, const char *can)
 		c->t = c->inner;
 		c->inner = NULL;
 	}
-	if ((r = cnie_transport_reconnect(c->t)) != 0)
+	/* Reattach after a reset; a session merely ended needs nothing of the reader. */
+	if (c->pace_reset && (r = cnie_transport_reconnect(c->t)) != 0)
 		return r;
-	if ((r = start_pace(c, can)) != 0)
+	r = start_pace(c, can);
+	if (r == CNIE_ERR_LOGIN_LOST || r == CNIE_ERR_CARD_RESET) {
+		/* The card was reset as well, seen only now (before PACE began). */
+		c->pace_reset = true;
+		if (r == CNIE_ERR_CARD_RESET && (r = cnie_transport_reconnect(c->t)) != 0)
+			return r;
+		r = start_pace(c, can);
+	}
+	if (r != 0)
 		return r;
-	return select_pki(c->t);
+	/*
+	 * After a reset the MF is current (card-profile.md 7); after another
+	 * program merely ended the session the DF may be ours still, and the
+	 * next command finds out (card_xfer): PACE and nothing more.
+	 */
+	if (!c->pace_reset)
+		return 0;
+	c->pace_reset = false;
+	return card_select_pki(c);
+}
+
+int
+cnie_card_resume(cnie_card *c, const char *can)
+{
+	if (c == NULL)
+		return CNIE_ERR_INVALID_ARG;
+	card_enter(c);
+	return card_leave(c, card_resume(c, can));
 }
 
 int
@@ -740,6 +942,7 @@ cnie_card_free(cnie_card **cp)
 	cnie_p15_prkdf_free(&c->prkdf);
 	cnie_p15_cdf_free(&c->cdf);
 	cnie_cache_free(&c->cache);
+	free(c->card_access);
 	cnie_transport_free(&c->t);
 	cnie_transport_free(&c->inner);
 	cnie_freezero(c, sizeof(*c));
@@ -754,8 +957,8 @@ cnie_card_transport(cnie_card *c)
 
 /* ---- information ------------------------------------------------------- */
 
-int
-cnie_card_serial(cnie_card *c, const char **out)
+static int
+card_serial(cnie_card *c, const char **out)
 {
 	int r;
 
@@ -767,8 +970,8 @@ cnie_card_serial(cnie_card *c, const char **out)
 	return 0;
 }
 
-int
-cnie_card_label(cnie_card *c, const char **out)
+static int
+card_label(cnie_card *c, const char **out)
 {
 	int r;
 
@@ -780,8 +983,8 @@ cnie_card_label(cnie_card *c, const char **out)
 	return 0;
 }
 
-int
-cnie_card_key_count(cnie_card *c, size_t *n)
+static int
+card_key_count(cnie_card *c, size_t *n)
 {
 	int r;
 
@@ -814,8 +1017,8 @@ key_info(const cnie_p15_prkey *k, cnie_card_key_info *info)
 	return 0;
 }
 
-int
-cnie_card_get_key(cnie_card *c, size_t i, cnie_card_key_info *info)
+static int
+card_get_key(cnie_card *c, size_t i, cnie_card_key_info *info)
 {
 	int r;
 
@@ -828,8 +1031,8 @@ cnie_card_get_key(cnie_card *c, size_t i, cnie_card_key_info *info)
 	return key_info(&c->prkdf->keys[i], info);
 }
 
-int
-cnie_card_cert_count(cnie_card *c, size_t *n)
+static int
+card_cert_count(cnie_card *c, size_t *n)
 {
 	int r;
 
@@ -841,8 +1044,8 @@ cnie_card_cert_count(cnie_card *c, size_t *n)
 	return 0;
 }
 
-int
-cnie_card_get_cert(cnie_card *c, size_t i, cnie_card_cert_info *info)
+static int
+card_get_cert(cnie_card *c, size_t i, cnie_card_cert_info *info)
 {
 	const cnie_p15_cert *ce;
 	int r;
@@ -864,8 +1067,8 @@ cnie_card_get_cert(cnie_card *c, size_t i, cnie_card_cert_info *info)
 	return 0;
 }
 
-int
-cnie_card_certificate(cnie_card *c, const uint8_t *id, size_t id_len, const uint8_t **der,
+static int
+card_certificate(cnie_card *c, const uint8_t *id, size_t id_len, const uint8_t **der,
     size_t *der_len)
 {
 	const cnie_p15_cert *ce;
@@ -1000,8 +1203,8 @@ pad_width(const cnie_p15_pin *p)
 	return p->has_max_len && p->max_len <= CARD_PIN_MAX ? p->max_len : CARD_PIN_MAX;
 }
 
-int
-cnie_card_pin_status(cnie_card *c, int *tries_left, bool *blocked, bool *verified)
+static int
+card_pin_status(cnie_card *c, int *tries_left, bool *blocked, bool *verified)
 {
 	const cnie_p15_pin *pin;
 	cnie_apdu a;
@@ -1035,8 +1238,8 @@ cnie_card_pin_status(cnie_card *c, int *tries_left, bool *blocked, bool *verifie
 	return 0;
 }
 
-int
-cnie_card_logout(cnie_card *c)
+static int
+card_logout(cnie_card *c)
 {
 	const cnie_p15_pin *pin;
 	cnie_apdu a;
@@ -1058,8 +1261,8 @@ cnie_card_logout(cnie_card *c)
 	return cnie_sw_to_error(sw);
 }
 
-int
-cnie_card_puk_status(cnie_card *c, int *tries_left, bool *blocked)
+static int
+card_puk_status(cnie_card *c, int *tries_left, bool *blocked)
 {
 	const cnie_p15_pin *pin, *puk;
 	cnie_apdu a;
@@ -1074,19 +1277,13 @@ cnie_card_puk_status(cnie_card *c, int *tries_left, bool *blocked)
 		return r;
 	/* Empty VERIFY: the status, no try spent (ISO 7816-4 11.5.6). */
 	cnie_apdu_init(&a, 0x00, 0x20, 0x00, (uint8_t)puk->reference);
-	if ((r = card_xfer(c, &a, NULL, &sw)) != 0)
-		return r;
 	/*
 	 * The PUK reference is DF-specific (card-profile.md 4): with another
-	 * DF current the card answers 6A88; select the PKI application and ask
-	 * again, once.
+	 * DF current the card answers 6A88 and card_xfer selects the PKI
+	 * application and asks again, once.
 	 */
-	if (sw == 0x6A88) {
-		if ((r = select_pki(c->t)) != 0)
-			return r;
-		if ((r = card_xfer(c, &a, NULL, &sw)) != 0)
-			return r;
-	}
+	if ((r = card_xfer(c, &a, NULL, &sw)) != 0)
+		return r;
 	if ((sw & 0xFFF0) == 0x63C0) {
 		tries = sw & 0x0F;
 		blk = tries == 0;
@@ -1102,8 +1299,8 @@ cnie_card_puk_status(cnie_card *c, int *tries_left, bool *blocked)
 	return 0;
 }
 
-int
-cnie_card_pin_verify(cnie_card *c, const char *pin, int *tries_left)
+static int
+card_pin_verify(cnie_card *c, const char *pin, int *tries_left)
 {
 	const cnie_p15_pin *p;
 	uint8_t data[CARD_PIN_MAX];
@@ -1140,6 +1337,24 @@ put_le(uint8_t *p, uint32_t v, size_t n)
 	return n;
 }
 
+/*
+ * Before a PIN pad command, inside the call's transaction: the reader
+ * sends the VERIFY or CHANGE itself and a refused one would make the
+ * holder type the PIN again, so the application is selected first unless
+ * this transaction already knows it is current (card-profile.md 9).
+ */
+static int
+pinpad_ready(cnie_card *c)
+{
+	int r;
+
+	if ((r = card_txn_open(c)) != 0)
+		return r;
+	if (c->df == CARD_DF_PKI)
+		return 0;
+	return card_select_pki(c);
+}
+
 /* The answer of a PIN pad (PC/SC part 10 2.5.2, 2.5.3) to our errors. */
 static int
 pinpad_result(const uint8_t *resp, size_t rl, int *tries_left)
@@ -1163,8 +1378,8 @@ pinpad_result(const uint8_t *resp, size_t rl, int *tries_left)
 	}
 }
 
-int
-cnie_card_pin_verify_pinpad(cnie_card *c, int *tries_left)
+static int
+card_pin_verify_pinpad(cnie_card *c, int *tries_left)
 {
 	const cnie_transport_caps *caps;
 	const cnie_p15_pin *p;
@@ -1205,6 +1420,8 @@ cnie_card_pin_verify_pinpad(cnie_card *c, int *tries_left)
 	st[n++] = 0x00;
 	st[n++] = (uint8_t)p->reference;
 	st[n++] = 0x00;
+	if ((r = pinpad_ready(c)) != 0)
+		return r;
 	r = cnie_transport_control(c->t, caps->ioctl_verify, st, n, resp, &rl);
 	if (r == CNIE_ERR_CARD_RESET)
 		return card_xfer_reset(c);
@@ -1213,8 +1430,8 @@ cnie_card_pin_verify_pinpad(cnie_card *c, int *tries_left)
 	return pinpad_result(resp, rl, tries_left);
 }
 
-int
-cnie_card_pin_change_pinpad(cnie_card *c, int *tries_left)
+static int
+card_pin_change_pinpad(cnie_card *c, int *tries_left)
 {
 	const cnie_transport_caps *caps;
 	const cnie_p15_pin *p;
@@ -1265,6 +1482,8 @@ cnie_card_pin_change_pinpad(cnie_card *c, int *tries_left)
 	st[n++] = (uint8_t)(2 * w);
 	for (i = 0; i < 2 * w; i++)
 		st[n++] = 0xFF;
+	if ((r = pinpad_ready(c)) != 0)
+		return r;
 	r = cnie_transport_control(c->t, caps->ioctl_modify, st, n, resp, &rl);
 	if (r == CNIE_ERR_CARD_RESET)
 		return card_xfer_reset(c);
@@ -1273,8 +1492,8 @@ cnie_card_pin_change_pinpad(cnie_card *c, int *tries_left)
 	return pinpad_result(resp, rl, tries_left);
 }
 
-int
-cnie_card_pin_change(cnie_card *c, const char *old_pin, const char *new_pin, int *tries_left)
+static int
+card_pin_change(cnie_card *c, const char *old_pin, const char *new_pin, int *tries_left)
 {
 	const cnie_p15_pin *p;
 	uint8_t data[2 * CARD_PIN_MAX];
@@ -1304,8 +1523,8 @@ cnie_card_pin_change(cnie_card *c, const char *old_pin, const char *new_pin, int
 	return pin_result(sw, tries_left);
 }
 
-int
-cnie_card_pin_unblock(cnie_card *c, const char *puk, const char *new_pin, int *tries_left)
+static int
+card_pin_unblock(cnie_card *c, const char *puk, const char *new_pin, int *tries_left)
 {
 	const cnie_p15_pin *p, *u;
 	uint8_t data[2 * CARD_PIN_MAX];
@@ -1338,54 +1557,15 @@ cnie_card_pin_unblock(cnie_card *c, const char *puk, const char *new_pin, int *t
 
 /* ---- signatures -------------------------------------------------------- */
 
-/* DigestInfo prefixes (RFC 8017 9.2 note 1). */
-static const uint8_t di_sha1[] = { 0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e, 0x03,
-	0x02, 0x1a, 0x05, 0x00, 0x04, 0x14 };
-static const uint8_t di_sha224[] = { 0x30, 0x2d, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48,
-	0x01, 0x65, 0x03, 0x04, 0x02, 0x04, 0x05, 0x00, 0x04, 0x1c };
-static const uint8_t di_sha256[] = { 0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48,
-	0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20 };
-static const uint8_t di_sha384[] = { 0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48,
-	0x01, 0x65, 0x03, 0x04, 0x02, 0x02, 0x05, 0x00, 0x04, 0x30 };
-static const uint8_t di_sha512[] = { 0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48,
-	0x01, 0x65, 0x03, 0x04, 0x02, 0x03, 0x05, 0x00, 0x04, 0x40 };
-
+/* m's digest length and DigestInfo prefix (cnie/hash.h); 0 for NONE. */
 static size_t
 hash_len(cnie_card_hash h, const uint8_t **prefix, size_t *prefix_len)
 {
-	const uint8_t *p = NULL;
-	size_t pl = 0, n = 0;
+	const cnie_hash_info *hi = cnie_hash_by_id(h);
 
-	switch (h) {
-	case CNIE_CARD_HASH_SHA1:
-		p = di_sha1, pl = sizeof(di_sha1), n = 20;
-		break;
-	case CNIE_CARD_HASH_SHA224:
-		p = di_sha224, pl = sizeof(di_sha224), n = 28;
-		break;
-	case CNIE_CARD_HASH_SHA256:
-		p = di_sha256, pl = sizeof(di_sha256), n = 32;
-		break;
-	case CNIE_CARD_HASH_SHA384:
-		p = di_sha384, pl = sizeof(di_sha384), n = 48;
-		break;
-	case CNIE_CARD_HASH_SHA512:
-		p = di_sha512, pl = sizeof(di_sha512), n = 64;
-		break;
-	case CNIE_CARD_HASH_NONE:
-		break;
-	}
-	if (prefix != NULL)
-		*prefix = p;
-	if (prefix_len != NULL)
-		*prefix_len = pl;
-	return n;
-}
-
-static bool
-is_hash_len(size_t n)
-{
-	return n == 20 || n == 28 || n == 32 || n == 48 || n == 64;
+	*prefix = hi != NULL ? hi->digest_info : NULL;
+	*prefix_len = hi != NULL ? hi->digest_info_len : 0;
+	return hi != NULL ? hi->len : 0;
 }
 
 /* Builds the card input for mech into buf; *alg gets DO 80. */
@@ -1423,7 +1603,7 @@ sign_input(const cnie_card_key_info *k, const cnie_card_mech *m, const uint8_t *
 		*alg = ALG_RSA_PSS;
 		break;
 	case CNIE_CARD_MECH_ECDSA:
-		if (k->type != CNIE_CARD_KEY_EC || !is_hash_len(in_len) ||
+		if (k->type != CNIE_CARD_KEY_EC || cnie_hash_by_len(in_len) == NULL ||
 		    (hl != 0 && in_len != hl))
 			return CNIE_ERR_INVALID_ARG;
 		*alg = ALG_ECDSA;
@@ -1500,26 +1680,6 @@ find_key(cnie_card *c, const uint8_t *id, size_t id_len, cnie_card_key_info *k)
 	return key_info(pk, k);
 }
 
-/* The OpenSSL digest of a cnie_card_hash (NULL for none). */
-static const EVP_MD *
-md_of(cnie_card_hash h)
-{
-	switch (h) {
-	case CNIE_CARD_HASH_SHA1:
-		return EVP_sha1();
-	case CNIE_CARD_HASH_SHA224:
-		return EVP_sha224();
-	case CNIE_CARD_HASH_SHA256:
-		return EVP_sha256();
-	case CNIE_CARD_HASH_SHA384:
-		return EVP_sha384();
-	case CNIE_CARD_HASH_SHA512:
-		return EVP_sha512();
-	default:
-		return NULL;
-	}
-}
-
 /*
  * The cache's second content check: the first key operation whose
  * certificate came from the cache is verified with that certificate's
@@ -1562,7 +1722,7 @@ check_with_cert(cnie_card *c, const cnie_card_key_info *k, const cnie_card_mech 
 	case ALG_RSA_PSS:
 		ok = EVP_PKEY_verify_init(ctx) == 1 &&
 		    EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PSS_PADDING) == 1 &&
-		    EVP_PKEY_CTX_set_signature_md(ctx, md_of(m->hash)) == 1 &&
+		    EVP_PKEY_CTX_set_signature_md(ctx, cnie_hash_md(m->hash)) == 1 &&
 		    EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, RSA_PSS_SALTLEN_DIGEST) == 1 &&
 		    EVP_PKEY_verify(ctx, sig, sig_len, input, n) == 1;
 		break;
@@ -1588,7 +1748,11 @@ out:
 	return r;
 }
 
-/* MSE:SET (DST B6 or AT A4) then the operation, in one transaction (7816-4 7.5.11). */
+/*
+ * MSE:SET (DST B6 or AT A4) then the operation (7816-4 7.5.11), in the call's
+ * transaction: the environment belongs to the current DF and to nobody else's
+ * commands in between.
+ */
 static int
 key_operation(cnie_card *c, bool internal_auth, const uint8_t *id, size_t id_len,
     const cnie_card_mech *m, const uint8_t *in, size_t in_len, uint8_t *sig, size_t *sig_len)
@@ -1600,7 +1764,6 @@ key_operation(cnie_card *c, bool internal_auth, const uint8_t *id, size_t id_len
 	size_t n, max, expect, nm;
 	uint16_t sw;
 	uint8_t alg;
-	bool began = false;
 	int r;
 
 	if (c == NULL || id == NULL || m == NULL || sig_len == NULL || (in == NULL && in_len > 0))
@@ -1632,9 +1795,6 @@ key_operation(cnie_card *c, bool internal_auth, const uint8_t *id, size_t id_len
 	if (alg != (k.type == CNIE_CARD_KEY_RSA ? ALG_RSA_PKCS1 : ALG_ECDSA))
 		mse[nm++] = 0x80, mse[nm++] = 0x01, mse[nm++] = alg;
 	mse[nm++] = 0x84, mse[nm++] = 0x01, mse[nm++] = k.key_ref;
-	if ((r = cnie_transport_begin(c->t)) != 0)
-		goto out;
-	began = true;
 	cnie_apdu_init(&a, 0x00, 0x22, 0x41, internal_auth ? 0xA4 : 0xB6);
 	a.data = mse;
 	a.nc = nm;
@@ -1667,22 +1827,181 @@ key_operation(cnie_card *c, bool internal_auth, const uint8_t *id, size_t id_len
 		*sig_len = expect;
 	}
 out:
-	if (began) {
-		int r2 = cnie_transport_end(c->t);
-
-		if (r == 0)
-			r = r2;
-	}
 	cnie_wipe(input, sizeof(input));
 	cnie_buf_free(&resp);
 	return r;
+}
+
+static int
+card_sign(cnie_card *c, const uint8_t *id, size_t id_len, const cnie_card_mech *mech,
+    const uint8_t *in, size_t in_len, uint8_t *sig, size_t *sig_len)
+{
+	return key_operation(c, false, id, id_len, mech, in, in_len, sig, sig_len);
+}
+
+static int
+card_internal_auth(cnie_card *c, const uint8_t *id, size_t id_len,
+    const cnie_card_mech *mech, const uint8_t *in, size_t in_len, uint8_t *sig,
+    size_t *sig_len)
+{
+	return key_operation(c, true, id, id_len, mech, in, in_len, sig, sig_len);
+}
+
+/* ---- public entry points: one transaction each (card-profile.md 9) ---- */
+
+int
+cnie_card_applications(cnie_card *c, cnie_p15_dir **out)
+{
+	if (c == NULL)
+		return CNIE_ERR_INVALID_ARG;
+	card_enter(c);
+	return card_leave(c, card_applications(c, out));
+}
+
+int
+cnie_card_serial(cnie_card *c, const char **out)
+{
+	if (c == NULL)
+		return CNIE_ERR_INVALID_ARG;
+	card_enter(c);
+	return card_leave(c, card_serial(c, out));
+}
+
+int
+cnie_card_label(cnie_card *c, const char **out)
+{
+	if (c == NULL)
+		return CNIE_ERR_INVALID_ARG;
+	card_enter(c);
+	return card_leave(c, card_label(c, out));
+}
+
+int
+cnie_card_key_count(cnie_card *c, size_t *n)
+{
+	if (c == NULL)
+		return CNIE_ERR_INVALID_ARG;
+	card_enter(c);
+	return card_leave(c, card_key_count(c, n));
+}
+
+int
+cnie_card_get_key(cnie_card *c, size_t i, cnie_card_key_info *info)
+{
+	if (c == NULL)
+		return CNIE_ERR_INVALID_ARG;
+	card_enter(c);
+	return card_leave(c, card_get_key(c, i, info));
+}
+
+int
+cnie_card_cert_count(cnie_card *c, size_t *n)
+{
+	if (c == NULL)
+		return CNIE_ERR_INVALID_ARG;
+	card_enter(c);
+	return card_leave(c, card_cert_count(c, n));
+}
+
+int
+cnie_card_get_cert(cnie_card *c, size_t i, cnie_card_cert_info *info)
+{
+	if (c == NULL)
+		return CNIE_ERR_INVALID_ARG;
+	card_enter(c);
+	return card_leave(c, card_get_cert(c, i, info));
+}
+
+int
+cnie_card_certificate(cnie_card *c, const uint8_t *id, size_t id_len, const uint8_t **der,
+    size_t *der_len)
+{
+	if (c == NULL)
+		return CNIE_ERR_INVALID_ARG;
+	card_enter(c);
+	return card_leave(c, card_certificate(c, id, id_len, der, der_len));
+}
+
+int
+cnie_card_pin_status(cnie_card *c, int *tries_left, bool *blocked, bool *verified)
+{
+	if (c == NULL)
+		return CNIE_ERR_INVALID_ARG;
+	card_enter(c);
+	return card_leave(c, card_pin_status(c, tries_left, blocked, verified));
+}
+
+int
+cnie_card_logout(cnie_card *c)
+{
+	if (c == NULL)
+		return CNIE_ERR_INVALID_ARG;
+	card_enter(c);
+	return card_leave(c, card_logout(c));
+}
+
+int
+cnie_card_puk_status(cnie_card *c, int *tries_left, bool *blocked)
+{
+	if (c == NULL)
+		return CNIE_ERR_INVALID_ARG;
+	card_enter(c);
+	return card_leave(c, card_puk_status(c, tries_left, blocked));
+}
+
+int
+cnie_card_pin_verify(cnie_card *c, const char *pin, int *tries_left)
+{
+	if (c == NULL)
+		return CNIE_ERR_INVALID_ARG;
+	card_enter(c);
+	return card_leave(c, card_pin_verify(c, pin, tries_left));
+}
+
+int
+cnie_card_pin_verify_pinpad(cnie_card *c, int *tries_left)
+{
+	if (c == NULL)
+		return CNIE_ERR_INVALID_ARG;
+	card_enter(c);
+	return card_leave(c, card_pin_verify_pinpad(c, tries_left));
+}
+
+int
+cnie_card_pin_change_pinpad(cnie_card *c, int *tries_left)
+{
+	if (c == NULL)
+		return CNIE_ERR_INVALID_ARG;
+	card_enter(c);
+	return card_leave(c, card_pin_change_pinpad(c, tries_left));
+}
+
+int
+cnie_card_pin_change(cnie_card *c, const char *old_pin, const char *new_pin, int *tries_left)
+{
+	if (c == NULL)
+		return CNIE_ERR_INVALID_ARG;
+	card_enter(c);
+	return card_leave(c, card_pin_change(c, old_pin, new_pin, tries_left));
+}
+
+int
+cnie_card_pin_unblock(cnie_card *c, const char *puk, const char *new_pin, int *tries_left)
+{
+	if (c == NULL)
+		return CNIE_ERR_INVALID_ARG;
+	card_enter(c);
+	return card_leave(c, card_pin_unblock(c, puk, new_pin, tries_left));
 }
 
 int
 cnie_card_sign(cnie_card *c, const uint8_t *id, size_t id_len, const cnie_card_mech *mech,
     const uint8_t *in, size_t in_len, uint8_t *sig, size_t *sig_len)
 {
-	return key_operation(c, false, id, id_len, mech, in, in_len, sig, sig_len);
+	if (c == NULL)
+		return CNIE_ERR_INVALID_ARG;
+	card_enter(c);
+	return card_leave(c, card_sign(c, id, id_len, mech, in, in_len, sig, sig_len));
 }
 
 int
@@ -1690,5 +2009,8 @@ cnie_card_internal_auth(cnie_card *c, const uint8_t *id, size_t id_len,
     const cnie_card_mech *mech, const uint8_t *in, size_t in_len, uint8_t *sig,
     size_t *sig_len)
 {
-	return key_operation(c, true, id, id_len, mech, in, in_len, sig, sig_len);
+	if (c == NULL)
+		return CNIE_ERR_INVALID_ARG;
+	card_enter(c);
+	return card_leave(c, card_internal_auth(c, id, id_len, mech, in, in_len, sig, sig_len));
 }

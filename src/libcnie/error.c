@@ -108,6 +108,70 @@ cnie_error_name(int err)
 	return "CNIE_ERR_UNKNOWN";
 }
 
+/*
+ * The one error vocabulary (docs/errors.md): what the user can do about an
+ * error, as the bridge's API names it (docs/bridge-api.md "Errors").
+ */
+const char *
+cnie_error_code_name(int err)
+{
+	switch (err) {
+	case CNIE_OK:
+		return "ok";
+	case CNIE_ERR_NO_SERVICE:
+		return "no-service";
+	case CNIE_ERR_NO_READER:
+	case CNIE_ERR_READER_NOT_FOUND:
+		return "no-reader";
+	case CNIE_ERR_NO_CARD:
+	case CNIE_ERR_CARD_REMOVED:
+	case CNIE_ERR_UNRESPONSIVE:
+		return "no-card";
+	case CNIE_ERR_CARD_NOT_RECOGNISED:
+		return "card-not-recognised";
+	case CNIE_ERR_CANCELLED:
+	case CNIE_ERR_PINPAD_CANCELLED:
+		return "user-cancelled";
+	case CNIE_ERR_PIN_INCORRECT:
+		return "pin-incorrect";
+	case CNIE_ERR_PIN_BLOCKED:
+	case CNIE_ERR_SW_AUTH_BLOCKED:
+		return "pin-blocked";
+	case CNIE_ERR_PIN_FORMAT:
+		return "pin-format";
+	case CNIE_ERR_PACE:
+	case CNIE_ERR_BAC:
+		return "can-incorrect";
+	case CNIE_ERR_NEED_CAN:
+		return "can-required";
+	case CNIE_ERR_BUSY:
+	case CNIE_ERR_SHARING:
+		return "busy";
+	case CNIE_ERR_TIMEOUT:
+	case CNIE_ERR_PINPAD_TIMEOUT:
+		return "timeout";
+	case CNIE_ERR_PERMISSION:
+		return "reader-access-denied";
+	case CNIE_ERR_INVALID_ARG:
+		return "bad-request";
+	case CNIE_ERR_NOT_FOUND:
+		return "not-found";
+	case CNIE_ERR_VERIFY_FAILED:
+		return "verify-failed";
+	case CNIE_ERR_UNTRUSTED:
+		return "untrusted";
+	case CNIE_ERR_EXPIRED:
+		return "expired";
+	case CNIE_ERR_IO:
+		return "io-error";
+	case CNIE_ERR_NOMEM:
+	case CNIE_ERR_INTERNAL:
+		return "internal-error";
+	default:
+		return "card-error";
+	}
+}
+
 int
 cnie_sw_to_error(uint16_t sw)
 {

@@ -23,6 +23,7 @@
 #include <cnie/buf.h>
 #include <cnie/cache.h>
 #include <cnie/error.h>
+#include <cnie/hash.h>
 #include <cnie/icao.h>
 #include <cnie/log.h>
 #include <cnie/pa.h>
@@ -31,12 +32,16 @@
 #include <cnie/tlv.h>
 #include <cnie/transport.h>
 
+#include "hash_internal.h"
+
 /* ICAO application identifier (9303-10 4.1). */
 static const uint8_t icao_aid[] = { 0xA0, 0x00, 0x00, 0x02, 0x47, 0x10, 0x01 };
 /* EF.CardAccess: SFI 28 of the MF (9303-10 3.11.3). */
 #define ICAO_SFI_CARD_ACCESS 0x1C
 /* READ BINARY offset on 15 bits (ISO 7816-4 7.2.3, P1 b8 = 0). */
 #define ICAO_MAX_OFFSET 0x7FFF
+/* Largest DO'53' header of an odd-INS READ BINARY answer (53 82 LL LL). */
+#define ICAO_DO53_HDR 4
 /* First read: fits one short SM answer on any path (sm.h: 223 bytes). */
 #define ICAO_FIRST_READ 0xDF
 /* EF.CardAccess is a few hundred bytes at most. */
@@ -98,9 +103,59 @@ select_mf(cnie_transport *t)
 }
 
 /*
+ * READ BINARY with odd INS (ISO 7816-4 7.2.3) for offsets above 32767:
+ * P1-P2 = 0000 (the current EF), data DO'54' with the offset on the
+ * fewest bytes, the answer a DO'53' holding the bytes read.  ne counts
+ * the DO'53' header too (4 bytes at most for a length up to 65535).
+ */
+static int
+read_chunk_odd(cnie_transport *t, size_t off, size_t ne, cnie_buf *out)
+{
+	cnie_apdu a;
+	cnie_buf *raw = NULL;
+	cnie_tlv d;
+	uint8_t do54[6];
+	uint16_t sw = 0;
+	size_t k = 0, i;
+	int r;
+
+	if (off > 0xFFFFFFu)
+		return CNIE_ERR_TOO_LONG;
+	do54[0] = 0x54;
+	for (i = 3; i > 0; i--)
+		if (k > 0 || (off >> (8 * (i - 1))) != 0 || i == 1)
+			do54[2 + k++] = (uint8_t)(off >> (8 * (i - 1)));
+	do54[1] = (uint8_t)k;
+	if ((raw = cnie_buf_new()) == NULL)
+		return CNIE_ERR_NOMEM;
+	cnie_apdu_init(&a, 0x00, 0xB1, 0x00, 0x00);
+	a.data = do54;
+	a.nc = 2 + k;
+	a.ne = ne;
+	a.flags = CNIE_APDU_SENSITIVE_RESP;
+	if ((r = cnie_apdu_transmit(t, &a, raw, &sw)) != 0)
+		goto out;
+	if (sw != SW_OK && (sw != SW_EOF || cnie_buf_len(raw) == 0)) {
+		r = (r = cnie_sw_to_error(sw)) != 0 ? r : CNIE_ERR_CARD;
+		goto out;
+	}
+	/* Exactly one DO'53' with at least one byte, nothing after it. */
+	if (cnie_tlv_parse_one(cnie_buf_ptr(raw), cnie_buf_len(raw), &d) != 0 || d.tag != 0x53 ||
+	    d.len == 0 || d.hdr_len + d.len != cnie_buf_len(raw)) {
+		r = CNIE_ERR_BAD_RESPONSE;
+		goto out;
+	}
+	r = cnie_buf_put(out, d.value, d.len);
+out:
+	cnie_buf_free(&raw);
+	return r;
+}
+
+/*
  * One READ BINARY: by SFI at offset 0 (that makes the file current, ISO
- * 7816-4 7.2.2), else at a 15-bit offset of the current EF.  6282 (end of
- * file) with data is a short read, not an error.
+ * 7816-4 7.2.2), else at a 15-bit offset of the current EF, and beyond
+ * that with odd INS.  6282 (end of file) with data is a short read, not
+ * an error.
  */
 static int
 read_chunk(cnie_transport *t, int sfi, size_t off, size_t ne, cnie_buf *out)
@@ -110,6 +165,8 @@ read_chunk(cnie_transport *t, int sfi, size_t off, size_t ne, cnie_buf *out)
 	size_t before = cnie_buf_len(out);
 	int r;
 
+	if (sfi == 0 && off > ICAO_MAX_OFFSET)
+		return read_chunk_odd(t, off, ne, out);
 	if (sfi != 0)
 		cnie_apdu_init(&a, 0x00, 0xB0, (uint8_t)(0x80 | sfi), 0x00);
 	else
@@ -200,13 +257,19 @@ read_file(cnie_transport *t, int sfi, cnie_buf *out, cnie_icao_progress_fn progr
 	if (progress != NULL)
 		progress(cnie_buf_len(f), total, arg);
 	while (cnie_buf_len(f) < total) {
-		if (cnie_buf_len(f) > ICAO_MAX_OFFSET) {
-			r = CNIE_ERR_UNSUPPORTED;
-			goto out;
-		}
 		want = total - cnie_buf_len(f);
-		if (want > chunk)
+		if (cnie_buf_len(f) > ICAO_MAX_OFFSET) {
+			/* Odd INS: the answer's DO'53' header (53 82 LL LL) counts in Ne. */
+			if (chunk <= ICAO_DO53_HDR) {
+				r = CNIE_ERR_UNSUPPORTED;
+				goto out;
+			}
+			if (want > chunk - ICAO_DO53_HDR)
+				want = chunk - ICAO_DO53_HDR;
+			want += ICAO_DO53_HDR;
+		} else if (want > chunk) {
 			want = chunk;
+		}
 		if ((r = read_chunk(t, 0, cnie_buf_len(f), want, f)) != 0)
 			goto out;
 		if (cnie_buf_len(f) > total) {
@@ -239,10 +302,22 @@ open_bac(cnie_icao *ic, const char *mrz_info)
 	return cnie_sm_transport_new(ic->inner, sm, &ic->sm);
 }
 
-int
-cnie_icao_open(cnie_transport *t, const cnie_icao_secret *secret, cnie_icao **out)
+static int
+secret_ok(const cnie_icao_secret *secret)
 {
-	cnie_icao *ic = NULL;
+	return secret != NULL && secret->value != NULL &&
+	    (secret->type == CNIE_ICAO_CAN || secret->type == CNIE_ICAO_MRZ);
+}
+
+/*
+ * Access control on ic->inner: PACE from EF.CardAccess, else BAC; then
+ * the application is selected inside the new session, which replaces any
+ * earlier one in ic->sm.
+ */
+static int
+establish(cnie_icao *ic, const cnie_icao_secret *secret)
+{
+	cnie_transport *t = ic->inner;
 	cnie_buf *ca = NULL;
 	cnie_sm *sm = NULL;
 	char info[64];
@@ -253,19 +328,14 @@ cnie_icao_open(cnie_transport *t, const cnie_icao_secret *secret, cnie_icao **ou
 	int r;
 
 	memset(info, 0, sizeof(info));
-	if (out != NULL)
-		*out = NULL;
-	if (t == NULL || secret == NULL || secret->value == NULL || out == NULL ||
-	    (secret->type != CNIE_ICAO_CAN && secret->type != CNIE_ICAO_MRZ))
-		return CNIE_ERR_INVALID_ARG;
+	cnie_transport_free(&ic->sm);
 	if (secret->type == CNIE_ICAO_MRZ &&
 	    (r = cnie_mrz_info_from_mrz(secret->value, info, sizeof(info))) != 0)
 		goto out;
-	if ((ic = calloc(1, sizeof(*ic))) == NULL || (ca = cnie_buf_new()) == NULL) {
+	if ((ca = cnie_buf_new()) == NULL) {
 		r = CNIE_ERR_NOMEM;
 		goto out;
 	}
-	ic->inner = t;
 	if ((r = cnie_buf_set_max(ca, ICAO_MAX_CARD_ACCESS)) != 0)
 		goto out;
 	if ((secret->flags & CNIE_ICAO_NO_PACE) == 0) {
@@ -316,15 +386,34 @@ cnie_icao_open(cnie_transport *t, const cnie_icao_secret *secret, cnie_icao **ou
 		if ((r = open_bac(ic, info)) != 0)
 			goto out;
 	}
-	if ((r = select_app(ic->sm)) != 0)
-		goto out;
-	*out = ic;
-	ic = NULL;
+	r = select_app(ic->sm);
 out:
 	cnie_wipe(info, sizeof(info));
 	cnie_buf_free(&ca);
-	cnie_icao_free(&ic);
+	if (r != 0)
+		cnie_transport_free(&ic->sm);
 	return r;
+}
+
+int
+cnie_icao_open(cnie_transport *t, const cnie_icao_secret *secret, cnie_icao **out)
+{
+	cnie_icao *ic = NULL;
+	int r;
+
+	if (out != NULL)
+		*out = NULL;
+	if (t == NULL || !secret_ok(secret) || out == NULL)
+		return CNIE_ERR_INVALID_ARG;
+	if ((ic = calloc(1, sizeof(*ic))) == NULL)
+		return CNIE_ERR_NOMEM;
+	ic->inner = t;
+	if ((r = establish(ic, secret)) != 0) {
+		cnie_icao_free(&ic);
+		return r;
+	}
+	*out = ic;
+	return 0;
 }
 
 void
@@ -478,22 +567,61 @@ int
 cnie_icao_read_all_ex(cnie_icao *icao, unsigned flags, cnie_icao_files *files,
     cnie_icao_progress_fn progress, void *arg)
 {
+	return cnie_icao_read_all_secret(icao, NULL, flags, files, progress, arg);
+}
+
+/*
+ * read_new, and when the chip has ended secure messaging (a plain
+ * 6987/6988/6882, sm_transport.c) or the card was reset, access control
+ * once more with the caller's secret and the file read again, once.
+ */
+static int
+read_recover(cnie_icao *icao, const cnie_icao_secret *secret, int file, cnie_buf **out,
+    cnie_icao_progress_fn progress, void *arg)
+{
+	int r = read_new(icao, file, out, progress, arg);
+
+	if ((r != CNIE_ERR_SM && r != CNIE_ERR_LOGIN_LOST) || secret == NULL)
+		return r;
+	cnie_log_info("identity: the secure messaging session ended: access control again");
+	if ((r = establish(icao, secret)) != 0)
+		return r;
+	return read_new(icao, file, out, progress, arg);
+}
+
+/* Files listed in EF.COM that the chip may refuse: skipped, the rest read. */
+static bool
+skippable(int r)
+{
+	/*
+	 * 6982: DG3/DG4 need Terminal Authentication (9303-11 7), not ours;
+	 * 6A82: a DG EF.COM lists but the chip does not hold.
+	 */
+	return r == CNIE_ERR_SW_SECURITY_STATUS || r == CNIE_ERR_SW_FILE_NOT_FOUND;
+}
+
+int
+cnie_icao_read_all_secret(cnie_icao *icao, const cnie_icao_secret *secret, unsigned flags,
+    cnie_icao_files *files, cnie_icao_progress_fn progress, void *arg)
+{
 	cnie_lds_com *com = NULL;
 	cnie_cache *cache = NULL;
 	char name[8];
 	size_t i;
 	int r, dg;
 
-	if (icao == NULL || files == NULL || (flags & ~(unsigned)CNIE_ICAO_READ_CACHED) != 0)
+	if (icao == NULL || files == NULL || (flags & ~(unsigned)CNIE_ICAO_READ_CACHED) != 0 ||
+	    (secret != NULL && !secret_ok(secret)))
 		return CNIE_ERR_INVALID_ARG;
 	memset(files, 0, sizeof(*files));
-	if ((r = read_new(icao, CNIE_ICAO_EF_COM, &files->com, progress, arg)) != 0 ||
+	if ((r = read_recover(icao, secret, CNIE_ICAO_EF_COM, &files->com, progress, arg)) != 0 ||
 	    (r = cnie_lds_com_parse(cnie_buf_ptr(files->com), cnie_buf_len(files->com),
 		 &com)) != 0)
 		goto out;
 	if ((flags & CNIE_ICAO_READ_CACHED) != 0) {
 		/* EF.SOD first: it keys the cache and vouches for each entry. */
-		if ((r = read_new(icao, CNIE_ICAO_EF_SOD, &files->sod, progress, arg)) != 0 ||
+		if ((r = read_recover(icao, secret, CNIE_ICAO_EF_SOD, &files->sod, progress,
+			 arg)) != 0 ||
 		    (r = lds_cache_open(files->sod, &cache)) != 0)
 			goto out;
 		if (cache != NULL && (r = lds_cache_take(cache, files->sod, com, files)) != 0)
@@ -503,9 +631,9 @@ cnie_icao_read_all_ex(cnie_icao *icao, unsigned flags, cnie_icao_files *files,
 		dg = com->dgs[i];
 		if (dg < 1 || dg > CNIE_LDS_MAX_DG || files->dg[dg] != NULL)
 			continue;
-		r = read_new(icao, dg, &files->dg[dg], progress, arg);
-		/* DG3/DG4 need Terminal Authentication (9303-11 7): not ours. */
-		if (r == CNIE_ERR_SW_SECURITY_STATUS) {
+		r = read_recover(icao, secret, dg, &files->dg[dg], progress, arg);
+		if (skippable(r)) {
+			cnie_log_info("identity: DG%d refused (%s): skipped", dg, cnie_error_name(r));
 			r = 0;
 			continue;
 		}
@@ -519,7 +647,7 @@ cnie_icao_read_all_ex(cnie_icao *icao, unsigned flags, cnie_icao_files *files,
 		}
 	}
 	if (files->sod == NULL)
-		r = read_new(icao, CNIE_ICAO_EF_SOD, &files->sod, progress, arg);
+		r = read_recover(icao, secret, CNIE_ICAO_EF_SOD, &files->sod, progress, arg);
 out:
 	cnie_cache_free(&cache);
 	cnie_lds_com_free(&com);
@@ -552,18 +680,60 @@ dg15_key(const uint8_t *dg15, size_t n, EVP_PKEY **key)
 }
 
 /*
+ * The hash an ISO/IEC 9796-2 trailer names: BC (implicit: SHA-1, the
+ * ICAO choice) or the two-byte trailer XX CC with XX an ISO/IEC 10118-3
+ * hash identifier (33 SHA-1, 38 SHA-224, 34 SHA-256, 36 SHA-384, 35
+ * SHA-512).  *tlen gets the trailer length; NULL when not recognised.
+ */
+static const cnie_hash_info *
+iso9796_trailer(const uint8_t *f, size_t k, size_t *tlen)
+{
+	cnie_card_hash id;
+
+	if (f[k - 1] == 0xBC) {
+		*tlen = 1;
+		return cnie_hash_by_id(CNIE_CARD_HASH_SHA1);
+	}
+	if (f[k - 1] != 0xCC)
+		return NULL;
+	*tlen = 2;
+	switch (f[k - 2]) {
+	case 0x33:
+		id = CNIE_CARD_HASH_SHA1;
+		break;
+	case 0x38:
+		id = CNIE_CARD_HASH_SHA224;
+		break;
+	case 0x34:
+		id = CNIE_CARD_HASH_SHA256;
+		break;
+	case 0x36:
+		id = CNIE_CARD_HASH_SHA384;
+		break;
+	case 0x35:
+		id = CNIE_CARD_HASH_SHA512;
+		break;
+	default:
+		return NULL;
+	}
+	return cnie_hash_by_id(id);
+}
+
+/*
  * ISO/IEC 9796-2 scheme 1 verification (9303-11 6.1.2): F = s^e mod n,
- * or n - F when the signer sent min(s, n - s); F = 6A || M1 || H || BC
- * with H = SHA-1(M1 || challenge) (partial recovery, header 6A).
+ * or n - F when the signer sent min(s, n - s); F = 6A || M1 || H || T
+ * with H = hash(M1 || challenge) (partial recovery, header 6A) and T the
+ * trailer naming the hash (iso9796_trailer).
  */
 static int
 aa_verify_rsa(EVP_PKEY *key, const uint8_t *chal, size_t cn, const uint8_t *sig, size_t sn)
 {
 	BIGNUM *n = NULL, *e = NULL, *s = NULL, *f = NULL;
 	BN_CTX *bc = NULL;
-	uint8_t *fb = NULL, h[SHA_DIGEST_LENGTH];
+	uint8_t *fb = NULL, h[CNIE_HASH_MAX_LEN];
 	EVP_MD_CTX *md = NULL;
-	size_t k = 0;
+	const cnie_hash_info *hi;
+	size_t k = 0, tlen = 0, hl;
 	int r = CNIE_ERR_CRYPTO;
 
 	if (EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_N, &n) != 1 ||
@@ -571,7 +741,7 @@ aa_verify_rsa(EVP_PKEY *key, const uint8_t *chal, size_t cn, const uint8_t *sig,
 	    (bc = BN_CTX_new()) == NULL || (f = BN_new()) == NULL)
 		goto out;
 	k = (size_t)BN_num_bytes(n);
-	if (sn != k || k < 2 + SHA_DIGEST_LENGTH + 1) {
+	if (sn != k || k < 2 + CNIE_HASH_MAX_LEN + 2) {
 		r = CNIE_ERR_VERIFY_FAILED;
 		goto out;
 	}
@@ -583,7 +753,7 @@ aa_verify_rsa(EVP_PKEY *key, const uint8_t *chal, size_t cn, const uint8_t *sig,
 	}
 	if (BN_mod_exp(f, s, e, n, bc) != 1)
 		goto out;
-	/* The trailer BC makes F even; n is odd, so an odd F means n - F was sent. */
+	/* Trailers BC and CC make F even; n is odd, so an odd F means n - F was sent. */
 	if (BN_is_odd(f) && BN_sub(f, n, f) != 1)
 		goto out;
 	if ((fb = malloc(k)) == NULL) {
@@ -593,15 +763,22 @@ aa_verify_rsa(EVP_PKEY *key, const uint8_t *chal, size_t cn, const uint8_t *sig,
 	if (BN_bn2binpad(f, fb, (int)k) != (int)k)
 		goto out;
 	r = CNIE_ERR_VERIFY_FAILED;
-	if (fb[0] != 0x6A || fb[k - 1] != 0xBC)
+	if (fb[0] != 0x6A || (hi = iso9796_trailer(fb, k, &tlen)) == NULL) {
+		cnie_log_debug("active authentication: not ISO 9796-2 partial recovery with a "
+			       "known trailer");
 		goto out;
-	if ((md = EVP_MD_CTX_new()) == NULL || EVP_DigestInit_ex(md, EVP_sha1(), NULL) != 1 ||
-	    EVP_DigestUpdate(md, fb + 1, k - 2 - SHA_DIGEST_LENGTH) != 1 ||
+	}
+	hl = hi->len;
+	if (k < 1 + hl + tlen + 1)
+		goto out;
+	if ((md = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestInit_ex(md, cnie_hash_md(hi->id), NULL) != 1 ||
+	    EVP_DigestUpdate(md, fb + 1, k - 1 - hl - tlen) != 1 ||
 	    EVP_DigestUpdate(md, chal, cn) != 1 || EVP_DigestFinal_ex(md, h, NULL) != 1) {
 		r = CNIE_ERR_CRYPTO;
 		goto out;
 	}
-	if (cnie_memeq_ct(h, fb + k - 1 - SHA_DIGEST_LENGTH, SHA_DIGEST_LENGTH) == 0)
+	if (cnie_memeq_ct(h, fb + k - tlen - hl, hl) == 0)
 		r = 0;
 out:
 	if (fb != NULL)
@@ -615,9 +792,10 @@ out:
 	return r;
 }
 
-/* ECDSA plain r || s (BSI TR-03111 5.2.1) over SHA-256(challenge). */
+/* ECDSA plain r || s (BSI TR-03111 5.2.1) over hash(challenge). */
 static int
-aa_verify_ec(EVP_PKEY *key, const uint8_t *chal, size_t cn, const uint8_t *sig, size_t sn)
+aa_verify_ec(EVP_PKEY *key, const EVP_MD *hash, const uint8_t *chal, size_t cn,
+    const uint8_t *sig, size_t sn)
 {
 	ECDSA_SIG *es = NULL;
 	BIGNUM *br = NULL, *bs = NULL;
@@ -637,7 +815,7 @@ aa_verify_ec(EVP_PKEY *key, const uint8_t *chal, size_t cn, const uint8_t *sig, 
 	if ((dn = i2d_ECDSA_SIG(es, &der)) <= 0)
 		goto out;
 	if ((md = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, key) != 1)
+	    EVP_DigestVerifyInit(md, NULL, hash, NULL, key) != 1)
 		goto out;
 	v = EVP_DigestVerify(md, der, (size_t)dn, chal, cn);
 	r = v == 1 ? 0 : v == 0 ? CNIE_ERR_VERIFY_FAILED : CNIE_ERR_CRYPTO;
@@ -656,17 +834,38 @@ int
 cnie_icao_active_auth(cnie_icao *icao, const uint8_t *challenge, size_t challenge_len,
     const uint8_t *dg15, size_t dg15_len, cnie_buf *sig)
 {
+	return cnie_icao_active_auth_ex(icao, challenge, challenge_len, dg15, dg15_len, NULL, 0,
+	    sig);
+}
+
+int
+cnie_icao_active_auth_ex(cnie_icao *icao, const uint8_t *challenge, size_t challenge_len,
+    const uint8_t *dg15, size_t dg15_len, const uint8_t *dg14, size_t dg14_len, cnie_buf *sig)
+{
 	EVP_PKEY *key = NULL;
 	cnie_buf *resp = NULL;
+	cnie_card_hash ec_hash = CNIE_CARD_HASH_SHA256;
 	cnie_apdu a;
 	uint16_t sw;
 	int r;
 
 	if (icao == NULL || icao->sm == NULL || challenge == NULL ||
-	    challenge_len != CNIE_ICAO_AA_CHALLENGE_LEN || dg15 == NULL || sig == NULL)
+	    challenge_len != CNIE_ICAO_AA_CHALLENGE_LEN || dg15 == NULL || sig == NULL ||
+	    (dg14 == NULL && dg14_len != 0))
 		return CNIE_ERR_INVALID_ARG;
 	if ((r = dg15_key(dg15, dg15_len, &key)) != 0)
 		return r;
+	if (dg14 != NULL && EVP_PKEY_get_base_id(key) == EVP_PKEY_EC) {
+		/* The hash DG14's ActiveAuthenticationInfo names (9303-11 6.1). */
+		r = cnie_lds_dg14_aa_hash(dg14, dg14_len, &ec_hash);
+		if (r == CNIE_ERR_NOT_FOUND) {
+			ec_hash = CNIE_CARD_HASH_SHA256;
+		} else if (r != 0) {
+			cnie_log_info("active authentication: DG14's ActiveAuthenticationInfo "
+				      "unusable (%s)", cnie_error_name(r));
+			goto out;
+		}
+	}
 	if ((resp = cnie_buf_new()) == NULL) {
 		r = CNIE_ERR_NOMEM;
 		goto out;
@@ -689,8 +888,8 @@ cnie_icao_active_auth(cnie_icao *icao, const uint8_t *challenge, size_t challeng
 		    cnie_buf_len(resp));
 		break;
 	case EVP_PKEY_EC:
-		r = aa_verify_ec(key, challenge, challenge_len, cnie_buf_ptr(resp),
-		    cnie_buf_len(resp));
+		r = aa_verify_ec(key, cnie_hash_md(ec_hash), challenge, challenge_len,
+		    cnie_buf_ptr(resp), cnie_buf_len(resp));
 		break;
 	default:
 		r = CNIE_ERR_UNSUPPORTED;

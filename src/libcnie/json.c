@@ -1,6 +1,7 @@
-/* Bounded JSON input (include/cnie/json.h). */
+/* Bounded JSON input (src/libcnie/include/cnie/json.h). */
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 #include <cnie/error.h>
 #include <cnie/json.h>
@@ -72,5 +73,30 @@ cnie_json_parse_object(const char *s, size_t n, size_t max_len, size_t max_depth
 		return CNIE_ERR_ENCODING;
 	}
 	*out = j;
+	return 0;
+}
+
+int
+cnie_json_only_keys(json_t *o, const char *const *allowed, const char **bad)
+{
+	const char *key;
+	json_t *v;
+	size_t i, len;
+
+	if (bad != NULL)
+		*bad = NULL;
+	if (!json_is_object(o) || allowed == NULL)
+		return CNIE_ERR_INVALID_ARG;
+	/* By length too: a key "type\0x" (jansson 2.14 keeps NULs) is not "type". */
+	json_object_keylen_foreach(o, key, len, v) {
+		for (i = 0; allowed[i] != NULL; i++)
+			if (strlen(allowed[i]) == len && memcmp(key, allowed[i], len) == 0)
+				break;
+		if (allowed[i] == NULL) {
+			if (bad != NULL)
+				*bad = key;
+			return CNIE_ERR_ENCODING;
+		}
+	}
 	return 0;
 }

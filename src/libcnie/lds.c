@@ -4,6 +4,7 @@
  * length is capped, and the structures are walked to a fixed depth.
  */
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -563,78 +564,159 @@ tag_list(const cnie_tlv *t)
 	return 0;
 }
 
+/*
+ * DG11 and DG12 are one shape: a template of optional text elements, each
+ * at most once, one of them a list (A0 { 02 count, items } or bare items).
+ * A table per DG says where each tag goes; one parser and one free serve
+ * both.
+ */
+enum text_kind { TEXT_PLAIN, TEXT_DATE, TEXT_LIST };
+
+struct text_field {
+	uint32_t tag;
+	enum text_kind kind;
+	size_t at;	/* offsetof the char * (PLAIN, DATE) or the char ** (LIST) */
+	size_t n_at;	/* LIST: offsetof the count */
+};
+
+struct text_dg {
+	uint32_t tag;	/* the template: 6B, 6C */
+	size_t size;	/* the result struct */
+	const struct text_field *f;
+	size_t nf;
+};
+
+#define TEXT(tag, type, field) { tag, TEXT_PLAIN, offsetof(type, field), 0 }
+#define DATE(tag, type, field) { tag, TEXT_DATE, offsetof(type, field), 0 }
+#define LIST(tag, type, field, n) { tag, TEXT_LIST, offsetof(type, field), offsetof(type, n) }
+
+/* 9303-10 4.7.11. */
+static const struct text_field dg11_fields[] = {
+	TEXT(0x5F0E, cnie_lds_dg11, full_name),
+	LIST(0x5F0F, cnie_lds_dg11, other_names, n_other_names),
+	TEXT(0x5F10, cnie_lds_dg11, personal_number),
+	DATE(0x5F2B, cnie_lds_dg11, full_birth_date),
+	TEXT(0x5F11, cnie_lds_dg11, place_of_birth),
+	TEXT(0x5F42, cnie_lds_dg11, address),
+	TEXT(0x5F12, cnie_lds_dg11, telephone),
+	TEXT(0x5F13, cnie_lds_dg11, profession),
+	TEXT(0x5F14, cnie_lds_dg11, title),
+	TEXT(0x5F15, cnie_lds_dg11, personal_summary),
+	TEXT(0x5F16, cnie_lds_dg11, proof_of_citizenship),
+	TEXT(0x5F17, cnie_lds_dg11, other_travel_docs),
+	TEXT(0x5F18, cnie_lds_dg11, custody_info),
+};
+static const struct text_dg dg11 = { 0x6B, sizeof(cnie_lds_dg11), dg11_fields,
+	sizeof(dg11_fields) / sizeof(dg11_fields[0]) };
+
+/* 9303-10 4.7.12; 5F1D/5F1E (images) are skipped. */
+static const struct text_field dg12_fields[] = {
+	TEXT(0x5F19, cnie_lds_dg12, issuing_authority),
+	DATE(0x5F26, cnie_lds_dg12, date_of_issue),
+	LIST(0x5F1A, cnie_lds_dg12, other_persons, n_other_persons),
+	TEXT(0x5F1B, cnie_lds_dg12, endorsements),
+	TEXT(0x5F1C, cnie_lds_dg12, tax_exit),
+	TEXT(0x5F55, cnie_lds_dg12, personalisation_time),
+	TEXT(0x5F56, cnie_lds_dg12, personaliser_serial),
+};
+static const struct text_dg dg12 = { 0x6C, sizeof(cnie_lds_dg12), dg12_fields,
+	sizeof(dg12_fields) / sizeof(dg12_fields[0]) };
+
+#undef TEXT
+#undef DATE
+#undef LIST
+
+static char **
+text_at(uint8_t *d, size_t at)
+{
+	return (char **)(void *)(d + at);
+}
+
+/* One element of the template into d. */
+static int
+text_element(const struct text_dg *dg, uint8_t *d, const cnie_tlv *t)
+{
+	const struct text_field *f;
+	size_t i;
+
+	if (t->tag == 0x5C)
+		return tag_list(t);
+	for (i = 0; i < dg->nf; i++) {
+		f = &dg->f[i];
+		if (f->kind == TEXT_LIST && t->tag == 0xA0)
+			return t->constructed ? parse_list(t, f->tag, (char ***)(void *)(d + f->at),
+			    (size_t *)(void *)(d + f->n_at)) : CNIE_ERR_ENCODING;
+		if (t->tag != f->tag)
+			continue;
+		switch (f->kind) {
+		case TEXT_PLAIN:
+			return dup_text(t, text_at(d, f->at));
+		case TEXT_DATE:
+			return dup_date(t, text_at(d, f->at));
+		case TEXT_LIST:
+			return list_add((char ***)(void *)(d + f->at),
+			    (size_t *)(void *)(d + f->n_at), t);
+		}
+	}
+	return 0; /* later LDS versions */
+}
+
+static void *
+text_dg_free(const struct text_dg *dg, void *p)
+{
+	uint8_t *d = p;
+	size_t i;
+
+	if (d == NULL)
+		return NULL;
+	for (i = 0; i < dg->nf; i++) {
+		if (dg->f[i].kind == TEXT_LIST)
+			free_list((char ***)(void *)(d + dg->f[i].at),
+			    (size_t *)(void *)(d + dg->f[i].n_at));
+		else
+			free_text(text_at(d, dg->f[i].at));
+	}
+	cnie_freezero(d, dg->size);
+	return NULL;
+}
+
+/* The parsed DG, or NULL with *r the error. */
+static void *
+text_dg_parse(const struct text_dg *dg, const uint8_t *p, size_t n, int *r)
+{
+	uint8_t *d;
+	cnie_cur c;
+	cnie_tlv e, t;
+
+	if ((*r = outer(p, n, dg->tag, 3, &e)) != 0)
+		return NULL;
+	if ((d = calloc(1, dg->size)) == NULL) {
+		*r = CNIE_ERR_NOMEM;
+		return NULL;
+	}
+	cnie_cur_init(&c, e.value, e.len);
+	while (cnie_cur_left(&c) > 0) {
+		if ((*r = cnie_tlv_next(&c, &t)) != 0 || (*r = text_element(dg, d, &t)) != 0)
+			return text_dg_free(dg, d);
+	}
+	return d;
+}
+
 int
 cnie_lds_dg11_parse(const uint8_t *p, size_t n, cnie_lds_dg11 **out)
 {
-	cnie_lds_dg11 *d = NULL;
-	cnie_cur c;
-	cnie_tlv e, t;
-	int r;
+	int r = CNIE_ERR_INVALID_ARG;
 
-	if (out == NULL)
-		return CNIE_ERR_INVALID_ARG;
-	*out = NULL;
-	if ((r = outer(p, n, 0x6B, 3, &e)) != 0)
-		return r;
-	if ((d = calloc(1, sizeof(*d))) == NULL)
-		return CNIE_ERR_NOMEM;
-	cnie_cur_init(&c, e.value, e.len);
-	while (cnie_cur_left(&c) > 0) {
-		if ((r = cnie_tlv_next(&c, &t)) != 0)
-			goto out;
-		switch (t.tag) {
-		case 0x5C: r = tag_list(&t); break;
-		case 0x5F0E: r = dup_text(&t, &d->full_name); break;
-		case 0xA0:
-			r = t.constructed ? parse_list(&t, 0x5F0F, &d->other_names,
-			    &d->n_other_names) : CNIE_ERR_ENCODING;
-			break;
-		case 0x5F0F: r = list_add(&d->other_names, &d->n_other_names, &t); break;
-		case 0x5F10: r = dup_text(&t, &d->personal_number); break;
-		case 0x5F2B: r = dup_date(&t, &d->full_birth_date); break;
-		case 0x5F11: r = dup_text(&t, &d->place_of_birth); break;
-		case 0x5F42: r = dup_text(&t, &d->address); break;
-		case 0x5F12: r = dup_text(&t, &d->telephone); break;
-		case 0x5F13: r = dup_text(&t, &d->profession); break;
-		case 0x5F14: r = dup_text(&t, &d->title); break;
-		case 0x5F15: r = dup_text(&t, &d->personal_summary); break;
-		case 0x5F16: r = dup_text(&t, &d->proof_of_citizenship); break;
-		case 0x5F17: r = dup_text(&t, &d->other_travel_docs); break;
-		case 0x5F18: r = dup_text(&t, &d->custody_info); break;
-		default: break; /* later LDS versions */
-		}
-		if (r != 0)
-			goto out;
-	}
-	*out = d;
-	d = NULL;
-out:
-	cnie_lds_dg11_free(&d);
+	if (out != NULL)
+		*out = text_dg_parse(&dg11, p, n, &r);
 	return r;
 }
 
 void
-cnie_lds_dg11_free(cnie_lds_dg11 **dg11)
+cnie_lds_dg11_free(cnie_lds_dg11 **d)
 {
-	cnie_lds_dg11 *d;
-
-	if (dg11 == NULL || (d = *dg11) == NULL)
-		return;
-	free_text(&d->full_name);
-	free_list(&d->other_names, &d->n_other_names);
-	free_text(&d->personal_number);
-	free_text(&d->full_birth_date);
-	free_text(&d->place_of_birth);
-	free_text(&d->address);
-	free_text(&d->telephone);
-	free_text(&d->profession);
-	free_text(&d->title);
-	free_text(&d->personal_summary);
-	free_text(&d->proof_of_citizenship);
-	free_text(&d->other_travel_docs);
-	free_text(&d->custody_info);
-	cnie_freezero(d, sizeof(*d));
-	*dg11 = NULL;
+	if (d != NULL)
+		*d = text_dg_free(&dg11, *d);
 }
 
 /* ---- DG12 ------------------------------------------------------------ */
@@ -642,61 +724,78 @@ cnie_lds_dg11_free(cnie_lds_dg11 **dg11)
 int
 cnie_lds_dg12_parse(const uint8_t *p, size_t n, cnie_lds_dg12 **out)
 {
-	cnie_lds_dg12 *d = NULL;
-	cnie_cur c;
-	cnie_tlv e, t;
-	int r;
+	int r = CNIE_ERR_INVALID_ARG;
 
-	if (out == NULL)
-		return CNIE_ERR_INVALID_ARG;
-	*out = NULL;
-	if ((r = outer(p, n, 0x6C, 3, &e)) != 0)
-		return r;
-	if ((d = calloc(1, sizeof(*d))) == NULL)
-		return CNIE_ERR_NOMEM;
-	cnie_cur_init(&c, e.value, e.len);
-	while (cnie_cur_left(&c) > 0) {
-		if ((r = cnie_tlv_next(&c, &t)) != 0)
-			goto out;
-		switch (t.tag) {
-		case 0x5C: r = tag_list(&t); break;
-		case 0x5F19: r = dup_text(&t, &d->issuing_authority); break;
-		case 0x5F26: r = dup_date(&t, &d->date_of_issue); break;
-		case 0xA0:
-			r = t.constructed ? parse_list(&t, 0x5F1A, &d->other_persons,
-			    &d->n_other_persons) : CNIE_ERR_ENCODING;
-			break;
-		case 0x5F1A: r = list_add(&d->other_persons, &d->n_other_persons, &t); break;
-		case 0x5F1B: r = dup_text(&t, &d->endorsements); break;
-		case 0x5F1C: r = dup_text(&t, &d->tax_exit); break;
-		case 0x5F55: r = dup_text(&t, &d->personalisation_time); break;
-		case 0x5F56: r = dup_text(&t, &d->personaliser_serial); break;
-		default: break; /* 5F1D/5F1E images and later additions */
-		}
-		if (r != 0)
-			goto out;
-	}
-	*out = d;
-	d = NULL;
-out:
-	cnie_lds_dg12_free(&d);
+	if (out != NULL)
+		*out = text_dg_parse(&dg12, p, n, &r);
 	return r;
 }
 
 void
-cnie_lds_dg12_free(cnie_lds_dg12 **dg12)
+cnie_lds_dg12_free(cnie_lds_dg12 **d)
 {
-	cnie_lds_dg12 *d;
+	if (d != NULL)
+		*d = text_dg_free(&dg12, *d);
+}
 
-	if (dg12 == NULL || (d = *dg12) == NULL)
-		return;
-	free_text(&d->issuing_authority);
-	free_text(&d->date_of_issue);
-	free_list(&d->other_persons, &d->n_other_persons);
-	free_text(&d->endorsements);
-	free_text(&d->tax_exit);
-	free_text(&d->personalisation_time);
-	free_text(&d->personaliser_serial);
-	cnie_freezero(d, sizeof(*d));
-	*dg12 = NULL;
+/* ---- DG14: ActiveAuthenticationInfo (9303-11 9.2.9) ------------------ */
+
+/* 2.23.136.1.1.5 id-icao-mrtd-security-aaProtocolObject. */
+static const uint8_t oid_aa_protocol[] = { 0x67, 0x81, 0x08, 0x01, 0x01, 0x05 };
+/* 0.4.0.127.0.7.1.1.4.1 ecdsa-plain-signatures (BSI TR-03111 5.2.1), last arc the hash. */
+static const uint8_t oid_ecdsa_plain[] = { 0x04, 0x00, 0x7F, 0x00, 0x07, 0x01, 0x01, 0x04,
+	0x01 };
+
+int
+cnie_lds_dg14_aa_hash(const uint8_t *p, size_t n, cnie_card_hash *out)
+{
+	static const cnie_card_hash by_arc[] = { CNIE_CARD_HASH_NONE, CNIE_CARD_HASH_SHA1,
+		CNIE_CARD_HASH_SHA224, CNIE_CARD_HASH_SHA256, CNIE_CARD_HASH_SHA384,
+		CNIE_CARD_HASH_SHA512 };
+	cnie_tlv dg, set, seq, oid, t;
+	cnie_cur c, s;
+	int r;
+
+	if ((p == NULL && n > 0) || out == NULL)
+		return CNIE_ERR_INVALID_ARG;
+	*out = CNIE_CARD_HASH_NONE;
+	if ((r = cnie_tlv_parse_one(p, n, &dg)) != 0)
+		return r;
+	if (dg.tag != 0x6E || (r = cnie_tlv_parse_one(dg.value, dg.len, &set)) != 0)
+		return r != 0 ? r : CNIE_ERR_ENCODING;
+	if (set.tag != 0x31)
+		return CNIE_ERR_ENCODING;
+	cnie_cur_init(&c, set.value, set.len);
+	while (cnie_cur_left(&c) > 0) {
+		if ((r = cnie_tlv_next(&c, &seq)) != 0)
+			return r;
+		if (seq.tag != 0x30)
+			return CNIE_ERR_ENCODING;
+		cnie_cur_init(&s, seq.value, seq.len);
+		if ((r = cnie_tlv_next(&s, &oid)) != 0)
+			return r;
+		if (oid.tag != 0x06)
+			return CNIE_ERR_ENCODING;
+		if (oid.len != sizeof(oid_aa_protocol) ||
+		    memcmp(oid.value, oid_aa_protocol, sizeof(oid_aa_protocol)) != 0)
+			continue;
+		/* version INTEGER (1), signatureAlgorithm OBJECT IDENTIFIER, nothing else. */
+		if ((r = cnie_tlv_next(&s, &t)) != 0)
+			return r;
+		if (t.tag != 0x02 || t.len != 1)
+			return CNIE_ERR_ENCODING;
+		if (t.value[0] != 1)
+			return CNIE_ERR_UNSUPPORTED;
+		if ((r = cnie_tlv_next(&s, &t)) != 0 || (r = cnie_cur_end(&s)) != 0)
+			return r;
+		if (t.tag != 0x06)
+			return CNIE_ERR_ENCODING;
+		if (t.len != sizeof(oid_ecdsa_plain) + 1 ||
+		    memcmp(t.value, oid_ecdsa_plain, sizeof(oid_ecdsa_plain)) != 0 ||
+		    t.value[t.len - 1] < 1 || t.value[t.len - 1] > 5)
+			return CNIE_ERR_UNSUPPORTED;
+		*out = by_arc[t.value[t.len - 1]];
+		return 0;
+	}
+	return CNIE_ERR_NOT_FOUND;
 }

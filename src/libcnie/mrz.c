@@ -10,6 +10,8 @@
 #include <cnie/error.h>
 #include <cnie/mrz.h>
 
+#include "mrz_internal.h"
+
 #define MRZ_MAX 132 /* 3 x 44, more than any layout */
 
 int
@@ -182,15 +184,35 @@ check(const char *s, size_t n, char c)
 	return 0;
 }
 
-/* YYMMDD: digits, or '<' for an unknown part (9303-3 4.6). */
+/*
+ * YYMMDD: digits, or '<' for an unknown part (9303-3 4.6).  A known month
+ * is 01..12 and a known day 01..31, and no more than its month has (29
+ * for February: the century, hence leap years, is not in the MRZ).
+ */
 static bool
 date_ok(const char *s)
 {
+	static const int mdays[12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	int month = 0, day;
 	size_t i;
 
 	for (i = 0; i < 6; i++)
 		if ((s[i] < '0' || s[i] > '9') && s[i] != '<')
 			return false;
+	/* A part is either known (two digits) or unknown ("<<"). */
+	for (i = 0; i < 6; i += 2)
+		if ((s[i] == '<') != (s[i + 1] == '<'))
+			return false;
+	if (s[2] != '<') {
+		month = (s[2] - '0') * 10 + (s[3] - '0');
+		if (month < 1 || month > 12)
+			return false;
+	}
+	if (s[4] != '<') {
+		day = (s[4] - '0') * 10 + (s[5] - '0');
+		if (day < 1 || day > (month != 0 ? mdays[month - 1] : 31))
+			return false;
+	}
 	return true;
 }
 
@@ -268,7 +290,7 @@ dates_and_sex(cnie_mrz *m, const char *b, cnie_mrz_field *bad)
 
 /* TD1, 9303-5 4.2.2: composite over line 1 6-30, line 2 1-7, 9-15, 19-29. */
 static int
-parse_td1(cnie_mrz *m, const char *z, cnie_mrz_field *bad)
+parse_td1(cnie_mrz *m, const char *z, bool strict, cnie_mrz_field *bad)
 {
 	const char *l1 = z, *l2 = z + 30, *l3 = z + 60;
 	char comp[50];
@@ -290,7 +312,7 @@ parse_td1(cnie_mrz *m, const char *z, cnie_mrz_field *bad)
 	memcpy(comp + 25, l2, 7);
 	memcpy(comp + 32, l2 + 8, 7);
 	memcpy(comp + 39, l2 + 18, 11);
-	if (check(comp, sizeof(comp), l2[29]) != 0) {
+	if (strict && check(comp, sizeof(comp), l2[29]) != 0) {
 		*bad = CNIE_MRZ_FIELD_COMPOSITE;
 		return CNIE_ERR_VERIFY_FAILED;
 	}
@@ -305,7 +327,7 @@ parse_td1(cnie_mrz *m, const char *z, cnie_mrz_field *bad)
  * 14-20 and 22-(w-1).
  */
 static int
-parse_td23(cnie_mrz *m, const char *z, size_t w, cnie_mrz_field *bad)
+parse_td23(cnie_mrz *m, const char *z, size_t w, bool strict, cnie_mrz_field *bad)
 {
 	const char *l1 = z, *l2 = z + w;
 	char comp[42];
@@ -332,7 +354,7 @@ parse_td23(cnie_mrz *m, const char *z, size_t w, cnie_mrz_field *bad)
 	if ((r = dates_and_sex(m, l2 + 13, bad)) != 0)
 		return r;
 	copy_trim(m->optional_data, sizeof(m->optional_data), l2 + 28 + used, opt_len - used);
-	if (m->format == CNIE_MRZ_TD3) {
+	if (strict && m->format == CNIE_MRZ_TD3) {
 		/* 9303-4 4.2.2.2: the personal number's check digit may be a
 		 * filler (or zero) when the personal number is all fillers. */
 		if (!(l2[42] == '<' && m->optional_data[0] == '\0') &&
@@ -344,15 +366,15 @@ parse_td23(cnie_mrz *m, const char *z, size_t w, cnie_mrz_field *bad)
 	memcpy(comp, l2, 10);
 	memcpy(comp + 10, l2 + 13, 7);
 	memcpy(comp + 17, l2 + 21, w - 22);
-	if (check(comp, 17 + w - 22, l2[w - 1]) != 0) {
+	if (strict && check(comp, 17 + w - 22, l2[w - 1]) != 0) {
 		*bad = CNIE_MRZ_FIELD_COMPOSITE;
 		return CNIE_ERR_VERIFY_FAILED;
 	}
 	return 0;
 }
 
-int
-cnie_mrz_parse(const char *s, size_t len, cnie_mrz *out, cnie_mrz_field *bad)
+static int
+mrz_parse(const char *s, size_t len, bool strict, cnie_mrz *out, cnie_mrz_field *bad)
 {
 	char z[MRZ_MAX];
 	cnie_mrz_field dummy;
@@ -380,13 +402,13 @@ cnie_mrz_parse(const char *s, size_t len, cnie_mrz *out, cnie_mrz_field *bad)
 	}
 	switch (out->format) {
 	case CNIE_MRZ_TD1:
-		r = parse_td1(out, z, bad);
+		r = parse_td1(out, z, strict, bad);
 		break;
 	case CNIE_MRZ_TD2:
-		r = parse_td23(out, z, 36, bad);
+		r = parse_td23(out, z, 36, strict, bad);
 		break;
 	default:
-		r = parse_td23(out, z, 44, bad);
+		r = parse_td23(out, z, 44, strict, bad);
 		break;
 	}
 out:
@@ -394,6 +416,18 @@ out:
 	if (r != 0)
 		cnie_mrz_clear(out);
 	return r;
+}
+
+int
+cnie_mrz_parse(const char *s, size_t len, cnie_mrz *out, cnie_mrz_field *bad)
+{
+	return mrz_parse(s, len, true, out, bad);
+}
+
+int
+cnie_mrz_parse_access(const char *s, size_t len, cnie_mrz *out, cnie_mrz_field *bad)
+{
+	return mrz_parse(s, len, false, out, bad);
 }
 
 int

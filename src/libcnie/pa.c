@@ -18,14 +18,19 @@
 #include <openssl/cms.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/objects.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 
 #include <cnie/buf.h>
 #include <cnie/error.h>
+#include <cnie/hash.h>
+#include <cnie/log.h>
 #include <cnie/pa.h>
 #include <cnie/tlv.h>
+
+#include "hash_internal.h"
 
 #define OID_LDS_SECURITY_OBJECT "2.23.136.1.1.1"
 #define OID_CSCA_MASTER_LIST "2.23.136.1.1.2"
@@ -343,21 +348,6 @@ out:
 	return r;
 }
 
-int
-cnie_pa_trust_add_master_list_file(cnie_pa_trust *t, const char *path)
-{
-	cnie_buf *b = NULL;
-	int r;
-
-	if (t == NULL || path == NULL)
-		return CNIE_ERR_INVALID_ARG;
-	if ((r = read_file(path, &b)) != 0)
-		return r;
-	r = cnie_pa_trust_add_master_list(t, cnie_buf_ptr(b), cnie_buf_len(b));
-	cnie_buf_free(&b);
-	return r;
-}
-
 /* ---- LDSSecurityObject ------------------------------------------------ */
 
 typedef struct lso {
@@ -365,20 +355,6 @@ typedef struct lso {
 	int version;
 	const uint8_t *hash[CNIE_PA_MAX_DG + 1]; /* borrowed from the CMS content */
 } lso;
-
-/* Hash OIDs (DER contents octets) allowed by 9303-10 4.6.2.2 / 9303-12. */
-static const struct {
-	const char *name;
-	uint8_t oid[9];
-	size_t len;
-	const EVP_MD *(*md)(void);
-} hashes[] = {
-	{ "SHA1", { 0x2B, 0x0E, 0x03, 0x02, 0x1A }, 5, EVP_sha1 },
-	{ "SHA224", { 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x04 }, 9, EVP_sha224 },
-	{ "SHA256", { 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01 }, 9, EVP_sha256 },
-	{ "SHA384", { 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02 }, 9, EVP_sha384 },
-	{ "SHA512", { 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03 }, 9, EVP_sha512 },
-};
 
 static int
 small_uint(const cnie_tlv *t, int max, int *out)
@@ -388,6 +364,68 @@ small_uint(const cnie_tlv *t, int max, int *out)
 		return CNIE_ERR_ENCODING;
 	*out = t->value[0];
 	return 0;
+}
+
+/*
+ * 9303-10 4.6.2: EF.SOD's SignedData has version 3 (a ContentInfo
+ * SEQUENCE { contentType OID, [0] EXPLICIT SignedData SEQUENCE { version
+ * INTEGER, ... } }).  OpenSSL accepts every CMS version, so the integer is
+ * read here from the DER OpenSSL has already parsed whole.
+ */
+static int
+check_signed_data_version(const uint8_t *p, size_t n, cnie_pa_result *res)
+{
+	cnie_cur c;
+	cnie_tlv t;
+	int v, r;
+
+	if ((r = cnie_tlv_parse_one(p, n, &t)) != 0)
+		return r;
+	cnie_cur_init(&c, t.value, t.len);
+	if ((r = cnie_tlv_next_der(&c, &t)) != 0 || t.tag != 0x06 ||
+	    (r = cnie_tlv_next_der(&c, &t)) != 0 || t.tag != 0xA0)
+		return r != 0 ? r : CNIE_ERR_ENCODING;
+	cnie_cur_init(&c, t.value, t.len);
+	if ((r = cnie_tlv_next_der(&c, &t)) != 0 || t.tag != 0x30)
+		return r != 0 ? r : CNIE_ERR_ENCODING;
+	cnie_cur_init(&c, t.value, t.len);
+	if ((r = cnie_tlv_next_der(&c, &t)) != 0)
+		return r;
+	if (small_uint(&t, 127, &v) != 0 || v != 3) {
+		res->sod_detail = "SignedData version is not 3 (ICAO 9303-10 4.6.2)";
+		cnie_log_info("EF.SOD: %s", res->sod_detail);
+		return CNIE_ERR_UNSUPPORTED;
+	}
+	return 0;
+}
+
+/*
+ * LDSVersionInfo ::= SEQUENCE { ldsVersion PrintableString (4 digits,
+ * e.g. "0108"), unicodeVersion PrintableString (6 digits, e.g. "040000") }
+ * (9303-10 4.6.2.2).
+ */
+static int
+check_lds_version_info(const cnie_tlv *seq)
+{
+	static const size_t want[2] = { 4, 6 };
+	cnie_cur c;
+	cnie_tlv t;
+	size_t i, k;
+	int r;
+
+	if (seq->tag != 0x30)
+		return CNIE_ERR_ENCODING;
+	cnie_cur_init(&c, seq->value, seq->len);
+	for (i = 0; i < 2; i++) {
+		if ((r = cnie_tlv_next_der(&c, &t)) != 0)
+			return r;
+		if (t.tag != 0x13 || t.len != want[i])
+			return CNIE_ERR_ENCODING;
+		for (k = 0; k < t.len; k++)
+			if (t.value[k] < '0' || t.value[k] > '9')
+				return CNIE_ERR_ENCODING;
+	}
+	return cnie_cur_end(&c);
 }
 
 /*
@@ -401,7 +439,8 @@ parse_lso(const uint8_t *p, size_t n, lso *l, cnie_pa_result *res)
 {
 	cnie_cur c, a, dgs, h;
 	cnie_tlv seq, t, oid;
-	size_t i, count = 0, mdlen;
+	const cnie_hash_info *hi;
+	size_t count = 0, mdlen;
 	int r, dg;
 
 	memset(l, 0, sizeof(*l));
@@ -410,8 +449,13 @@ parse_lso(const uint8_t *p, size_t n, lso *l, cnie_pa_result *res)
 	if (seq.tag != 0x30 || (r = cnie_tlv_validate(p, n, 4)) != 0)
 		return r != 0 ? r : CNIE_ERR_ENCODING;
 	cnie_cur_init(&c, seq.value, seq.len);
-	if ((r = cnie_tlv_next_der(&c, &t)) != 0 || (r = small_uint(&t, 1, &l->version)) != 0)
+	if ((r = cnie_tlv_next_der(&c, &t)) != 0)
 		return r;
+	if (small_uint(&t, 1, &l->version) != 0) {
+		res->sod_detail = "LDSSecurityObject version is not 0 or 1 (ICAO 9303-10 4.6.2.2)";
+		cnie_log_info("EF.SOD: %s", res->sod_detail);
+		return CNIE_ERR_UNSUPPORTED;
+	}
 	/* AlgorithmIdentifier: OID, parameters absent or NULL. */
 	if ((r = cnie_tlv_next_der(&c, &t)) != 0)
 		return r;
@@ -428,14 +472,24 @@ parse_lso(const uint8_t *p, size_t n, lso *l, cnie_pa_result *res)
 		if (t.tag != 0x05 || t.len != 0 || (r = cnie_cur_end(&a)) != 0)
 			return r != 0 ? r : CNIE_ERR_ENCODING;
 	}
-	for (i = 0; i < sizeof(hashes) / sizeof(hashes[0]); i++)
-		if (oid.len == hashes[i].len && memcmp(oid.value, hashes[i].oid, oid.len) == 0)
-			break;
-	if (i == sizeof(hashes) / sizeof(hashes[0]))
+	/* SHA-1 and SHA-2 (9303-10 4.6.2.2, 9303-12): the entries of cnie/hash.h. */
+	if ((hi = cnie_hash_by_oid(oid.value, oid.len)) == NULL) {
+		char txt[80] = "?";
+		const unsigned char *q = oid.value - oid.hdr_len;
+		ASN1_OBJECT *o = d2i_ASN1_OBJECT(NULL, &q, (long)(oid.hdr_len + oid.len));
+
+		if (o != NULL)
+			(void)OBJ_obj2txt(txt, sizeof(txt), o, 1);
+		ASN1_OBJECT_free(o);
+		ERR_clear_error();
+		res->sod_detail = "hash algorithm not supported: SHA-1, SHA-224, SHA-256, SHA-384 "
+				  "or SHA-512 (ICAO 9303-10 4.6.2.2)";
+		cnie_log_info("EF.SOD: hash algorithm %s refused: not SHA-1 or SHA-2", txt);
 		return CNIE_ERR_UNSUPPORTED;
-	l->md = hashes[i].md();
-	snprintf(res->hash_alg, sizeof(res->hash_alg), "%s", hashes[i].name);
-	mdlen = (size_t)EVP_MD_get_size(l->md);
+	}
+	l->md = cnie_hash_md(hi->id);
+	snprintf(res->hash_alg, sizeof(res->hash_alg), "%s", hi->ossl_name);
+	mdlen = hi->len;
 	/* DataGroupHash ::= SEQUENCE { dataGroupNumber, dataGroupHashValue }. */
 	if ((r = cnie_tlv_next_der(&c, &t)) != 0)
 		return r;
@@ -460,14 +514,12 @@ parse_lso(const uint8_t *p, size_t n, lso *l, cnie_pa_result *res)
 		l->hash[dg] = t.value;
 		count++;
 	}
-	if (count == 0)
+	/* dataGroupHashValues SEQUENCE SIZE (2..ub-DataGroups): DG1 and DG2 at least. */
+	if (count < 2)
 		return CNIE_ERR_ENCODING;
 	if (l->version == 1) {
-		/* LDSVersionInfo ::= SEQUENCE { ldsVersion, unicodeVersion }. */
-		if ((r = cnie_tlv_next_der(&c, &t)) != 0)
+		if ((r = cnie_tlv_next_der(&c, &t)) != 0 || (r = check_lds_version_info(&t)) != 0)
 			return r;
-		if (t.tag != 0x30)
-			return CNIE_ERR_ENCODING;
 	}
 	return cnie_cur_end(&c);
 }
@@ -658,6 +710,8 @@ cnie_pa_verify(const uint8_t *sod, size_t sod_len, const cnie_pa_dg *dgs, size_t
 	if (r == 0)
 		r = parse_cms(w.value, w.len, &cms);
 	if (r == 0)
+		r = check_signed_data_version(w.value, w.len, res);
+	if (r == 0)
 		r = econtent(cms, OID_LDS_SECURITY_OBJECT, &c, &cn);
 	if (r == 0)
 		r = parse_lso(c, cn, &l, res);
@@ -720,7 +774,11 @@ cnie_pa_describe(const cnie_pa_result *res, char *buf, size_t len)
 			    cnie_strerror(res->verdict));
 		break;
 	case CNIE_PA_STEP_SOD_PARSE:
-		snprintf(buf, len, "EF.SOD malformed: %s", cnie_strerror(res->sod_parse_err));
+		if (res->sod_detail != NULL)
+			snprintf(buf, len, "EF.SOD refused: %s", res->sod_detail);
+		else
+			snprintf(buf, len, "EF.SOD malformed: %s",
+			    cnie_strerror(res->sod_parse_err));
 		break;
 	case CNIE_PA_STEP_DG_HASHES:
 		for (dg = 1; dg <= CNIE_PA_MAX_DG; dg++)

@@ -748,6 +748,64 @@ struct pcsc_card {
 	DWORD proto;
 };
 
+/*
+ * A card pulled or reset in the middle of an exchange reaches us, depending
+ * on the reader driver, as a communication error, a timeout or an
+ * unresponsive card rather than SCARD_W_REMOVED_CARD.  SCardStatus on the
+ * handle tells what happened (pcsc-lite keeps the removal and reset
+ * events per handle), so that the user sees "card removed" or "card
+ * reset", not "communication error".  pcscd learns of a removal by
+ * polling the reader (every 400 ms in pcsc-lite 1.9), so a card still
+ * shown present is asked about again for up to CARD_FAIL_SETTLE_MS.  A
+ * pcscd shutting down answers a call on a handle it has already dropped
+ * with SCARD_W_SECURITY_VIOLATION ("access denied"; seen on
+ * SCardBeginTransaction in tests/integration/desktop_mix.py chaos): asked
+ * the same way, it is the service going away, not a permission refused.
+ * pcsc-lite answers SCardTransmit with SCARD_E_PROTO_MISMATCH once the
+ * card it was connected to has gone (a removal or a reset: the reader's
+ * protocol is undefined until the next card is powered), before the handle
+ * shows the removal: asked the same way too.
+ * Other failures are kept as they are.
+ */
+#define CARD_FAIL_SETTLE_MS 800
+#define CARD_FAIL_STEP_MS 50
+
+static int
+card_fail(struct pcsc_card *card, const char *what, LONG rv)
+{
+	DWORD state = 0, proto = 0, alen, rlen;
+	uint8_t atr[MAX_ATR_SIZE];
+	struct timespec step = { 0, CARD_FAIL_STEP_MS * 1000000L };
+	unsigned waited = 0;
+	LONG st;
+
+	if (rv != SCARD_F_COMM_ERROR && rv != SCARD_E_COMM_DATA_LOST &&
+	    rv != SCARD_E_NOT_TRANSACTED && rv != SCARD_W_UNRESPONSIVE_CARD &&
+	    rv != SCARD_W_UNPOWERED_CARD && rv != SCARD_E_TIMEOUT && rv != SCARD_F_UNKNOWN_ERROR &&
+	    rv != SCARD_F_INTERNAL_ERROR && rv != SCARD_E_NOT_READY &&
+	    rv != SCARD_W_SECURITY_VIOLATION && rv != SCARD_E_PROTO_MISMATCH)
+		return pcsc_fail(what, rv);
+	for (;;) {
+		alen = sizeof(atr);
+		rlen = 0;
+		st = SCardStatus(card->h, NULL, &rlen, &state, &proto, atr, &alen);
+		if (st != SCARD_S_SUCCESS || (state & SCARD_ABSENT) != 0 ||
+		    waited >= CARD_FAIL_SETTLE_MS)
+			break;
+		nanosleep(&step, NULL);
+		waited += CARD_FAIL_STEP_MS;
+	}
+	cnie_log_debug("%s: 0x%08lX %s; SCardStatus: 0x%08lX, state 0x%lX", what,
+	    (unsigned long)rv, pcsc_stringify_error(rv), (unsigned long)st, (unsigned long)state);
+	if (st == SCARD_W_REMOVED_CARD || st == SCARD_W_RESET_CARD || st == SCARD_E_NO_SMARTCARD ||
+	    st == SCARD_E_NO_SERVICE || st == SCARD_E_SERVICE_STOPPED ||
+	    st == SCARD_E_READER_UNAVAILABLE || st == SCARD_E_UNKNOWN_READER)
+		return cnie_pcsc_error(st);
+	if (st == SCARD_S_SUCCESS && (state & SCARD_ABSENT) != 0)
+		return CNIE_ERR_CARD_REMOVED;
+	return cnie_pcsc_error(rv);
+}
+
 static int
 card_transmit(void *arg, const uint8_t *cmd, size_t cmd_len, uint8_t *resp, size_t *resp_len)
 {
@@ -774,7 +832,7 @@ card_transmit(void *arg, const uint8_t *cmd, size_t cmd_len, uint8_t *resp, size
 	    MAX_BUFFER_SIZE_EXTENDED);
 	rv = SCardTransmit(card->h, pci, cmd, (DWORD)cmd_len, NULL, resp, &rlen);
 	if (rv != SCARD_S_SUCCESS)
-		return pcsc_fail("SCardTransmit", rv);
+		return card_fail(card, "SCardTransmit", rv);
 	if (rlen > *resp_len)
 		return CNIE_ERR_INTERNAL;
 	*resp_len = rlen;
@@ -788,7 +846,7 @@ card_begin(void *arg)
 	LONG rv;
 
 	if ((rv = SCardBeginTransaction(card->h)) != SCARD_S_SUCCESS)
-		return pcsc_fail("SCardBeginTransaction", rv);
+		return card_fail(card, "SCardBeginTransaction", rv);
 	return 0;
 }
 
@@ -845,7 +903,7 @@ card_control(void *arg, uint32_t code, const uint8_t *in, size_t in_len, uint8_t
 	cap = (DWORD)(*out_len < MAX_BUFFER_SIZE_EXTENDED ? *out_len : MAX_BUFFER_SIZE_EXTENDED);
 	rv = SCardControl(card->h, code, in, (DWORD)in_len, out, cap, &got);
 	if (rv != SCARD_S_SUCCESS)
-		return pcsc_fail("SCardControl", rv);
+		return card_fail(card, "SCardControl", rv);
 	if (got > *out_len)
 		return CNIE_ERR_INTERNAL;
 	*out_len = got;
@@ -945,8 +1003,21 @@ cnie_pcsc_connect(cnie_pcsc *ctx, const char *reader, cnie_transport **out)
 		return CNIE_ERR_NOMEM;
 	atomic_fetch_add(&ctx->refs, 1);
 	card->ctx = ctx;
-	rv = SCardConnect(ctx->h, reader, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1,
-	    &card->h, &card->proto);
+	/*
+	 * A card being inserted or reset is powered by pcscd's reader thread;
+	 * a connect in between gets SCARD_E_PROTO_MISMATCH (no protocol yet,
+	 * though T=0 and T=1 are both offered).  Asked again until the card is
+	 * ready or gone (NO_SMARTCARD), for CARD_FAIL_SETTLE_MS at most.
+	 */
+	for (unsigned waited = 0;; waited += CARD_FAIL_STEP_MS) {
+		struct timespec step = { 0, CARD_FAIL_STEP_MS * 1000000L };
+
+		rv = SCardConnect(ctx->h, reader, SCARD_SHARE_SHARED,
+		    SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, &card->h, &card->proto);
+		if (rv != SCARD_E_PROTO_MISMATCH || waited >= CARD_FAIL_SETTLE_MS)
+			break;
+		nanosleep(&step, NULL);
+	}
 	if (rv != SCARD_S_SUCCESS) {
 		card->h = 0;
 		r = pcsc_fail("SCardConnect", rv);
@@ -965,5 +1036,147 @@ cnie_pcsc_connect(cnie_pcsc *ctx, const char *reader, cnie_transport **out)
 	card = NULL;
 out:
 	card_free(card);
+	return r;
+}
+
+/* ---- choosing a reader ---------------------------------------------- */
+
+static bool
+is_hex2(const char *s)
+{
+	return ((s[0] >= '0' && s[0] <= '9') || (s[0] >= 'A' && s[0] <= 'F') ||
+	    (s[0] >= 'a' && s[0] <= 'f')) &&
+	    ((s[1] >= '0' && s[1] <= '9') || (s[1] >= 'A' && s[1] <= 'F') ||
+	    (s[1] >= 'a' && s[1] <= 'f'));
+}
+
+size_t
+cnie_pcsc_reader_base(const char *reader, char *out, size_t out_len)
+{
+	size_t len, keep;
+
+	if (out == NULL || out_len == 0)
+		return 0;
+	out[0] = '\0';
+	if (reader == NULL)
+		return 0;
+	len = strlen(reader);
+	keep = len;
+	/* pcsc-lite names a reader "NAME XX YY" (reader and slot numbers, hex). */
+	if (len >= 6 && reader[len - 6] == ' ' && is_hex2(reader + len - 5) &&
+	    reader[len - 3] == ' ' && is_hex2(reader + len - 2))
+		keep = len - 6;
+	while (keep > 0 && reader[keep - 1] == ' ')
+		keep--;
+	if (keep >= out_len)
+		keep = out_len - 1;
+	memcpy(out, reader, keep);
+	out[keep] = '\0';
+	return keep;
+}
+
+/* How a reader name fits what the caller asked for, best first. */
+enum fit { FIT_NONE, FIT_SUBSTRING, FIT_BASE, FIT_EXACT };
+
+static enum fit
+name_fit(const char *name, const char *wanted, unsigned flags)
+{
+	char base[256];
+
+	if (strcmp(name, wanted) == 0)
+		return FIT_EXACT;
+	if ((flags & CNIE_PCSC_SELECT_EXACT) != 0)
+		return FIT_NONE;
+	cnie_pcsc_reader_base(name, base, sizeof(base));
+	if (strcmp(base, wanted) == 0)
+		return FIT_BASE;
+	return strstr(name, wanted) != NULL ? FIT_SUBSTRING : FIT_NONE;
+}
+
+static bool
+has_card(cnie_pcsc *ctx, const char *name)
+{
+	cnie_reader_state st;
+
+	return cnie_pcsc_reader_state(ctx, name, &st) == 0 && st.card_present;
+}
+
+/* Moves the names marked in keep[] into a NULL-terminated list *out. */
+static int
+take_names(char **names, size_t n, const bool *keep, char ***out)
+{
+	char **l;
+	size_t i, k = 0;
+
+	if ((l = calloc(n + 1, sizeof(*l))) == NULL)
+		return CNIE_ERR_NOMEM;
+	for (i = 0; i < n; i++)
+		if (keep[i]) {
+			l[k++] = names[i];
+			names[i] = NULL;
+		}
+	*out = l;
+	return 0;
+}
+
+int
+cnie_pcsc_select_reader(cnie_pcsc *ctx, const char *wanted, unsigned flags, char **chosen,
+    char ***matches)
+{
+	char **names = NULL;
+	bool *fits = NULL;
+	size_t n = 0, i, hits = 0, pick = 0;
+	enum fit best = FIT_NONE, f;
+	int r;
+
+	if (matches != NULL)
+		*matches = NULL;
+	if (ctx == NULL || chosen == NULL)
+		return CNIE_ERR_INVALID_ARG;
+	*chosen = NULL;
+	if ((r = cnie_pcsc_list_readers(ctx, &names, &n)) != 0)
+		return r;
+	if ((fits = calloc(n + 1, sizeof(*fits))) == NULL) {
+		r = CNIE_ERR_NOMEM;
+		goto out;
+	}
+	if (wanted != NULL && wanted[0] != '\0') {
+		/* The best kind of fit wins; only a tie at that kind is ambiguous. */
+		for (i = 0; i < n; i++)
+			if ((f = name_fit(names[i], wanted, flags)) > best)
+				best = f;
+		for (i = 0; i < n; i++)
+			if (best != FIT_NONE && name_fit(names[i], wanted, flags) == best) {
+				fits[i] = true;
+				pick = i;
+				hits++;
+			}
+		r = hits == 0 ? CNIE_ERR_READER_NOT_FOUND : hits > 1 ? CNIE_ERR_INVALID_ARG : 0;
+		if (r == 0 && (flags & CNIE_PCSC_SELECT_CARD) != 0 && !has_card(ctx, names[pick]))
+			r = CNIE_ERR_NO_CARD;
+	} else {
+		for (i = 0; i < n; i++)
+			if (has_card(ctx, names[i])) {
+				fits[i] = true;
+				pick = i;
+				hits++;
+			}
+		r = hits == 0 ? CNIE_ERR_NO_CARD : hits > 1 ? CNIE_ERR_BUSY : 0;
+	}
+	if (r == 0) {
+		*chosen = names[pick];
+		names[pick] = NULL;
+	} else if (hits > 1 && matches != NULL) {
+		int e = take_names(names, n, fits, matches);
+
+		if (e != 0)
+			r = e;
+	}
+out:
+	free(fits);
+	/* Taken names left NULL holes: free by count, not to the first NULL. */
+	for (i = 0; names != NULL && i < n; i++)
+		free(names[i]);
+	free(names);
 	return r;
 }

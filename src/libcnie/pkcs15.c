@@ -1,5 +1,5 @@
 /*
- * PKCS#15 (ISO/IEC 7816-15) structure parsers: see include/cnie/pkcs15.h.
+ * PKCS#15 (ISO/IEC 7816-15) structure parsers: see src/libcnie/include/cnie/pkcs15.h.
  *
  * References: PKCS#15 v1.1 (RSA Laboratories, 2000) clause 6 and its ASN.1
  * module (Annex A), ISO/IEC 7816-15:2016 clause 8, ISO/IEC 7816-4:2013
@@ -16,6 +16,7 @@
  * fields this code does not know.
  */
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -631,6 +632,138 @@ cnie_p15_tokeninfo_free(cnie_p15_tokeninfo **ti)
 	*ti = NULL;
 }
 
+/* ---- directory files: AODF, PrKDF, CDF -------------------------------- */
+
+/*
+ * The three directory files have one shape (PKCS#15 v1.1 6.4-6.7, ISO/IEC
+ * 7816-15 8.4-8.8): a list of objects, each a CHOICE whose alternatives
+ * are PKCS15Object ::= SEQUENCE { commonObjectAttributes
+ *   CommonObjectAttributes, classAttributes ClassAttributes,
+ *   subClassAttributes [0] OPTIONAL, typeAttributes [1] { SEQUENCE } }.
+ * What differs is in the table below: which CHOICE tags are kept, how one
+ * entry is stored, how its class and type attributes decode and what it
+ * owns.  One walker, one free and one find serve all three.
+ */
+struct df_kind {
+	uint32_t tags[2];	/* the CHOICE alternatives kept (0: none); others skipped */
+	size_t size;		/* the file struct */
+	size_t count;		/* offsetof its count */
+	size_t items;		/* offsetof its entries */
+	size_t item_size;
+	size_t common;		/* offsetof an entry's cnie_p15_common */
+	size_t id, id_len;	/* offsetof an entry's identifier, for find */
+	/* ClassAttributes, then the SEQUENCE inside typeAttributes [1]. */
+	int (*class_attrs)(const cnie_tlv *t, uint32_t choice, void *item);
+	int (*type_attrs)(const cnie_tlv *t, void *item);
+	void (*clear)(void *item); /* frees what an entry owns; NULL: nothing */
+};
+
+struct df_walk {
+	const struct df_kind *k;
+	uint8_t *file;
+};
+
+/* The count of a file struct (read through memcpy: the struct is typed). */
+static size_t
+df_count(const struct df_kind *k, const void *file)
+{
+	size_t n;
+
+	memcpy(&n, (const uint8_t *)file + k->count, sizeof(n));
+	return n;
+}
+
+static const uint8_t *
+df_item(const struct df_kind *k, const void *file, size_t i)
+{
+	return (const uint8_t *)file + k->items + i * k->item_size;
+}
+
+static int
+df_object(const cnie_tlv *t, void *arg)
+{
+	const struct df_walk *w = arg;
+	const struct df_kind *k = w->k;
+	size_t count = df_count(k, w->file);
+	uint8_t *item;
+	struct field f[] = {
+		{ T_SEQUENCE, true, false, { 0 } },
+		{ T_SEQUENCE, true, false, { 0 } },
+		{ T_CTX0_CONS, false, false, { 0 } },
+		{ T_CTX1_CONS, true, false, { 0 } },
+	};
+	cnie_tlv type;
+	int r;
+
+	if (t->tag != k->tags[0] && (k->tags[1] == 0 || t->tag != k->tags[1]))
+		return 0;
+	/* each_object stops at CNIE_P15_MAX_OBJECTS: *count stays below it. */
+	item = w->file + k->items + count * k->item_size;
+	memset(item, 0, k->item_size);
+	if ((r = decode_fields(t, f, 4)) != 0 ||
+	    (r = get_common(&f[0].tlv, (cnie_p15_common *)(void *)(item + k->common))) != 0 ||
+	    (r = k->class_attrs(&f[1].tlv, t->tag, item)) != 0 ||
+	    (r = inner_sequence(&f[3].tlv, &type)) != 0 ||
+	    (r = k->type_attrs(&type, item)) != 0)
+		return r;
+	count++;
+	memcpy(w->file + k->count, &count, sizeof(count));
+	return 0;
+}
+
+static void *
+df_free(const struct df_kind *k, void *file)
+{
+	size_t i, n;
+
+	if (file == NULL)
+		return NULL;
+	/* count + 1: the entry being decoded when an error stopped the walk. */
+	n = df_count(k, file);
+	for (i = 0; k->clear != NULL && i <= n && i < CNIE_P15_MAX_OBJECTS; i++)
+		k->clear((uint8_t *)file + k->items + i * k->item_size);
+	free(file);
+	return NULL;
+}
+
+/* The parsed file, or NULL with *r the error. */
+static void *
+df_parse(const struct df_kind *k, const uint8_t *p, size_t n, int *r)
+{
+	struct df_walk w = { k, NULL };
+
+	if ((w.file = calloc(1, k->size)) == NULL) {
+		*r = CNIE_ERR_NOMEM;
+		return NULL;
+	}
+	if ((*r = each_object(p, n, df_object, &w)) != 0)
+		return df_free(k, w.file);
+	return w.file;
+}
+
+/* The entry whose identifier is id[0..id_len), or NULL with *r the error. */
+static const void *
+df_find(const struct df_kind *k, const void *file, const uint8_t *id, size_t id_len, int *r)
+{
+	const uint8_t *e;
+	size_t i, n, len;
+
+	*r = CNIE_ERR_INVALID_ARG;
+	if (file == NULL || (id == NULL && id_len != 0))
+		return NULL;
+	n = df_count(k, file);
+	for (i = 0; i < n; i++) {
+		e = df_item(k, file, i);
+		memcpy(&len, e + k->id_len, sizeof(len));
+		if (len == id_len && (id_len == 0 || memcmp(e + k->id, id, id_len) == 0)) {
+			*r = 0;
+			return e;
+		}
+	}
+	*r = CNIE_ERR_NOT_FOUND;
+	return NULL;
+}
+
 /* ---- AODF ------------------------------------------------------------- */
 
 /*
@@ -641,8 +774,9 @@ cnie_p15_tokeninfo_free(cnie_p15_tokeninfo **ti)
  *   ... }
  */
 static int
-pin_attributes(const cnie_tlv *t, cnie_p15_pin *pin)
+pin_attributes(const cnie_tlv *t, void *item)
 {
+	cnie_p15_pin *pin = item;
 	struct field f[] = {
 		{ T_BIT_STRING, true, false, { 0 } },
 		{ T_ENUMERATED, true, false, { 0 } },
@@ -687,95 +821,62 @@ pin_attributes(const cnie_tlv *t, cnie_p15_pin *pin)
 	return 0;
 }
 
-/*
- * AuthenticationType ::= CHOICE { pin AuthenticationObject {PinAttributes},
- *   biometricTemplate [0], authKey [1], external [2], ... }; an object is
- * SEQUENCE { CommonObjectAttributes, CommonAuthenticationObjectAttributes,
- *   subClassAttributes [0] OPTIONAL, typeAttributes [1] }.  Only PINs are
- * kept.
- */
+/* CommonAuthenticationObjectAttributes ::= SEQUENCE { authId Identifier OPTIONAL, ... } */
 static int
-aodf_object(const cnie_tlv *t, void *arg)
+pin_class(const cnie_tlv *t, uint32_t choice, void *item)
 {
-	cnie_p15_aodf *aodf = arg;
-	cnie_p15_pin *pin;
+	cnie_p15_pin *pin = item;
 	struct field f[] = {
-		{ T_SEQUENCE, true, false, { 0 } },
-		{ T_SEQUENCE, true, false, { 0 } },
-		{ T_CTX0_CONS, false, false, { 0 } },
-		{ T_CTX1_CONS, true, false, { 0 } },
-	};
-	/* CommonAuthenticationObjectAttributes ::= SEQUENCE { authId OPTIONAL, ... } */
-	struct field cls[] = {
 		{ T_OCTET_STRING, false, false, { 0 } },
 	};
-	cnie_tlv attrs;
 	int r;
 
-	if (t->tag != T_SEQUENCE)
-		return 0;
-	pin = &aodf->pins[aodf->count];
-	memset(pin, 0, sizeof(*pin));
-	if ((r = decode_fields(t, f, 4)) != 0 ||
-	    (r = get_common(&f[0].tlv, &pin->common)) != 0 ||
-	    (r = decode_fields(&f[1].tlv, cls, 1)) != 0)
+	(void)choice;
+	if ((r = decode_fields(t, f, 1)) != 0)
 		return r;
-	if (cls[0].present && (r = get_octets(&cls[0].tlv, pin->auth_id, sizeof(pin->auth_id),
-	    &pin->auth_id_len)) != 0)
-		return r;
-	if ((r = inner_sequence(&f[3].tlv, &attrs)) != 0 ||
-	    (r = pin_attributes(&attrs, pin)) != 0)
-		return r;
-	aodf->count++;
+	if (f[0].present)
+		return get_octets(&f[0].tlv, pin->auth_id, sizeof(pin->auth_id), &pin->auth_id_len);
 	return 0;
 }
+
+/*
+ * AuthenticationType ::= CHOICE { pin AuthenticationObject {PinAttributes},
+ *   biometricTemplate [0], authKey [1], external [2], ... }: only PINs
+ * (the universal SEQUENCE) are kept.
+ */
+static const struct df_kind aodf_kind = {
+	{ T_SEQUENCE, 0 }, sizeof(cnie_p15_aodf), offsetof(cnie_p15_aodf, count),
+	offsetof(cnie_p15_aodf, pins), sizeof(cnie_p15_pin), offsetof(cnie_p15_pin, common),
+	offsetof(cnie_p15_pin, auth_id), offsetof(cnie_p15_pin, auth_id_len),
+	pin_class, pin_attributes, NULL,
+};
 
 int
 cnie_p15_aodf_parse(const uint8_t *p, size_t n, cnie_p15_aodf **out)
 {
-	cnie_p15_aodf *aodf = NULL;
-	int r;
+	int r = CNIE_ERR_INVALID_ARG;
 
-	if (out == NULL)
-		return CNIE_ERR_INVALID_ARG;
-	*out = NULL;
-	if ((aodf = calloc(1, sizeof(*aodf))) == NULL)
-		return CNIE_ERR_NOMEM;
-	if ((r = each_object(p, n, aodf_object, aodf)) != 0)
-		goto out;
-	*out = aodf;
-	aodf = NULL;
-out:
-	cnie_p15_aodf_free(&aodf);
+	if (out != NULL)
+		*out = df_parse(&aodf_kind, p, n, &r);
 	return r;
 }
 
 void
 cnie_p15_aodf_free(cnie_p15_aodf **aodf)
 {
-	if (aodf == NULL || *aodf == NULL)
-		return;
-	free(*aodf);
-	*aodf = NULL;
+	if (aodf != NULL)
+		*aodf = df_free(&aodf_kind, *aodf);
 }
 
 int
 cnie_p15_aodf_find(const cnie_p15_aodf *aodf, const uint8_t *id, size_t id_len,
     const cnie_p15_pin **pin)
 {
-	size_t i;
+	int r = CNIE_ERR_INVALID_ARG;
 
-	if (aodf == NULL || (id == NULL && id_len != 0) || pin == NULL)
-		return CNIE_ERR_INVALID_ARG;
-	*pin = NULL;
-	for (i = 0; i < aodf->count; i++) {
-		if (aodf->pins[i].auth_id_len == id_len &&
-		    (id_len == 0 || memcmp(aodf->pins[i].auth_id, id, id_len) == 0)) {
-			*pin = &aodf->pins[i];
-			return 0;
-		}
-	}
-	return CNIE_ERR_NOT_FOUND;
+	if (pin != NULL)
+		*pin = df_find(&aodf_kind, aodf, id, id_len, &r);
+	return r;
 }
 
 /* ---- PrKDF ------------------------------------------------------------ */
@@ -783,11 +884,14 @@ cnie_p15_aodf_find(const cnie_p15_aodf *aodf, const uint8_t *id, size_t id_len,
 /*
  * CommonKeyAttributes ::= SEQUENCE { iD Identifier, usage KeyUsageFlags,
  *   native BOOLEAN DEFAULT TRUE, accessFlags KeyAccessFlags OPTIONAL,
- *   keyReference Reference OPTIONAL, ... }
+ *   keyReference Reference OPTIONAL, ... }.  PrivateKeyType ::= CHOICE {
+ *   privateRSAKey PrivateKeyObject {PrivateRSAKeyAttributes}, privateECKey
+ *   [0] ..., privateDHKey [1] ..., ... }: the CHOICE gives the key type.
  */
 static int
-key_attributes(const cnie_tlv *t, cnie_p15_prkey *key)
+key_attributes(const cnie_tlv *t, uint32_t choice, void *item)
 {
+	cnie_p15_prkey *key = item;
 	struct field f[] = {
 		{ T_OCTET_STRING, true, false, { 0 } },
 		{ T_BIT_STRING, true, false, { 0 } },
@@ -797,6 +901,7 @@ key_attributes(const cnie_tlv *t, cnie_p15_prkey *key)
 	};
 	int r;
 
+	key->type = choice == T_SEQUENCE ? CNIE_P15_KEY_RSA : CNIE_P15_KEY_EC;
 	if ((r = decode_fields(t, f, 5)) != 0)
 		return r;
 	if ((r = get_octets(&f[0].tlv, key->id, sizeof(key->id), &key->id_len)) != 0 ||
@@ -822,8 +927,9 @@ key_attributes(const cnie_tlv *t, cnie_p15_prkey *key)
  * not a Path (URL, protected) leaves has_path false.
  */
 static int
-key_type_attributes(const cnie_tlv *t, cnie_p15_prkey *key)
+key_type_attributes(const cnie_tlv *t, void *item)
 {
+	cnie_p15_prkey *key = item;
 	struct field f[] = {
 		{ T_SEQUENCE, false, false, { 0 } },
 		{ T_INTEGER, key->type == CNIE_P15_KEY_RSA, false, { 0 } },
@@ -845,88 +951,40 @@ key_type_attributes(const cnie_tlv *t, cnie_p15_prkey *key)
 	return 0;
 }
 
-/*
- * PrivateKeyType ::= CHOICE { privateRSAKey PrivateKeyObject
- *   {PrivateRSAKeyAttributes}, privateECKey [0] ..., privateDHKey [1] ...,
- *   ... }; an object is SEQUENCE { CommonObjectAttributes,
- *   CommonKeyAttributes, subClassAttributes [0] CommonPrivateKeyAttributes
- *   OPTIONAL, typeAttributes [1] }.
- */
-static int
-prkdf_object(const cnie_tlv *t, void *arg)
-{
-	cnie_p15_prkdf *prkdf = arg;
-	cnie_p15_prkey *key;
-	struct field f[] = {
-		{ T_SEQUENCE, true, false, { 0 } },
-		{ T_SEQUENCE, true, false, { 0 } },
-		{ T_CTX0_CONS, false, false, { 0 } },
-		{ T_CTX1_CONS, true, false, { 0 } },
-	};
-	cnie_tlv attrs;
-	int r;
-
-	if (t->tag != T_SEQUENCE && t->tag != T_CTX0_CONS)
-		return 0;
-	key = &prkdf->keys[prkdf->count];
-	memset(key, 0, sizeof(*key));
-	key->type = t->tag == T_SEQUENCE ? CNIE_P15_KEY_RSA : CNIE_P15_KEY_EC;
-	if ((r = decode_fields(t, f, 4)) != 0 ||
-	    (r = get_common(&f[0].tlv, &key->common)) != 0 ||
-	    (r = key_attributes(&f[1].tlv, key)) != 0 ||
-	    (r = inner_sequence(&f[3].tlv, &attrs)) != 0 ||
-	    (r = key_type_attributes(&attrs, key)) != 0)
-		return r;
-	prkdf->count++;
-	return 0;
-}
+/* RSA (universal SEQUENCE) and EC ([0]) keys are kept; DH, DSA, KEA skipped. */
+static const struct df_kind prkdf_kind = {
+	{ T_SEQUENCE, T_CTX0_CONS }, sizeof(cnie_p15_prkdf), offsetof(cnie_p15_prkdf, count),
+	offsetof(cnie_p15_prkdf, keys), sizeof(cnie_p15_prkey), offsetof(cnie_p15_prkey, common),
+	offsetof(cnie_p15_prkey, id), offsetof(cnie_p15_prkey, id_len),
+	key_attributes, key_type_attributes, NULL,
+};
 
 int
 cnie_p15_prkdf_parse(const uint8_t *p, size_t n, cnie_p15_prkdf **out)
 {
-	cnie_p15_prkdf *prkdf = NULL;
-	int r;
+	int r = CNIE_ERR_INVALID_ARG;
 
-	if (out == NULL)
-		return CNIE_ERR_INVALID_ARG;
-	*out = NULL;
-	if ((prkdf = calloc(1, sizeof(*prkdf))) == NULL)
-		return CNIE_ERR_NOMEM;
-	if ((r = each_object(p, n, prkdf_object, prkdf)) != 0)
-		goto out;
-	*out = prkdf;
-	prkdf = NULL;
-out:
-	cnie_p15_prkdf_free(&prkdf);
+	if (out != NULL)
+		*out = df_parse(&prkdf_kind, p, n, &r);
 	return r;
 }
 
 void
 cnie_p15_prkdf_free(cnie_p15_prkdf **prkdf)
 {
-	if (prkdf == NULL || *prkdf == NULL)
-		return;
-	free(*prkdf);
-	*prkdf = NULL;
+	if (prkdf != NULL)
+		*prkdf = df_free(&prkdf_kind, *prkdf);
 }
 
 int
 cnie_p15_prkdf_find(const cnie_p15_prkdf *prkdf, const uint8_t *id, size_t id_len,
     const cnie_p15_prkey **key)
 {
-	size_t i;
+	int r = CNIE_ERR_INVALID_ARG;
 
-	if (prkdf == NULL || (id == NULL && id_len != 0) || key == NULL)
-		return CNIE_ERR_INVALID_ARG;
-	*key = NULL;
-	for (i = 0; i < prkdf->count; i++) {
-		if (prkdf->keys[i].id_len == id_len &&
-		    (id_len == 0 || memcmp(prkdf->keys[i].id, id, id_len) == 0)) {
-			*key = &prkdf->keys[i];
-			return 0;
-		}
-	}
-	return CNIE_ERR_NOT_FOUND;
+	if (key != NULL)
+		*key = df_find(&prkdf_kind, prkdf, id, id_len, &r);
+	return r;
 }
 
 /* ---- CDF -------------------------------------------------------------- */
@@ -979,48 +1037,39 @@ cert_direct(const cnie_tlv *t, cnie_p15_cert *cert)
 	return 0;
 }
 
+/* CommonCertificateAttributes ::= SEQUENCE { iD, authority BOOLEAN DEFAULT FALSE, ... } */
+static int
+cert_class(const cnie_tlv *t, uint32_t choice, void *item)
+{
+	cnie_p15_cert *cert = item;
+	struct field f[] = {
+		{ T_OCTET_STRING, true, false, { 0 } },
+		{ T_BOOLEAN, false, false, { 0 } },
+	};
+	int r;
+
+	(void)choice;
+	if ((r = decode_fields(t, f, 2)) != 0 ||
+	    (r = get_octets(&f[0].tlv, cert->id, sizeof(cert->id), &cert->id_len)) != 0)
+		return r;
+	if (f[1].present && (r = get_bool(&f[1].tlv, &cert->authority)) != 0)
+		return r;
+	return 0;
+}
+
 /*
- * CertificateType ::= CHOICE { x509Certificate CertificateObject
- *   {X509CertificateAttributes}, x509AttributeCertificate [0], ... }; an
- * object is SEQUENCE { CommonObjectAttributes, CommonCertificateAttributes
- *   ::= SEQUENCE { iD, authority BOOLEAN DEFAULT FALSE, ... },
- *   subClassAttributes [0] OPTIONAL, typeAttributes [1] }, and
  * X509CertificateAttributes ::= SEQUENCE { value ObjectValue, subject,
  *   issuer, serialNumber... } whose value is a Path, a URL or direct [0].
  */
 static int
-cdf_object(const cnie_tlv *t, void *arg)
+cert_type_attributes(const cnie_tlv *t, void *item)
 {
-	cnie_p15_cdf *cdf = arg;
-	cnie_p15_cert *cert;
-	struct field f[] = {
-		{ T_SEQUENCE, true, false, { 0 } },
-		{ T_SEQUENCE, true, false, { 0 } },
-		{ T_CTX0_CONS, false, false, { 0 } },
-		{ T_CTX1_CONS, true, false, { 0 } },
-	};
-	struct field cls[] = {
-		{ T_OCTET_STRING, true, false, { 0 } },
-		{ T_BOOLEAN, false, false, { 0 } },
-	};
-	cnie_tlv attrs, value;
+	cnie_p15_cert *cert = item;
+	cnie_tlv value;
 	cnie_cur c;
 	int r;
 
-	if (t->tag != T_SEQUENCE)
-		return 0;
-	cert = &cdf->certs[cdf->count];
-	memset(cert, 0, sizeof(*cert));
-	if ((r = decode_fields(t, f, 4)) != 0 ||
-	    (r = get_common(&f[0].tlv, &cert->common)) != 0 ||
-	    (r = decode_fields(&f[1].tlv, cls, 2)) != 0 ||
-	    (r = get_octets(&cls[0].tlv, cert->id, sizeof(cert->id), &cert->id_len)) != 0)
-		return r;
-	if (cls[1].present && (r = get_bool(&cls[1].tlv, &cert->authority)) != 0)
-		return r;
-	if ((r = inner_sequence(&f[3].tlv, &attrs)) != 0)
-		return r;
-	cnie_cur_init(&c, attrs.value, attrs.len);
+	cnie_cur_init(&c, t->value, t->len);
 	if ((r = cnie_tlv_next(&c, &value)) != 0)
 		return r; /* value is mandatory: empty attributes are TRUNCATED */
 	if (value.tag == T_SEQUENCE) {
@@ -1031,59 +1080,54 @@ cdf_object(const cnie_tlv *t, void *arg)
 		if ((r = cert_direct(&value, cert)) != 0)
 			return r;
 	}
-	cdf->count++;
 	return 0;
 }
+
+static void
+cert_clear(void *item)
+{
+	cnie_p15_cert *cert = item;
+
+	free(cert->direct);
+	cert->direct = NULL;
+}
+
+/*
+ * CertificateType ::= CHOICE { x509Certificate CertificateObject
+ *   {X509CertificateAttributes}, x509AttributeCertificate [0], ... }: only
+ * X.509 certificates (the universal SEQUENCE) are kept.
+ */
+static const struct df_kind cdf_kind = {
+	{ T_SEQUENCE, 0 }, sizeof(cnie_p15_cdf), offsetof(cnie_p15_cdf, count),
+	offsetof(cnie_p15_cdf, certs), sizeof(cnie_p15_cert), offsetof(cnie_p15_cert, common),
+	offsetof(cnie_p15_cert, id), offsetof(cnie_p15_cert, id_len),
+	cert_class, cert_type_attributes, cert_clear,
+};
 
 int
 cnie_p15_cdf_parse(const uint8_t *p, size_t n, cnie_p15_cdf **out)
 {
-	cnie_p15_cdf *cdf = NULL;
-	int r;
+	int r = CNIE_ERR_INVALID_ARG;
 
-	if (out == NULL)
-		return CNIE_ERR_INVALID_ARG;
-	*out = NULL;
-	if ((cdf = calloc(1, sizeof(*cdf))) == NULL)
-		return CNIE_ERR_NOMEM;
-	if ((r = each_object(p, n, cdf_object, cdf)) != 0)
-		goto out;
-	*out = cdf;
-	cdf = NULL;
-out:
-	cnie_p15_cdf_free(&cdf);
+	if (out != NULL)
+		*out = df_parse(&cdf_kind, p, n, &r);
 	return r;
 }
 
 void
 cnie_p15_cdf_free(cnie_p15_cdf **cdf)
 {
-	size_t i;
-
-	if (cdf == NULL || *cdf == NULL)
-		return;
-	/* count + 1: the object being parsed when an error stopped the walk. */
-	for (i = 0; i <= (*cdf)->count && i < CNIE_P15_MAX_OBJECTS; i++)
-		free((*cdf)->certs[i].direct);
-	free(*cdf);
-	*cdf = NULL;
+	if (cdf != NULL)
+		*cdf = df_free(&cdf_kind, *cdf);
 }
 
 int
 cnie_p15_cdf_find(const cnie_p15_cdf *cdf, const uint8_t *id, size_t id_len,
     const cnie_p15_cert **cert)
 {
-	size_t i;
+	int r = CNIE_ERR_INVALID_ARG;
 
-	if (cdf == NULL || (id == NULL && id_len != 0) || cert == NULL)
-		return CNIE_ERR_INVALID_ARG;
-	*cert = NULL;
-	for (i = 0; i < cdf->count; i++) {
-		if (cdf->certs[i].id_len == id_len &&
-		    (id_len == 0 || memcmp(cdf->certs[i].id, id, id_len) == 0)) {
-			*cert = &cdf->certs[i];
-			return 0;
-		}
-	}
-	return CNIE_ERR_NOT_FOUND;
+	if (cert != NULL)
+		*cert = df_find(&cdf_kind, cdf, id, id_len, &r);
+	return r;
 }

@@ -440,6 +440,15 @@ cnie_sm_get_ssc(const cnie_sm *sm, uint8_t *ssc, size_t *n)
 	return 0;
 }
 
+int
+cnie_sm_set_ssc(cnie_sm *sm, const uint8_t *ssc, size_t n)
+{
+	if (sm == NULL || ssc == NULL || n != sm->block)
+		return CNIE_ERR_INVALID_ARG;
+	memcpy(sm->ssc, ssc, n);
+	return 0;
+}
+
 /* ---- terminal ------------------------------------------------------- */
 
 int
@@ -447,7 +456,7 @@ cnie_sm_wrap_command(cnie_sm *sm, const cnie_apdu *plain, cnie_buf *out)
 {
 	cnie_buf *body = NULL, *enc = NULL;
 	cnie_apdu prot;
-	uint8_t hdr[4], mac[SM_MAC_LEN];
+	uint8_t hdr[4], mac[SM_MAC_LEN], ssc[SM_MAX_BLOCK];
 	bool plain_ext, ext;
 	int r;
 
@@ -464,6 +473,7 @@ cnie_sm_wrap_command(cnie_sm *sm, const cnie_apdu *plain, cnie_buf *out)
 	hdr[1] = plain->ins;
 	hdr[2] = plain->p1;
 	hdr[3] = plain->p2;
+	memcpy(ssc, sm->ssc, sizeof(ssc));
 	ssc_inc(sm);
 
 	if ((body = cnie_buf_new()) == NULL || (enc = cnie_buf_new()) == NULL) {
@@ -507,10 +517,43 @@ cnie_sm_wrap_command(cnie_sm *sm, const cnie_apdu *plain, cnie_buf *out)
 	prot.flags = ext ? CNIE_APDU_FORCE_EXTENDED : 0;
 	r = cnie_apdu_encode(&prot, ext, out, NULL);
 out:
+	/* Nothing was sent: the counter goes back to where the card's is. */
+	if (r != 0)
+		memcpy(sm->ssc, ssc, sizeof(ssc));
 	cnie_buf_free(&body);
 	cnie_buf_free(&enc);
 	cnie_wipe(mac, sizeof(mac));
 	return r;
+}
+
+/*
+ * A response that is only a status word, no SM objects.  ISO/IEC 7816-4
+ * (clause 10, secure messaging) lets a card answer an error unprotected,
+ * and many eMRTD chips do (6982 for DG3/DG4 without Terminal
+ * Authentication, 6A82 for a missing file).  Such a word is not
+ * authenticated, so it can only ever be a failure: 9000, 61xx, 62xx
+ * and 63xx (success or warnings that may carry data) and anything outside
+ * the ISO error classes are refused as secure messaging failures.
+ * 6987/6988 are the card saying its own session failed (9303-11 9.8: the
+ * chip then aborts secure messaging), 6882 (secure messaging not
+ * supported) a card that has no session any more: CNIE_ERR_SM as well.  Any other
+ * error word (64xx..6Fxx) is returned as the answer, nothing appended.
+ */
+static int
+plain_status(uint16_t sw)
+{
+	uint8_t sw1 = (uint8_t)(sw >> 8);
+
+	if (sw == 0x6987 || sw == 0x6988 || sw == 0x6882) {
+		cnie_log_debug("plain %04X: the card ended secure messaging", sw);
+		return CNIE_ERR_SM;
+	}
+	if (sw1 < 0x64 || sw1 > 0x6F) {
+		cnie_log_debug("plain %04X without SM objects: not an error word, refused", sw);
+		return CNIE_ERR_SM;
+	}
+	cnie_log_debug("plain error %04X without SM objects (ISO 7816-4 10)", sw);
+	return 0;
 }
 
 int
@@ -532,11 +575,8 @@ cnie_sm_unwrap_response(cnie_sm *sm, const uint8_t *resp, size_t n, cnie_buf *ou
 	*sw = (uint16_t)((resp[dlen] << 8) | resp[dlen + 1]);
 	/* Both ends count every response, even one that fails here. */
 	ssc_inc(sm);
-	if (dlen == 0) {
-		/* 6987/6988 (or anything else) in plain: the session is over. */
-		cnie_log_debug("response without SM objects");
-		return CNIE_ERR_SM;
-	}
+	if (dlen == 0)
+		return plain_status(*sw);
 
 	/* Expected: [85|87] 99 8E, in this order and nothing else. */
 	objs = resp;
@@ -560,7 +600,15 @@ cnie_sm_unwrap_response(cnie_sm *sm, const uint8_t *resp, size_t n, cnie_buf *ou
 			return CNIE_ERR_SM;
 		}
 	}
-	if (!have_sw || !have_mac || mac_do.len != SM_MAC_LEN || sw_do.len != 2)
+	if (!have_sw) {
+		/*
+		 * The outer SW is not covered by the MAC: 9303-11 9.8 puts DO'99'
+		 * in every protected response, so one without it is refused.
+		 */
+		cnie_log_debug("protected response without DO'99' (ICAO 9303-11 9.8): refused");
+		return CNIE_ERR_SM;
+	}
+	if (!have_mac || mac_do.len != SM_MAC_LEN || sw_do.len != 2)
 		return CNIE_ERR_SM;
 
 	if ((r = mac_input_mac(sm, NULL, 0, objs, objs_len, mac)) != 0)

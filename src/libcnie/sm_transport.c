@@ -6,9 +6,16 @@
  * Session life: any SM failure (bad MAC, missing objects, 6987/6988 from
  * the card, a malformed protected answer) ends the session for good
  * (9303-11 9.8.4.2: the card drops it too); later commands get
- * CNIE_ERR_SM.  A reset or reconnect of the card also loses the session
+ * CNIE_ERR_SM.  A plain error status word that is not about secure
+ * messaging (6982, 6A82 ...: ISO 7816-4 clause 10 lets a card answer an
+ * error unprotected) is returned as the answer and keeps the session
+ * (9303-11 9.8: the chip aborts only on an SM error); a chip that ended
+ * it anyway answers the next command 6987/6988, which ends ours.  A reset or reconnect of the card also loses the session
  * (the card forgets it): later commands get CNIE_ERR_LOGIN_LOST.  Either
- * way a new session (new PACE/BAC run, new transport) is needed.
+ * way a new session (new PACE/BAC run, new transport) is needed.  A
+ * failure on our side (out of memory, OpenSSL) while protecting a command
+ * or checking an answer is returned as such (CNIE_ERR_NOMEM, _CRYPTO) and
+ * keeps the session: the send sequence counters stay in step with the card.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -23,6 +30,8 @@
 #include <cnie/log.h>
 #include <cnie/sm.h>
 #include <cnie/transport.h>
+
+#include "sm_internal.h"
 
 /* Bound on 61xx rounds for one protected answer (65536 / 256 + slack). */
 #define SMT_MAX_GET_RESPONSE 300
@@ -181,8 +190,9 @@ smt_transmit(void *ctx, const uint8_t *cmd, size_t cmd_len, uint8_t *resp, size_
 	smt *s = ctx;
 	cnie_apdu a;
 	cnie_buf *wrapped = NULL, *raw = NULL, *plain = NULL;
+	uint8_t ssc[16];
+	size_t n, ssc_len = sizeof(ssc);
 	uint16_t sw = 0;
-	size_t n;
 	int r;
 
 	if (s->sm == NULL)
@@ -194,22 +204,40 @@ smt_transmit(void *ctx, const uint8_t *cmd, size_t cmd_len, uint8_t *resp, size_
 		r = CNIE_ERR_NOMEM;
 		goto out;
 	}
+	/* The SSC before the command, put back if the command is never sent. */
+	if ((r = cnie_sm_get_ssc(s->sm, ssc, &ssc_len)) != 0)
+		goto out;
 	if ((r = cnie_sm_wrap_command(s->sm, &a, wrapped)) != 0) {
-		/* Caller error (e.g. too long): the SSC has not moved. */
+		/* Nothing built (e.g. too long): the SSC has not moved. */
 		goto out;
 	}
 	if ((r = cnie_transport_transmit(s->inner, cnie_buf_ptr(wrapped), cnie_buf_len(wrapped),
 		 0, raw)) != 0) {
-		/* The command may have reached the card: SSCs out of step. */
-		smt_kill(s, CNIE_ERR_SM);
+		/*
+		 * The command may have reached the card: SSCs out of step.  Not
+		 * so on CNIE_ERR_NOMEM, which the transport returns only before
+		 * sending (cnie_transport_transmit).
+		 */
+		if (r != CNIE_ERR_NOMEM || cnie_sm_set_ssc(s->sm, ssc, ssc_len) != 0)
+			smt_kill(s, CNIE_ERR_SM);
 		goto out;
 	}
-	if ((r = smt_collect(s, raw)) != 0 ||
+	if ((r = smt_collect(s, raw)) == 0 &&
 	    (r = cnie_sm_unwrap_response(s->sm, cnie_buf_ptr(raw), cnie_buf_len(raw), plain,
-		 &sw)) != 0) {
+		 &sw)) != 0 && (r == CNIE_ERR_NOMEM || r == CNIE_ERR_CRYPTO)) {
+		/*
+		 * Out of memory or OpenSSL failing is ours, not the card's answer:
+		 * nothing of it was accepted, and both counters moved past it (the
+		 * unwrap counts the response in every case), so the session goes on.
+		 */
+		cnie_log_warn("secure messaging: %s on our side, session kept", cnie_error_name(r));
+		goto out;
+	}
+	if (r != 0) {
 		cnie_log_warn("secure messaging failed (%s): session closed", cnie_error_name(r));
 		smt_kill(s, CNIE_ERR_SM);
-		r = CNIE_ERR_SM;
+		if (r != CNIE_ERR_NOMEM && r != CNIE_ERR_CRYPTO)
+			r = CNIE_ERR_SM;
 		goto out;
 	}
 	n = cnie_buf_len(plain);

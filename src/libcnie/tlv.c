@@ -1,5 +1,5 @@
 /*
- * BER-TLV parser and builder: see include/cnie/tlv.h.
+ * BER-TLV parser and builder: see src/libcnie/include/cnie/tlv.h.
  *
  * References: ISO/IEC 7816-4:2013 clause 6.3 (BER-TLV data objects) and
  * ITU-T X.690 (08/2015) clauses 8.1.2 (identifier octets), 8.1.3 (length

@@ -111,7 +111,7 @@ cnie_transport_transmit(cnie_transport *t, const uint8_t *cmd, size_t n, unsigne
     cnie_buf *resp)
 {
 	uint8_t *rbuf = NULL;
-	size_t rlen = CNIE_MAX_RESPONSE;
+	size_t rlen = CNIE_MAX_RESPONSE, used;
 	int r;
 
 	if (t == NULL || cmd == NULL || resp == NULL)
@@ -126,6 +126,20 @@ cnie_transport_transmit(cnie_transport *t, const uint8_t *cmd, size_t n, unsigne
 	 */
 	if ((rbuf = malloc(CNIE_MAX_RESPONSE)) == NULL)
 		return CNIE_ERR_NOMEM;
+	/*
+	 * Room in resp for the largest answer before anything is sent: once
+	 * the card has answered, nothing can fail for want of memory, so
+	 * CNIE_ERR_NOMEM always means the command was not sent (the secure
+	 * messaging transport keeps its session on it).  A buffer capped
+	 * below that size (cnie_buf_set_max) keeps its own limit.
+	 */
+	used = cnie_buf_len(resp);
+	if ((r = cnie_buf_reserve(resp, CNIE_MAX_RESPONSE, NULL)) == 0)
+		r = cnie_buf_truncate(resp, used);
+	else if (r == CNIE_ERR_TOO_LONG)
+		r = 0;
+	if (r != 0)
+		goto out;
 
 	cnie_log_apdu('>', cmd, n, trace_flags);
 	t->stats.apdus++;

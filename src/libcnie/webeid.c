@@ -31,6 +31,7 @@
 
 #include <cnie/base64.h>
 #include <cnie/error.h>
+#include <cnie/hash.h>
 #include <cnie/json.h>
 #include <cnie/webeid.h>
 
@@ -401,22 +402,72 @@ cnie_webeid_trust_add_path(cnie_webeid_trust *t, const char *path)
 
 enum alg_kind { ALG_ECDSA, ALG_RSA_PKCS1, ALG_RSA_PSS };
 
+/* The JOSE algorithms of web-eid:1 (RFC 7518 3.1). */
 static const struct alg {
 	const char *name;
 	enum alg_kind kind;
-	const char *md; /* OpenSSL digest name */
-	int curve;	/* ECDSA: the curve the JOSE name implies */
+	cnie_card_hash hash;
+	int curve; /* ECDSA: the curve the JOSE name implies */
 } algs[] = {
-	{ "ES256", ALG_ECDSA, "SHA256", NID_X9_62_prime256v1 },
-	{ "ES384", ALG_ECDSA, "SHA384", NID_secp384r1 },
-	{ "ES512", ALG_ECDSA, "SHA512", NID_secp521r1 },
-	{ "RS256", ALG_RSA_PKCS1, "SHA256", 0 },
-	{ "RS384", ALG_RSA_PKCS1, "SHA384", 0 },
-	{ "RS512", ALG_RSA_PKCS1, "SHA512", 0 },
-	{ "PS256", ALG_RSA_PSS, "SHA256", 0 },
-	{ "PS384", ALG_RSA_PSS, "SHA384", 0 },
-	{ "PS512", ALG_RSA_PSS, "SHA512", 0 },
+	{ "ES256", ALG_ECDSA, CNIE_CARD_HASH_SHA256, NID_X9_62_prime256v1 },
+	{ "ES384", ALG_ECDSA, CNIE_CARD_HASH_SHA384, NID_secp384r1 },
+	{ "ES512", ALG_ECDSA, CNIE_CARD_HASH_SHA512, NID_secp521r1 },
+	{ "RS256", ALG_RSA_PKCS1, CNIE_CARD_HASH_SHA256, 0 },
+	{ "RS384", ALG_RSA_PKCS1, CNIE_CARD_HASH_SHA384, 0 },
+	{ "RS512", ALG_RSA_PKCS1, CNIE_CARD_HASH_SHA512, 0 },
+	{ "PS256", ALG_RSA_PSS, CNIE_CARD_HASH_SHA256, 0 },
+	{ "PS384", ALG_RSA_PSS, CNIE_CARD_HASH_SHA384, 0 },
+	{ "PS512", ALG_RSA_PSS, CNIE_CARD_HASH_SHA512, 0 },
 };
+#define NALGS (sizeof(algs) / sizeof(algs[0]))
+
+static const struct alg *
+alg_by_name(const char *name)
+{
+	for (size_t i = 0; i < NALGS; i++)
+		if (strcmp(name, algs[i].name) == 0)
+			return &algs[i];
+	return NULL;
+}
+
+const char *
+cnie_webeid_auth_algorithm(bool ec, unsigned bits, cnie_card_hash *hash)
+{
+	const struct alg *a;
+
+	if (!ec)
+		a = alg_by_name("RS256");
+	else if (bits > 384)
+		a = alg_by_name("ES512");
+	else if (bits > 256)
+		a = alg_by_name("ES384");
+	else
+		a = alg_by_name("ES256");
+	if (hash != NULL)
+		*hash = a->hash;
+	return a->name;
+}
+
+int
+cnie_webeid_signed_data(cnie_card_hash hash, const char *origin, const char *nonce,
+    uint8_t *out, size_t cap, size_t *out_len)
+{
+	const cnie_hash_info *h = cnie_hash_by_id(hash);
+	size_t n1 = 0, n2 = 0;
+	int r;
+
+	if (h == NULL || origin == NULL || nonce == NULL || out == NULL || out_len == NULL)
+		return CNIE_ERR_INVALID_ARG;
+	if (cap < 2 * h->len)
+		return CNIE_ERR_BUFFER_TOO_SMALL;
+	if ((r = cnie_hash_digest(hash, origin, strlen(origin), out, cap, &n1)) != 0 ||
+	    (r = cnie_hash_digest(hash, nonce, strlen(nonce), out + n1, cap - n1, &n2)) != 0) {
+		OPENSSL_cleanse(out, cap);
+		return r;
+	}
+	*out_len = n1 + n2;
+	return 0;
+}
 
 /* scheme://host[:port] with no path, query, userinfo or trailing slash. */
 static bool
@@ -664,8 +715,8 @@ signature_check(const struct alg *a, EVP_PKEY *pkey, const uint8_t *sig, size_t 
 	EVP_MD *md = NULL;
 	EVP_MD_CTX *mctx = NULL;
 	EVP_PKEY_CTX *pctx = NULL;
-	uint8_t data[2 * EVP_MAX_MD_SIZE];
-	unsigned int h1 = 0, h2 = 0;
+	uint8_t data[CNIE_WEBEID_SIGNED_DATA_MAX];
+	size_t data_len = 0;
 	uint8_t *der = NULL;
 	size_t der_len = 0;
 	int r = CNIE_WEBEID_INTERNAL, bits = EVP_PKEY_get_bits(pkey);
@@ -693,11 +744,10 @@ signature_check(const struct alg *a, EVP_PKEY *pkey, const uint8_t *sig, size_t 
 			goto out;
 		}
 	}
-	if ((md = EVP_MD_fetch(NULL, a->md, NULL)) == NULL)
+	if ((md = EVP_MD_fetch(NULL, cnie_hash_by_id(a->hash)->ossl_name, NULL)) == NULL)
 		goto out;
-	/* The signed data: H(origin) || H(nonce), then hashed again by the algorithm. */
-	if (EVP_Digest(origin, strlen(origin), data, &h1, md, NULL) != 1 ||
-	    EVP_Digest(nonce, strlen(nonce), data + h1, &h2, md, NULL) != 1)
+	/* The signed data, hashed again by the algorithm. */
+	if (cnie_webeid_signed_data(a->hash, origin, nonce, data, sizeof(data), &data_len) != 0)
 		goto out;
 	if ((mctx = EVP_MD_CTX_new()) == NULL ||
 	    EVP_DigestVerifyInit(mctx, &pctx, md, NULL, pkey) != 1)
@@ -708,7 +758,7 @@ signature_check(const struct alg *a, EVP_PKEY *pkey, const uint8_t *sig, size_t 
 	    EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) != 1))
 		goto out;
 	if (EVP_DigestVerify(mctx, der != NULL ? der : sig, der != NULL ? der_len : sig_len,
-	    data, (size_t)h1 + h2) == 1)
+	    data, data_len) == 1)
 		r = CNIE_WEBEID_OK;
 	else
 		r = CNIE_WEBEID_SIGNATURE_MISMATCH;
@@ -729,7 +779,7 @@ cnie_webeid_verify(const char *token, size_t len, const cnie_webeid_params *p,
 	X509 *cert = NULL;
 	EVP_PKEY *pkey = NULL;
 	uint8_t *cert_der = NULL, sig[SIG_MAX];
-	size_t cert_der_len = 0, sig_len = 0, n, i;
+	size_t cert_der_len = 0, sig_len = 0, n;
 	const char *s;
 	const struct alg *a = NULL;
 	const unsigned char *q;
@@ -759,9 +809,7 @@ cnie_webeid_verify(const char *token, size_t len, const cnie_webeid_params *p,
 		goto out;
 	if ((s = get_str(root, "algorithm", 16, &n)) == NULL)
 		goto out;
-	for (i = 0; i < sizeof(algs) / sizeof(algs[0]); i++)
-		if (strcmp(s, algs[i].name) == 0)
-			a = &algs[i];
+	a = alg_by_name(s);
 	if ((s = get_str(root, "signature", (SIG_MAX + 2) / 3 * 4, &n)) == NULL ||
 	    cnie_base64_decode(s, n, sig, sizeof(sig), &sig_len) != 0)
 		goto out;

@@ -3,7 +3,8 @@
 // error surfaced as CnieBridgeError with its code, client-side refusals
 // before any request.  Run: node client.test.mjs (Node >= 18).
 import assert from "node:assert/strict";
-import { CnieBridge, CnieBridgeError, ErrorCode } from "../../web/cnie-bridge.js";
+import { CnieBridge, CnieBridgeError, ErrorCode, cardState, setMessages } from "../../web/cnie-bridge.js";
+import { readFileSync } from "node:fs";
 
 const NONCE = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 const calls = [];
@@ -27,6 +28,30 @@ async function rejects(p, code, extra = {}) {
 }
 
 const tests = {
+  async "the client's messages follow the catalogue given to setMessages, codes do not"() {
+    // po/fr.po's own translations (the catalogue the build turns into JSON).
+    const po = readFileSync(new URL("../../po/fr.po", import.meta.url), "utf8");
+    const entry = (id) => {
+      const m = po.match(new RegExp(`\nmsgid "${id.replace(/[{}.?()]/g, "\\$&")}"\nmsgstr "([^"]+)"`));
+      assert.ok(m, `po/fr.po translates "${id}"`);
+      return m[1];
+    };
+    const fr = {};
+    for (const id of ["malformed JSON from the bridge", "{name} hash must be {n} bytes"]) fr[id] = entry(id);
+    setMessages(fr);
+    try {
+      const b = new CnieBridge({ fetchImpl: reply(200, "{not json") });
+      const e = await rejects(b.status(), ErrorCode.BAD_RESPONSE);
+      assert.equal(e.message, fr["malformed JSON from the bridge"]);
+      const e2 = await rejects(b.sign("MII=", new Uint8Array(3), "SHA-256"), ErrorCode.BAD_REQUEST);
+      assert.equal(e2.message, fr["{name} hash must be {n} bytes"].replace("{name}", "SHA-256").replace("{n}", "32"));
+      assert.ok(!e2.message.includes("{"), e2.message);
+    } finally {
+      setMessages(null);
+    }
+    const e3 = await rejects(new CnieBridge({ fetchImpl: reply(200, "{not json") }).status(), ErrorCode.BAD_RESPONSE);
+    assert.equal(e3.message, "malformed JSON from the bridge");
+  },
   async "authenticate posts the nonce as JSON to /v1/authenticate"() {
     const token = { unverifiedCertificate: "MII=", algorithm: "ES256", signature: "AA==", format: "web-eid:1.0" };
     const b = new CnieBridge({ url: "https://127.0.0.1:24727/", fetchImpl: reply(200, token) });
@@ -87,6 +112,30 @@ const tests = {
     assert.deepEqual(JSON.parse(calls[0].init.body), { fields: ["mrz", "photo"], challenge: "AQID" });
     assert.ok(calls[0].url.endsWith("/v1/identity"));
     assert.deepEqual(JSON.parse(calls[1].init.body), { type: "auth", reader: "R1" });
+  },
+  async "the reader option goes into every card request"() {
+    calls.length = 0;
+    const b = new CnieBridge({ fetchImpl: reply(200, { unverifiedCertificate: "MII=", algorithm: "ES256",
+      signature: "AA==", format: "web-eid:1.0" }) });
+    await b.authenticate(NONCE, { reader: "R 2" });
+    await b.sign("MII=", new Uint8Array(32), "SHA-256", { reader: "R 2" }).catch(() => {});
+    await b.identity(["mrz"], undefined, { reader: "R 2" }).catch(() => {});
+    assert.deepEqual(calls.map((c) => JSON.parse(c.init.body).reader), ["R 2", "R 2", "R 2"]);
+  },
+  async "an unknown hash function or a hash that is not base64 is refused before any request"() {
+    calls.length = 0;
+    const b = new CnieBridge({ fetchImpl: reply(200, {}) });
+    await rejects(b.sign("MII=", new Uint8Array(32), "SHA3-256"), ErrorCode.BAD_REQUEST);
+    await rejects(b.sign("MII=", "not base64!", "SHA-256"), ErrorCode.BAD_REQUEST);
+    assert.equal(calls.length, 0);
+  },
+  async "cardState: three-state recognised, false believed only when known to be a check"() {
+    assert.equal(cardState(undefined), "no-card");
+    assert.equal(cardState({ name: "R", card: false, recognised: false }), "no-card");
+    assert.equal(cardState({ name: "R", card: true, recognised: true }), "cnie");
+    assert.equal(cardState({ name: "R", card: true, recognised: null }), "not-checked");
+    assert.equal(cardState({ name: "R", card: true, recognised: false }), "not-checked");
+    assert.equal(cardState({ name: "R", card: true, recognised: false }, { falseMeansChecked: true }), "not-recognised");
   },
   async "permissionState without the Permissions API is unsupported"() {
     assert.ok(["unsupported", "granted", "prompt", "denied"].includes(await CnieBridge.permissionState()));

@@ -11,6 +11,9 @@ trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$tmp"' EXIT
 export XDG_CONFIG_HOME=$tmp/config XDG_CACHE_HOME=$tmp/cache CNIE_NO_CACHE=1
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 fail() { echo "FAIL: $*"; exit 1; }
+checks=0
+# expect WANT GOT WHAT: one counted check.
+expect() { checks=$((checks + 1)); [ "$1" = "$2" ] || fail "$3 (got $2)"; }
 
 # code ORIGIN: HTTP status of GET /v1/status with that Origin, over TLS
 # trusting the bridge's own CA.
@@ -32,17 +35,20 @@ start() {
 stop() { kill "$pid"; wait "$pid" 2>/dev/null || true; pid=; rm -f "$tmp/state/cnied.port"; }
 
 read -r -a defaults <<< "${CNIED_DEFAULT_ORIGINS:?}"
+# An empty list would make the loops below check nothing.
+[ "${#defaults[@]}" -gt 0 ] || fail "CNIED_DEFAULT_ORIGINS names no origin"
 start
 for o in "${defaults[@]}"; do
-  [ "$(code "$o")" = 200 ] || fail "default origin $o refused"
-  [ "$(code "${o/https:/http:}")" = 403 ] || fail "http:// variant of $o allowed"
+  expect 200 "$(code "$o")" "default origin $o refused"
+  expect 403 "$(code "${o/https:/http:}")" "http:// variant of $o allowed"
 done
-[ "$(code https://evil.example)" = 403 ] || fail "another origin allowed by default"
+expect 403 "$(code https://evil.example)" "another origin allowed by default"
 stop
 start --allow-origin https://portal.example
-[ "$(code https://portal.example)" = 200 ] || fail "--allow-origin not allowed"
+expect 200 "$(code https://portal.example)" "--allow-origin not allowed"
 for o in "${defaults[@]}"; do
-  [ "$(code "$o")" = 403 ] || fail "--allow-origin did not replace the default $o"
+  expect 403 "$(code "$o")" "--allow-origin did not replace the default $o"
 done
 stop
-echo "PASS: default origins"
+[ "$checks" -gt 0 ] || fail "no check ran"
+echo "PASS: default origins ($checks checks)"

@@ -20,7 +20,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static char o1[] = "https://portal.example", o2[] = "http://localhost:8080";
-	static const uint16_t ports[] = {24727, 8443};
+	static const uint16_t ports[] = {28219, 8443};
 	cnied_config cfg;
 	const char *s = (const char *)data;
 	size_t i, start;

@@ -5,7 +5,7 @@
  *      every entry's name is NUL-terminated within its field;
  *   1: a raw configuration descriptor -> cnie_usb_parse_config; never
  *      more interfaces than the cap;
- *   2: reader names (NUL-separated) -> cnie_usb_reader_base and
+ *   2: reader names (NUL-separated) -> cnie_pcsc_reader_base and
  *      cnie_usb_match_reader with a fixed device; the index returned is
  *      in range.
  * abort() on any violated property.
@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include <cnie/error.h>
+#include <cnie/pcsc.h>
 
 #include "usb_match.h"
 
@@ -67,7 +68,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		copy[size - 1] = '\0';
 		while (off < size && n < MAX_NAMES) {
 			names[n++] = copy + off;
-			if (cnie_usb_reader_base(copy + off, base, sizeof(base)) >= sizeof(base) ||
+			if (cnie_pcsc_reader_base(copy + off, base, sizeof(base)) >= sizeof(base) ||
 			    strnlen(base, sizeof(base)) == sizeof(base))
 				abort();
 			off += strlen(copy + off) + 1;

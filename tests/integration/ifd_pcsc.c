@@ -27,6 +27,8 @@
 #include <PCSC/reader.h>
 #include <PCSC/winscard.h>
 
+#include "testutil.h"
+
 #define CHECK(cond, ...)                                                       \
 	do {                                                                   \
 		if (!(cond)) {                                                 \
@@ -39,41 +41,6 @@
 
 static const char *sim_path;
 static SCARDCONTEXT ctx;
-
-static double
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-/* Runs cnie-sim with the NULL-terminated arguments; returns its exit status. */
-static int
-sim(const char *a1, ...)
-{
-	const char *argv[12];
-	va_list ap;
-	int n = 0, st;
-	pid_t pid;
-
-	argv[n++] = sim_path;
-	argv[n++] = a1;
-	va_start(ap, a1);
-	while (n < 11 && (argv[n] = va_arg(ap, const char *)) != NULL)
-		n++;
-	va_end(ap);
-	argv[n] = NULL;
-	fflush(NULL);
-	if ((pid = fork()) == 0) {
-		execv(sim_path, (char *const *)(uintptr_t)argv);
-		_exit(127);
-	}
-	CHECK(pid > 0, "fork");
-	CHECK(waitpid(pid, &st, 0) == pid, "waitpid");
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
 
 static void
 reader_name(int idx, char *out, size_t cap)
@@ -94,7 +61,7 @@ static double
 wait_card(const char *name, int want, DWORD timeout_ms)
 {
 	SCARD_READERSTATE rs;
-	double t0 = now_ms();
+	double t0 = tu_now_ms();
 	LONG rv;
 
 	memset(&rs, 0, sizeof(rs));
@@ -106,9 +73,9 @@ wait_card(const char *name, int want, DWORD timeout_ms)
 		CHECK(rv == SCARD_S_SUCCESS, "SCardGetStatusChange: %s (waiting for %s)",
 		    pcsc_stringify_error(rv), want ? "insertion" : "removal");
 		if (((rs.dwEventState & SCARD_STATE_PRESENT) != 0) == (want != 0))
-			return now_ms() - t0;
+			return tu_now_ms() - t0;
 		rs.dwCurrentState = rs.dwEventState & ~SCARD_STATE_CHANGED;
-		CHECK(now_ms() - t0 < timeout_ms, "card state not reached in %lu ms",
+		CHECK(tu_now_ms() - t0 < timeout_ms, "card state not reached in %lu ms",
 		    (unsigned long)timeout_ms);
 	}
 }
@@ -181,15 +148,15 @@ cmd_events(const char *card)
 	reader_name(0, name, sizeof(name));
 	wait_card(name, 1, 2000);
 	for (i = 0; i < 5; i++) {
-		double t0 = now_ms();
+		double t0 = tu_now_ms();
 
-		CHECK(sim("--reader", "0", "remove", NULL) == 0, "cnie-sim remove");
+		CHECK(tu_runl(sim_path, "--reader", "0", "remove", NULL) == 0, "cnie-sim remove");
 		wait_card(name, 0, 2000);
-		rem[i] = now_ms() - t0;
-		t0 = now_ms();
-		CHECK(sim("--reader", "0", "insert", card, NULL) == 0, "cnie-sim insert");
+		rem[i] = tu_now_ms() - t0;
+		t0 = tu_now_ms();
+		CHECK(tu_runl(sim_path, "--reader", "0", "insert", card, NULL) == 0, "cnie-sim insert");
 		wait_card(name, 1, 2000);
-		ins[i] = now_ms() - t0;
+		ins[i] = tu_now_ms() - t0;
 	}
 	qsort(rem, 5, sizeof(rem[0]), sort_cmp);
 	qsort(ins, 5, sizeof(ins[0]), sort_cmp);
@@ -220,7 +187,7 @@ cmd_reset(const char *card)
 	CHECK((sw = apdu(h, proto, VERIFY_STATUS)) == 0x9000, "VERIFY status: %04lX", sw);
 
 	/* reset: the open handle learns the card went away, the PIN state is gone. */
-	CHECK(sim("--reader", "0", "reset", NULL) == 0, "cnie-sim reset");
+	CHECK(tu_runl(sim_path, "--reader", "0", "reset", NULL) == 0, "cnie-sim reset");
 	sw = apdu(h, proto, SELECT_PKI);
 	CHECK(sw == -(long)SCARD_W_REMOVED_CARD, "after reset: %ld, want SCARD_W_REMOVED_CARD", sw);
 	SCardDisconnect(h, SCARD_LEAVE_CARD);
@@ -239,9 +206,9 @@ cmd_reset(const char *card)
 	SCardDisconnect(h, SCARD_LEAVE_CARD);
 
 	/* ...and survives taking the card out and putting it back. */
-	CHECK(sim("--reader", "0", "remove", NULL) == 0, "remove");
+	CHECK(tu_runl(sim_path, "--reader", "0", "remove", NULL) == 0, "remove");
 	wait_card(name, 0, 2000);
-	CHECK(sim("--reader", "0", "insert", card, NULL) == 0, "insert");
+	CHECK(tu_runl(sim_path, "--reader", "0", "insert", card, NULL) == 0, "insert");
 	wait_card(name, 1, 2000);
 	h = connect_reader(name, &proto);
 	CHECK(select_ok(apdu(h, proto, SELECT_PKI)), "SELECT");
@@ -336,12 +303,12 @@ pinpad(SCARDHANDLE h, DWORD code, const BYTE *s, size_t n, double *ms)
 {
 	BYTE resp[258];
 	DWORD len = 0;
-	double t0 = now_ms();
+	double t0 = tu_now_ms();
 	LONG rv;
 
 	rv = SCardControl(h, code, s, (DWORD)n, resp, sizeof(resp), &len);
 	if (ms != NULL)
-		*ms = now_ms() - t0;
+		*ms = tu_now_ms() - t0;
 	if (rv != SCARD_S_SUCCESS)
 		return -(long)rv;
 	CHECK(len == 2, "PIN pad response of %lu bytes", (unsigned long)len);
@@ -403,15 +370,15 @@ cmd_pinpad(void)
 	CHECK(select_ok(apdu(h, proto, SELECT_PKI)), "SELECT");
 
 	/* Keys typed before the request are used. */
-	CHECK(sim("--reader", "2", "keys", "1234", NULL) == 0, "keys");
+	CHECK(tu_runl(sim_path, "--reader", "2", "keys", "1234", NULL) == 0, "keys");
 	CHECK((sw = pinpad(h, ioctl_verify, vs, vn, &t)) == 0x9000, "verify: %04lX", sw);
 	printf("PIN-pad verify with queued keys: 9000 in %.1f ms\n", t);
 	CHECK(apdu(h, proto, VERIFY_STATUS) == 0x9000, "PIN not verified");
 
 	/* Cancel, explicit timeout, no key at all (bTimerOut 1 s). */
-	CHECK(sim("--reader", "2", "keys", "cancel", NULL) == 0, "keys cancel");
+	CHECK(tu_runl(sim_path, "--reader", "2", "keys", "cancel", NULL) == 0, "keys cancel");
 	CHECK((sw = pinpad(h, ioctl_verify, vs, vn, NULL)) == 0x6401, "cancel: %04lX", sw);
-	CHECK(sim("--reader", "2", "keys", "timeout", NULL) == 0, "keys timeout");
+	CHECK(tu_runl(sim_path, "--reader", "2", "keys", "timeout", NULL) == 0, "keys timeout");
 	CHECK((sw = pinpad(h, ioctl_verify, vs, vn, NULL)) == 0x6400, "timeout: %04lX", sw);
 	vn = verify_struct(vs, 1);
 	CHECK((sw = pinpad(h, ioctl_verify, vs, vn, &t)) == 0x6400, "no keys: %04lX", sw);
@@ -419,24 +386,24 @@ cmd_pinpad(void)
 	vn = verify_struct(vs, 2);
 
 	/* Too short for wPINMaxExtraDigit (4..12): the pad refuses, no try spent. */
-	CHECK(sim("--reader", "2", "keys", "12", NULL) == 0, "keys");
+	CHECK(tu_runl(sim_path, "--reader", "2", "keys", "12", NULL) == 0, "keys");
 	CHECK((sw = pinpad(h, ioctl_verify, vs, vn, NULL)) == 0x6403, "short PIN: %04lX", sw);
 	CHECK((sw = apdu(h, proto, VERIFY_STATUS)) == 0x63C3 || sw == 0x9000, "tries: %04lX", sw);
 
 	/* A wrong PIN reaches the card; the right one restores the counter. */
-	CHECK(sim("--reader", "2", "keys", "9999", "1234", NULL) == 0, "keys");
+	CHECK(tu_runl(sim_path, "--reader", "2", "keys", "9999", "1234", NULL) == 0, "keys");
 	CHECK((sw = pinpad(h, ioctl_verify, vs, vn, NULL)) == 0x63C2, "wrong PIN: %04lX", sw);
 	CHECK((sw = pinpad(h, ioctl_verify, vs, vn, NULL)) == 0x9000, "right PIN: %04lX", sw);
 
 	/* Modify: current, new, confirmation; then back. */
 	mn = modify_struct(ms, 2);
-	CHECK(sim("--reader", "2", "keys", "1234", "5678", "5679", NULL) == 0, "keys");
+	CHECK(tu_runl(sim_path, "--reader", "2", "keys", "1234", "5678", "5679", NULL) == 0, "keys");
 	CHECK((sw = pinpad(h, ioctl_modify, ms, mn, NULL)) == 0x6402, "mismatch: %04lX", sw);
-	CHECK(sim("--reader", "2", "keys", "1234", "5678", "5678", NULL) == 0, "keys");
+	CHECK(tu_runl(sim_path, "--reader", "2", "keys", "1234", "5678", "5678", NULL) == 0, "keys");
 	CHECK((sw = pinpad(h, ioctl_modify, ms, mn, NULL)) == 0x9000, "modify: %04lX", sw);
-	CHECK(sim("--reader", "2", "keys", "5678", NULL) == 0, "keys");
+	CHECK(tu_runl(sim_path, "--reader", "2", "keys", "5678", NULL) == 0, "keys");
 	CHECK((sw = pinpad(h, ioctl_verify, vs, vn, NULL)) == 0x9000, "new PIN: %04lX", sw);
-	CHECK(sim("--reader", "2", "keys", "5678", "1234", "1234", NULL) == 0, "keys");
+	CHECK(tu_runl(sim_path, "--reader", "2", "keys", "5678", "1234", "1234", NULL) == 0, "keys");
 	CHECK((sw = pinpad(h, ioctl_modify, ms, mn, NULL)) == 0x9000, "modify back: %04lX", sw);
 	CHECK(apdu(h, proto, VERIFY_1234) == 0x9000, "PIN 1234 after modify back");
 
@@ -446,7 +413,7 @@ cmd_pinpad(void)
 	    "malformed structure accepted");
 	vs[15]--;
 	/* Keys are never left over for the next request. */
-	CHECK(sim("--reader", "2", "keys", "clear", NULL) == 0, "keys clear");
+	CHECK(tu_runl(sim_path, "--reader", "2", "keys", "clear", NULL) == 0, "keys clear");
 	SCardDisconnect(h, SCARD_RESET_CARD);
 	printf("PIN pad ok\n");
 	return 0;

@@ -4,7 +4,9 @@
 # daemon's log (CNIE_PCSCD_LOG, set by the harness) proves the client
 # talked to this pcscd and not to some other one.
 set -u
-command -v opensc-tool >/dev/null 2>&1 || { echo "SKIP: opensc-tool not installed"; exit 77; }
+# shellcheck source=tests/harness/skip.sh
+. "$(dirname "$0")/../harness/skip.sh"
+command -v opensc-tool >/dev/null 2>&1 || cnie_skip "opensc-tool not installed"
 [ -n "${CNIE_PCSCD_LOG:-}" ] || { echo "FAIL: not run under with-pcscd"; exit 1; }
 out=$(opensc-tool --list-readers 2>&1)
 rc=$?

@@ -32,6 +32,7 @@
 #include <PCSC/winscard.h>
 
 #include "p11_v3.h"
+#include "testutil.h"
 
 static CK_FUNCTION_LIST *f;
 static const char *sim;
@@ -688,20 +689,6 @@ get_ulong(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type)
 	return v;
 }
 
-/* Reads a whole file; returns its length or 0. */
-static size_t
-read_file(const char *path, uint8_t *buf, size_t cap)
-{
-	FILE *fp = fopen(path, "rb");
-	size_t n;
-
-	if (fp == NULL)
-		return 0;
-	n = fread(buf, 1, cap, fp);
-	fclose(fp);
-	return n;
-}
-
 /*
  * CKA_CERTIFICATE_CATEGORY: the two key certificates 1 (token user), the
  * CA's 2 (authority), CKA_TRUSTED false on all; no key carries the CA's
@@ -748,7 +735,11 @@ check_categories(CK_SESSION_HANDLE s, const CK_OBJECT_HANDLE *certs, CK_ULONG nc
 	check("the CA certificate has a CKA_ID of its own, no key object has it",
 	    ca_len > 0 && !shared);
 	snprintf(path, sizeof(path), "%s/files/3F00-A001-4333", card_dir("ec"));
-	fl = read_file(path, file, sizeof(file));
+	{
+		ssize_t got = tu_read_file(path, file, sizeof(file));
+
+		fl = got > 0 ? (CK_ULONG)got : 0;
+	}
 	a.type = CKA_VALUE;
 	a.pValue = val;
 	a.ulValueLen = sizeof(val);
@@ -1195,9 +1186,22 @@ t_two_tokens(void)
 	f->C_Finalize(NULL);
 }
 
+/*
+ * A thread in a blocking C_WaitForSlotEvent.  waiter_start returns once the
+ * thread is inside the call and blocked in pcsc-lite's wait for pcscd: it
+ * announces its thread id just before the call, then tu_wait_blocked
+ * watches its kernel state until it sleeps in one system call on several
+ * looks in a row (SCardGetStatusChange's wait for pcscd).  A condition
+ * polled to a deadline, not a sleep.
+ */
 struct waiter {
 	CK_SLOT_ID slot;
 	CK_RV rv;
+	pid_t tid;
+	bool started;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t th;
 };
 
 static void *
@@ -1206,8 +1210,37 @@ waiter_run(void *arg)
 	struct waiter *w = arg;
 
 	w->slot = 99;
+	pthread_mutex_lock(&w->mu);
+	w->tid = tu_gettid();
+	w->started = true;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
 	w->rv = f->C_WaitForSlotEvent(0, &w->slot, NULL);
 	return NULL;
+}
+
+/* Starts w's thread; true once it is blocked in C_WaitForSlotEvent (10 s at most). */
+static bool
+waiter_start(struct waiter *w)
+{
+	memset(w, 0, sizeof(*w));
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
+	if (pthread_create(&w->th, NULL, waiter_run, w) != 0)
+		return false;
+	pthread_mutex_lock(&w->mu);
+	while (!w->started)
+		pthread_cond_wait(&w->cv, &w->mu);
+	pthread_mutex_unlock(&w->mu);
+	return tu_wait_blocked(w->tid);
+}
+
+static void
+waiter_join(struct waiter *w)
+{
+	pthread_join(w->th, NULL);
+	pthread_mutex_destroy(&w->mu);
+	pthread_cond_destroy(&w->cv);
 }
 
 static void
@@ -1216,7 +1249,6 @@ t_events(void)
 	CK_SLOT_ID slot = 99;
 	CK_ULONG n;
 	CK_RV rv = CKR_NO_EVENT;
-	pthread_t th;
 	struct waiter w;
 	CK_SESSION_HANDLE s;
 	int i;
@@ -1238,10 +1270,9 @@ t_events(void)
 	check_rv("  then no more events", f->C_WaitForSlotEvent(CKF_DONT_BLOCK, &slot, NULL),
 	    CKR_NO_EVENT);
 	check("slot 0 without token", wait_token(0, false));
-	pthread_create(&th, NULL, waiter_run, &w);
-	usleep(200000); /* not an assertion: lets the thread block first */
+	check("a thread blocks in C_WaitForSlotEvent", waiter_start(&w));
 	check("cnie-sim --reader 0 insert ec", simctl("--reader 0 insert %s", card_dir("ec")) == 0);
-	pthread_join(th, NULL);
+	waiter_join(&w);
 	check_rv("blocking C_WaitForSlotEvent sees the insertion", w.rv, CKR_OK);
 	check("  on slot 0", w.slot == 0);
 	check("slot 0 with token again", wait_token(0, true));
@@ -1253,16 +1284,14 @@ t_events(void)
 static void
 t_finalize_wakes(void)
 {
-	pthread_t th;
 	struct waiter w;
 	CK_ULONG n;
 
 	init();
 	f->C_GetSlotList(CK_FALSE, NULL, &n);
-	pthread_create(&th, NULL, waiter_run, &w);
-	usleep(300000); /* lets the thread block (not an assertion) */
+	check("a thread blocks in C_WaitForSlotEvent", waiter_start(&w));
 	check_rv("C_Finalize with a blocked C_WaitForSlotEvent", f->C_Finalize(NULL), CKR_OK);
-	pthread_join(th, NULL);
+	waiter_join(&w);
 	check_rv("the waiter returns", w.rv, CKR_CRYPTOKI_NOT_INITIALIZED);
 	init();
 	check_rv("C_Initialize again and C_Finalize", f->C_Finalize(NULL), CKR_OK);
@@ -1370,9 +1399,12 @@ other_process_pin_status(const char *reader)
 }
 
 /*
- * Logout reaches the card (VERIFY P1=FF): after C_Logout, after the last
- * session of a logged-in token closes, after C_CloseAllSessions, another
- * process finds the PIN not verified; C_Sign needs C_Login again.
+ * With CNIE_PKCS11_LOGOUT=card (pkcs11/README.md "Login"; the default
+ * leaves the card's PIN status to the other programs, tested by
+ * tests/integration/p11_coexist.c), logout reaches the card (VERIFY
+ * P1=FF): after C_Logout, after the last session of a logged-in token
+ * closes, after C_CloseAllSessions, another process finds the PIN not
+ * verified; C_Sign needs C_Login again.
  */
 static void
 t_logout(void)
@@ -1385,6 +1417,8 @@ t_logout(void)
 	char reader[65];
 	bool v = false;
 
+	if (setenv("CNIE_PKCS11_LOGOUT", "card", 1) != 0)
+		check("setenv", false);
 	init();
 	s = open_session(0);
 	slot_reader(0, reader);
@@ -1754,10 +1788,8 @@ t_apdu_count(void)
 	char dir[] = "/tmp/p11-cache.XXXXXX";
 	long cold, warm, warm_all;
 
-	if (apdu_lines() < 0) {
-		printf("SKIP: no pcscd APDU log (run under with-pcscd --apdu-log)\n");
-		exit(77);
-	}
+	if (apdu_lines() < 0)
+		exit(tu_skip("no pcscd APDU log (run under with-pcscd --apdu-log)"));
 	if (mkdtemp(dir) == NULL)
 		exit(2);
 	setenv("XDG_CACHE_HOME", dir, 1);
@@ -1823,8 +1855,15 @@ main(int argc, char **argv)
 	load();
 	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
 		if (strcmp(tests[i].name, argv[3]) == 0) {
+			int before = checks;
+
 			tests[i].fn();
 			printf("%s: %d checks, %d failed\n", argv[3], checks, failures);
+			/* A test that checked nothing proved nothing. */
+			if (checks == before) {
+				printf("FAIL %s ran no check\n", argv[3]);
+				return 1;
+			}
 			return failures == 0 ? 0 : 1;
 		}
 	}

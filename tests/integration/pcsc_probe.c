@@ -20,6 +20,8 @@
 #include <cnie/pcsc.h>
 #include <cnie/transport.h>
 
+#include "testutil.h"
+
 static int failures;
 
 static void
@@ -42,26 +44,11 @@ check(const char *what, bool cond, const char *detail)
 		failures++;
 }
 
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static void
-sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
+/* Cancels ctx's wait once thread waiter is blocked in it. */
 struct canceller {
 	cnie_pcsc *ctx;
-	long delay_ms;
+	pid_t waiter;
+	bool blocked;
 	int rc;
 };
 
@@ -70,7 +57,7 @@ cancel_later(void *arg)
 {
 	struct canceller *c = arg;
 
-	sleep_ms(c->delay_ms);
+	c->blocked = tu_wait_blocked(c->waiter);
 	c->rc = cnie_pcsc_cancel(c->ctx);
 	return NULL;
 }
@@ -103,41 +90,45 @@ probe_no_reader(void)
 	    cnie_pcsc_connect(ctx, "No Such Reader 00 00", &t), CNIE_ERR_READER_NOT_FOUND);
 	check("connect leaves no transport", t == NULL, "transport NULL");
 
-	t0 = now_ms();
+	t0 = tu_now_ms();
 	r = cnie_pcsc_wait_change(ctx, 200);
-	dt = now_ms() - t0;
+	dt = tu_now_ms() - t0;
 	expect("wait_change(200 ms) with nothing happening", r, CNIE_ERR_TIMEOUT);
-	snprintf(detail, sizeof(detail), "%llu ms (want 150..1500)", (unsigned long long)dt);
-	check("wait_change(200 ms) took about 200 ms", dt >= 150 && dt <= 1500, detail);
+	snprintf(detail, sizeof(detail), "%llu ms (want >= 150)", (unsigned long long)dt);
+	check("wait_change(200 ms) does not end early", dt >= 150, detail);
 
 	expect("wait_change(0) polls", cnie_pcsc_wait_change(ctx, 0), CNIE_ERR_TIMEOUT);
 
-	/* Cancel while blocked forever: must return promptly. */
+	/*
+	 * Cancel while blocked forever: the wait returns (a missed cancel
+	 * hangs until ctest's TIMEOUT fails the test).
+	 */
 	c.ctx = ctx;
-	c.delay_ms = 150;
+	c.waiter = tu_gettid();
+	c.blocked = false;
 	c.rc = 1;
 	if (pthread_create(&th, NULL, cancel_later, &c) != 0) {
 		check("pthread_create", false, "failed");
 		goto out;
 	}
-	t0 = now_ms();
+	t0 = tu_now_ms();
 	r = cnie_pcsc_wait_change(ctx, -1);
-	dt = now_ms() - t0;
+	dt = tu_now_ms() - t0;
 	pthread_join(th, NULL);
+	check("the other thread saw the wait blocked before cancelling", c.blocked, "blocked");
 	expect("wait_change(forever) cancelled by another thread", r, CNIE_ERR_CANCELLED);
 	expect("cnie_pcsc_cancel from the other thread", c.rc, CNIE_OK);
-	snprintf(detail, sizeof(detail), "%llu ms after start, cancel at 150 (want < 900)",
+	printf("FIGURE cancelled wait returned %llu ms after it started\n",
 	    (unsigned long long)dt);
-	check("cancelled wait returned promptly", dt < 900, detail);
 
 	/* A cancel issued before the wait cancels that wait, and only it. */
 	expect("cancel with no wait in progress", cnie_pcsc_cancel(ctx), CNIE_OK);
-	t0 = now_ms();
-	r = cnie_pcsc_wait_change(ctx, 5000);
-	dt = now_ms() - t0;
+	t0 = tu_now_ms();
+	r = cnie_pcsc_wait_change(ctx, 600000);
+	dt = tu_now_ms() - t0;
+	/* Not CNIE_ERR_TIMEOUT: the pending cancel ended it, not its (long) timeout. */
 	expect("next wait_change sees the pending cancel", r, CNIE_ERR_CANCELLED);
-	snprintf(detail, sizeof(detail), "%llu ms (want < 500)", (unsigned long long)dt);
-	check("pending cancel returns at once", dt < 500, detail);
+	printf("FIGURE pending cancel returned after %llu ms\n", (unsigned long long)dt);
 	expect("the cancel was consumed", cnie_pcsc_wait_change(ctx, 50), CNIE_ERR_TIMEOUT);
 
 	expect("invalid argument: NULL context", cnie_pcsc_wait_change(NULL, 0),

@@ -35,7 +35,7 @@ extra=$(nm -D --defined-only "$inst" | awk '$2 ~ /[TDBRW]/ {print $3}' | grep -v
 missing=$(ldd "$inst" 2>&1 | grep 'not found' || true)
 if [ -n "$missing" ]; then
   fail "installed module misses libraries: $missing"
-  LD_LIBRARY_PATH=$(dirname "$(find "$prefix" -name 'libcnie.so.0' | head -n1)")
+  LD_LIBRARY_PATH=$(dirname "$(find "$prefix" -name 'libcnie.so.[0-9]*' | head -n1)")
   export LD_LIBRARY_PATH
 fi
 

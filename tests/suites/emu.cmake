@@ -3,7 +3,6 @@
 # tests/cards-fixture/emu (its state stays in memory).
 cnie_unit(emu)
 target_link_libraries(test_emu PRIVATE cnie_emu)
-target_include_directories(test_emu PRIVATE ${PROJECT_SOURCE_DIR}/drivers/emu)
 
 cnie_fuzz(emu cnie_emu)
 target_compile_definitions(fuzz_emu PRIVATE

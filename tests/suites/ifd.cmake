@@ -15,7 +15,7 @@ set_tests_properties(unit.ifd PROPERTIES SKIP_RETURN_CODE 77
 cnie_fuzz(ifd_pinpad cnie_ifd_pinpad)
 
 add_executable(ifd_pcsc integration/ifd_pcsc.c)
-target_link_libraries(ifd_pcsc PRIVATE PkgConfig::PCSC)
+target_link_libraries(ifd_pcsc PRIVATE PkgConfig::PCSC cnie_testutil)
 
 set(IFD_RUN ${CMAKE_CURRENT_SOURCE_DIR}/integration/ifd_run.sh)
 set(IFD_CARD ${PROJECT_BINARY_DIR}/cards/ec)

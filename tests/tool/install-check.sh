@@ -14,7 +14,7 @@ for f in bin/cnie-tool share/man/man1/cnie-tool.1 share/man/man8/cnied.8 \
          share/bash-completion/completions/cnie-tool; do
   [ -s "$tmp/p/$f" ] || fail "$f not installed"
 done
-LD_LIBRARY_PATH=$build/src "$tmp/p/bin/cnie-tool" --version > "$tmp/version"
+LD_LIBRARY_PATH=$build/lib "$tmp/p/bin/cnie-tool" --version > "$tmp/version"
 grep -q "^cnie-tool " "$tmp/version" || fail "installed binary"
 
 if command -v man >/dev/null 2>&1 && command -v groff >/dev/null 2>&1; then

@@ -24,34 +24,9 @@
 #include <cnie/log.h>
 #include <cnie/transport.h>
 
+#include "unitutil.h"
+
 /* ---- helpers -------------------------------------------------------- */
-
-static cnie_buf *
-hexbuf(const char *hex)
-{
-	cnie_buf *b;
-
-	assert_non_null(b = cnie_buf_new());
-	assert_int_equal(cnie_unhex(hex, b), 0);
-	return b;
-}
-
-static void
-assert_bytes_hex(const uint8_t *p, size_t n, const char *hex)
-{
-	cnie_buf *want = hexbuf(hex);
-
-	assert_int_equal(n, cnie_buf_len(want));
-	if (n > 0)
-		assert_memory_equal(p, cnie_buf_ptr(want), n);
-	cnie_buf_free(&want);
-}
-
-static void
-assert_buf_hex(const cnie_buf *b, const char *hex)
-{
-	assert_bytes_hex(cnie_buf_ptr(b), cnie_buf_len(b), hex);
-}
 
 /* A data field of n bytes: byte i is (i + seed) & 0xff. */
 static uint8_t *
@@ -77,7 +52,7 @@ check_encode(const cnie_apdu *a, const char *hex, cnie_apdu_case want_case)
 
 	assert_non_null(b = cnie_buf_new());
 	assert_int_equal(cnie_apdu_encode(a, true, b, &cs), 0);
-	assert_buf_hex(b, hex);
+	tu_assert_buf_hex(b, hex);
 	assert_int_equal(cs, want_case);
 	cnie_buf_free(&b);
 }
@@ -257,7 +232,7 @@ test_encode_ne_boundary(void **state)
 	cnie_apdu_init(&a, 0x00, 0xB0, 0x00, 0x00);
 	a.ne = 256;
 	assert_int_equal(cnie_apdu_encode(&a, false, b, NULL), 0);
-	assert_buf_hex(b, "00B0000000");
+	tu_assert_buf_hex(b, "00B0000000");
 	cnie_buf_reset(b);
 	a.ne = 257;
 	assert_int_equal(cnie_apdu_encode(&a, false, b, NULL), CNIE_ERR_TOO_LONG);
@@ -280,16 +255,16 @@ test_encode_appends_and_bad_args(void **state)
 	cnie_buf *b;
 
 	(void)state;
-	b = hexbuf("AA");
+	b = tu_hex("AA");
 	cnie_apdu_init(&a, 0x00, 0xB0, 0x00, 0x00);
 	a.ne = 5;
 	assert_int_equal(cnie_apdu_encode(&a, false, b, NULL), 0);
-	assert_buf_hex(b, "AA00B0000005");
+	tu_assert_buf_hex(b, "AA00B0000005");
 	assert_int_equal(cnie_apdu_encode(NULL, true, b, NULL), CNIE_ERR_INVALID_ARG);
 	assert_int_equal(cnie_apdu_encode(&a, true, NULL, NULL), CNIE_ERR_INVALID_ARG);
 	a.nc = 3; /* data NULL */
 	assert_int_equal(cnie_apdu_encode(&a, true, b, NULL), CNIE_ERR_INVALID_ARG);
-	assert_buf_hex(b, "AA00B0000005");
+	tu_assert_buf_hex(b, "AA00B0000005");
 	/* A full buffer: nothing half written. */
 	cnie_buf_reset(b);
 	assert_int_equal(cnie_buf_set_max(b, 4), 0);
@@ -305,7 +280,7 @@ test_encode_appends_and_bad_args(void **state)
 static void
 check_decode(const char *hex, cnie_apdu_case want_case, size_t nc, size_t ne, unsigned flags)
 {
-	cnie_buf *b = hexbuf(hex);
+	cnie_buf *b = tu_hex(hex);
 	cnie_apdu_case cs = 0;
 	cnie_apdu a;
 
@@ -333,7 +308,7 @@ check_decode(const char *hex, cnie_apdu_case want_case, size_t nc, size_t ne, un
 static int
 decode_hex(const char *hex)
 {
-	cnie_buf *b = hexbuf(hex);
+	cnie_buf *b = tu_hex(hex);
 	cnie_apdu a;
 	int r;
 
@@ -456,7 +431,7 @@ test_roundtrip_bytes(void **state)
 	(void)state;
 	assert_non_null(out = cnie_buf_new());
 	for (i = 0; i < sizeof(vectors) / sizeof(vectors[0]); i++) {
-		in = hexbuf(vectors[i]);
+		in = tu_hex(vectors[i]);
 		cnie_buf_reset(out);
 		assert_int_equal(cnie_apdu_decode(cnie_buf_ptr(in), cnie_buf_len(in), &a, NULL), 0);
 		assert_int_equal(cnie_apdu_encode(&a, true, out, NULL), 0);
@@ -574,7 +549,7 @@ script_transmit(void *ctx, const uint8_t *cmd, size_t n, uint8_t *resp, size_t *
 	}
 	if (st->rc != 0)
 		return st->rc;
-	tail = hexbuf(st->hex);
+	tail = tu_hex(st->hex);
 	assert_true(st->fill_len + cnie_buf_len(tail) <= *resp_len);
 	memset(resp, st->fill, st->fill_len);
 	memcpy(resp + st->fill_len, cnie_buf_ptr(tail), cnie_buf_len(tail));
@@ -642,7 +617,7 @@ static void
 assert_sent_hex(const struct script *s, size_t i, const char *hex)
 {
 	assert_true(i < s->nsent);
-	assert_buf_hex(s->sent[i], hex);
+	tu_assert_buf_hex(s->sent[i], hex);
 }
 
 static void
@@ -670,11 +645,11 @@ test_tx_simple(void **state)
 	a.data = fid;
 	a.nc = sizeof(fid);
 	a.ne = 256;
-	resp = hexbuf("AA");
+	resp = tu_hex("AA");
 	assert_int_equal(cnie_apdu_transmit(t, &a, resp, &sw), 0);
 	assert_int_equal(sw, 0x9000);
 	/* Appended, SW excluded. */
-	assert_buf_hex(resp, "AA 6F03840101");
+	tu_assert_buf_hex(resp, "AA 6F03840101");
 	assert_int_equal(s->nsent, 1);
 	assert_sent_hex(s, 0, "00A4020402011E00");
 	assert_all_consumed(s);
@@ -738,7 +713,7 @@ test_tx_get_response_data_with_61xx(void **state)
 	assert_non_null(resp = cnie_buf_new());
 	assert_int_equal(cnie_apdu_transmit(t, &a, resp, &sw), 0);
 	assert_int_equal(sw, 0x9000);
-	assert_buf_hex(resp, "01020304");
+	tu_assert_buf_hex(resp, "01020304");
 	/* GET RESPONSE is never SM-wrapped: the SM bits are dropped. */
 	assert_sent_hex(s, 1, "00C0000002");
 	cnie_buf_free(&resp);
@@ -796,7 +771,7 @@ test_tx_wrong_le_reissue(void **state)
 	assert_non_null(resp = cnie_buf_new());
 	assert_int_equal(cnie_apdu_transmit(t, &a, resp, &sw), 0);
 	assert_int_equal(sw, 0x9000);
-	assert_buf_hex(resp, "33333333333333333333333333333333");
+	tu_assert_buf_hex(resp, "33333333333333333333333333333333");
 	assert_int_equal(s->nsent, 2);
 	assert_sent_hex(s, 0, "00B0810000");
 	assert_sent_hex(s, 1, "00B0810010");
@@ -823,7 +798,7 @@ test_tx_wrong_le_then_61xx(void **state)
 	assert_non_null(resp = cnie_buf_new());
 	assert_int_equal(cnie_apdu_transmit(t, &a, resp, &sw), 0);
 	assert_int_equal(sw, 0x9000);
-	assert_buf_hex(resp, "ABCD");
+	tu_assert_buf_hex(resp, "ABCD");
 	assert_sent_hex(s, 0, "00CA0101");
 	assert_sent_hex(s, 1, "00CA010100");
 	assert_sent_hex(s, 2, "00C0000002");
@@ -1258,10 +1233,10 @@ test_tx_hostile_endless_61xx(void **state)
 	s->repeat_last = true;
 	cnie_apdu_init(&a, 0x00, 0xB0, 0x00, 0x00);
 	a.ne = 1;
-	resp = hexbuf("AABB");
+	resp = tu_hex("AABB");
 	assert_int_equal(cnie_apdu_transmit(t, &a, resp, &sw), CNIE_ERR_BAD_RESPONSE);
 	/* Nothing appended, SW untouched. */
-	assert_buf_hex(resp, "AABB");
+	tu_assert_buf_hex(resp, "AABB");
 	assert_int_equal(sw, 0x1234);
 	cnie_transport_get_stats(t, &st);
 	assert_int_equal(st.apdus, 1 + 300);
@@ -1311,10 +1286,10 @@ test_tx_transport_error_propagated(void **state)
 	sc_add_error(s, CNIE_ERR_CARD_REMOVED);
 	cnie_apdu_init(&a, 0x00, 0xB0, 0x00, 0x00);
 	a.ne = 16;
-	resp = hexbuf("AA");
+	resp = tu_hex("AA");
 	assert_int_equal(cnie_apdu_transmit(t, &a, resp, &sw), CNIE_ERR_CARD_REMOVED);
 	/* The 8 bytes received before the failure are not left behind. */
-	assert_buf_hex(resp, "AA");
+	tu_assert_buf_hex(resp, "AA");
 	assert_int_equal(s->nsent, 2);
 	cnie_transport_free(&t);
 
@@ -1324,7 +1299,7 @@ test_tx_transport_error_propagated(void **state)
 	sc_add(s, 0, 0, "90");
 	assert_int_equal(cnie_apdu_transmit_ok(t, &a, resp, &sw), CNIE_ERR_TIMEOUT);
 	assert_int_equal(cnie_apdu_transmit_ok(t, &a, resp, &sw), CNIE_ERR_BAD_RESPONSE);
-	assert_buf_hex(resp, "AA");
+	tu_assert_buf_hex(resp, "AA");
 	cnie_buf_free(&resp);
 	cnie_transport_free(&t);
 }
@@ -1352,10 +1327,10 @@ test_tx_ok_maps_sw(void **state)
 	/* A warning with data: the data is still handed over. */
 	assert_int_equal(cnie_apdu_transmit_ok(t, &a, resp, &sw), CNIE_ERR_SW_END_OF_FILE);
 	assert_int_equal(sw, 0x6282);
-	assert_buf_hex(resp, "0102");
+	tu_assert_buf_hex(resp, "0102");
 	assert_int_equal(cnie_apdu_transmit_ok(t, &a, resp, &sw), 0);
 	assert_int_equal(sw, 0x9000);
-	assert_buf_hex(resp, "01020304");
+	tu_assert_buf_hex(resp, "01020304");
 	assert_int_equal(cnie_apdu_transmit_ok(t, &a, resp, &sw), CNIE_ERR_PIN_INCORRECT);
 	assert_int_equal(sw, 0x63C2);
 	cnie_buf_free(&resp);
@@ -1395,38 +1370,6 @@ test_tx_bad_args(void **state)
 
 /* ---- trace masking --------------------------------------------------- */
 
-static char trace_text[8192];
-
-static void
-trace_sink(cnie_log_level level, const char *line, void *arg)
-{
-	size_t used = strlen(trace_text);
-
-	(void)level;
-	(void)arg;
-	snprintf(trace_text + used, sizeof(trace_text) - used, "%s\n", line);
-}
-
-static int
-trace_setup(void **state)
-{
-	(void)state;
-	trace_text[0] = '\0';
-	cnie_log_set_sink(trace_sink, NULL);
-	cnie_log_set_apdu_trace(true);
-	return 0;
-}
-
-static int
-trace_teardown(void **state)
-{
-	(void)state;
-	cnie_log_set_apdu_trace(false);
-	cnie_log_set_level(CNIE_LOG_WARN);
-	cnie_log_set_sink(NULL, NULL);
-	return 0;
-}
-
 /* Sends GENERAL AUTHENTICATE C0FFEE11 answered 7C02BEEF with the given flags. */
 static void
 send_ga(unsigned flags)
@@ -1448,7 +1391,7 @@ send_ga(unsigned flags)
 	a.flags = flags;
 	assert_non_null(resp = cnie_buf_new());
 	assert_int_equal(cnie_apdu_transmit(t, &a, resp, &sw), 0);
-	assert_buf_hex(resp, "7C02BEEF");
+	tu_assert_buf_hex(resp, "7C02BEEF");
 	cnie_buf_free(&resp);
 	cnie_transport_free(&t);
 }
@@ -1459,8 +1402,8 @@ test_trace_plain(void **state)
 	(void)state;
 	send_ga(0);
 	/* CNIE_APDU_TRACE=full (set in main): bodies both ways are shown. */
-	assert_non_null(strstr(trace_text, "0086000004C0FFEE1100"));
-	assert_non_null(strstr(trace_text, "7C02BEEF9000"));
+	assert_non_null(strstr(tu_trace_text(), "0086000004C0FFEE1100"));
+	assert_non_null(strstr(tu_trace_text(), "7C02BEEF9000"));
 }
 
 static void
@@ -1468,13 +1411,13 @@ test_trace_sensitive_masked(void **state)
 {
 	(void)state;
 	send_ga(CNIE_APDU_SENSITIVE);
-	assert_non_null(strstr(trace_text, "> 00860000"));
-	assert_null(strstr(trace_text, "C0FFEE11"));
-	assert_null(strstr(trace_text, "BEEF"));
-	trace_text[0] = '\0';
+	assert_non_null(strstr(tu_trace_text(), "> 00860000"));
+	assert_null(strstr(tu_trace_text(), "C0FFEE11"));
+	assert_null(strstr(tu_trace_text(), "BEEF"));
+	tu_trace_clear();
 	send_ga(CNIE_APDU_SENSITIVE_RESP);
-	assert_null(strstr(trace_text, "BEEF"));
-	assert_non_null(strstr(trace_text, "[4 data bytes masked] 9000"));
+	assert_null(strstr(tu_trace_text(), "BEEF"));
+	assert_non_null(strstr(tu_trace_text(), "[4 data bytes masked] 9000"));
 }
 
 int
@@ -1520,9 +1463,9 @@ main(void)
 		cmocka_unit_test(test_tx_transport_error_propagated),
 		cmocka_unit_test(test_tx_ok_maps_sw),
 		cmocka_unit_test(test_tx_bad_args),
-		cmocka_unit_test_setup_teardown(test_trace_plain, trace_setup, trace_teardown),
-		cmocka_unit_test_setup_teardown(test_trace_sensitive_masked, trace_setup,
-		    trace_teardown),
+		cmocka_unit_test_setup_teardown(test_trace_plain, tu_trace_setup, tu_trace_teardown),
+		cmocka_unit_test_setup_teardown(test_trace_sensitive_masked, tu_trace_setup,
+		    tu_trace_teardown),
 	};
 
 	/* Read once by the library: full traces, so response masking shows. */

@@ -22,27 +22,9 @@
 #include <cnie/error.h>
 #include <cnie/sm.h>
 
+#include "unitutil.h"
+
 #define D_MRZ_INFO "L898902C<369080619406236"
-
-static cnie_buf *
-hex(const char *h)
-{
-	cnie_buf *b = cnie_buf_new();
-
-	assert_non_null(b);
-	assert_int_equal(cnie_unhex(h, b), 0);
-	return b;
-}
-
-static void
-assert_hex(const uint8_t *p, size_t n, const char *h)
-{
-	cnie_buf *want = hex(h);
-
-	assert_int_equal(n, cnie_buf_len(want));
-	assert_memory_equal(p, cnie_buf_ptr(want), n);
-	cnie_buf_free(&want);
-}
 
 static void
 assert_ssc(const cnie_sm *sm, const char *h)
@@ -51,7 +33,7 @@ assert_ssc(const cnie_sm *sm, const char *h)
 	size_t n = sizeof(ssc);
 
 	assert_int_equal(cnie_sm_get_ssc(sm, ssc, &n), 0);
-	assert_hex(ssc, n, h);
+	tu_assert_hex(ssc, n, h);
 }
 
 static void
@@ -100,12 +82,34 @@ test_mrz_info_from_mrz(void **state)
 					       "ERIKSSON<<ANNA<MARIA<<<<<<<<<<",
 			     info, sizeof(info)),
 	    CNIE_ERR_INVALID_ARG);
-	/* Long TD1 document number (continued in the optional data). */
-	assert_int_equal(cnie_mrz_info_from_mrz("I<UTOD23145890<7349<<<<<<<<<<<"
-					       "7408122F1204159UTO<<<<<<<<<<<6"
-					       "ERIKSSON<<ANNA<MARIA<<<<<<<<<<",
+	/* 9303-5 4.2.4: long TD1 document number, continued in the optional data. */
+	{
+		char big[CNIE_MRZ_INFO_MAX + 1];
+
+		assert_int_equal(cnie_mrz_info_from_mrz("I<UTOD23145890<7349<<<<<<<<<<<"
+						       "3407127M9507122UTO<<<<<<<<<<<2"
+						       "STEVENSON<<PETER<JOHN<<<<<<<<<",
+				     big, sizeof(big)),
+		    0);
+		assert_string_equal(big, "D23145890734934071279507122");
+		/* Too small for the whole number. */
+		assert_int_equal(cnie_mrz_info_from_mrz("I<UTOD23145890<7349<<<<<<<<<<<"
+						       "3407127M9507122UTO<<<<<<<<<<<2"
+						       "STEVENSON<<PETER<JOHN<<<<<<<<<",
+				     info, sizeof(info)),
+		    CNIE_ERR_BUFFER_TOO_SMALL);
+	}
+	/* TD2 (9303-6 specimen), with a line break. */
+	assert_int_equal(cnie_mrz_info_from_mrz("I<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<\n"
+					       "D231458907UTO7408122F1204159<<<<<<<6",
 			     info, sizeof(info)),
-	    CNIE_ERR_UNSUPPORTED);
+	    0);
+	assert_string_equal(info, "D23145890774081221204159");
+	/* Month 13 with a matching check digit: refused by the range check. */
+	assert_int_equal(cnie_mrz_info_from_mrz("P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\n"
+					       "L898902C36UTO7413128F1204159ZE184226B<<<<<10",
+			     info, sizeof(info)),
+	    CNIE_ERR_INVALID_ARG);
 	assert_int_equal(cnie_mrz_info_from_mrz("I<UTO", info, sizeof(info)),
 	    CNIE_ERR_INVALID_ARG);
 }
@@ -118,11 +122,11 @@ test_app_d_keys(void **state)
 
 	(void)state;
 	assert_int_equal(EVP_Digest(D_MRZ_INFO, 24, h, NULL, EVP_sha1(), NULL), 1);
-	assert_hex(h, 16, "239AB9CB282DAF66231DC5A4DF6BFBAE");
+	tu_assert_hex(h, 16, "239AB9CB282DAF66231DC5A4DF6BFBAE");
 	assert_int_equal(cnie_sm_kdf(CNIE_SM_3DES, h, 16, 1, k, 16), 0);
-	assert_hex(k, 16, "AB94FDECF2674FDFB9B391F85D7F76F2");
+	tu_assert_hex(k, 16, "AB94FDECF2674FDFB9B391F85D7F76F2");
 	assert_int_equal(cnie_sm_kdf(CNIE_SM_3DES, h, 16, 2, k, 16), 0);
-	assert_hex(k, 16, "7962D9ECE03D1ACD4C76089DCE131543");
+	tu_assert_hex(k, 16, "7962D9ECE03D1ACD4C76089DCE131543");
 }
 
 /* Terminal wrap + card unwrap + card wrap + terminal unwrap of one exchange. */
@@ -135,11 +139,11 @@ exchange(cnie_sm *term, cnie_sm *card, const cnie_apdu *plain, const char *plain
 	uint16_t sw = 0;
 
 	assert_int_equal(cnie_sm_wrap_command(term, plain, p), 0);
-	assert_hex(cnie_buf_ptr(p), cnie_buf_len(p), prot_cmd);
+	tu_assert_hex(cnie_buf_ptr(p), cnie_buf_len(p), prot_cmd);
 	assert_int_equal(cnie_sm_unwrap_command(card, cnie_buf_ptr(p), cnie_buf_len(p), c), 0);
-	assert_hex(cnie_buf_ptr(c), cnie_buf_len(c), plain_hex);
+	tu_assert_hex(cnie_buf_ptr(c), cnie_buf_len(c), plain_hex);
 	assert_int_equal(cnie_sm_wrap_response(card, rdata, rn, 0x9000, r), 0);
-	assert_hex(cnie_buf_ptr(r), cnie_buf_len(r), prot_resp);
+	tu_assert_hex(cnie_buf_ptr(r), cnie_buf_len(r), prot_resp);
 	assert_int_equal(cnie_sm_unwrap_response(term, cnie_buf_ptr(r), cnie_buf_len(r), d, &sw), 0);
 	assert_int_equal(sw, 0x9000);
 	assert_int_equal(cnie_buf_len(d), rn);
@@ -155,14 +159,14 @@ exchange(cnie_sm *term, cnie_sm *card, const cnie_apdu *plain, const char *plain
 static void
 test_app_d_worked_example(void **state)
 {
-	cnie_buf *rnd_ic = hex("4608F91988702212"), *rnd_ifd = hex("781723860C06C226"),
-		 *k_ifd = hex("0B795240CB7049B01C19B33E32804F0B"),
-		 *k_ic = hex("0B4F80323EB3191CB04970CB4052790B");
+	cnie_buf *rnd_ic = tu_hex("4608F91988702212"), *rnd_ifd = tu_hex("781723860C06C226"),
+		 *k_ifd = tu_hex("0B795240CB7049B01C19B33E32804F0B"),
+		 *k_ic = tu_hex("0B4F80323EB3191CB04970CB4052790B");
 	cnie_bac *term = NULL, *card = NULL;
 	cnie_sm *tsm = NULL, *csm = NULL;
 	uint8_t cmd[40], resp[40];
 	static const uint8_t fid[] = { 0x01, 0x1E };
-	cnie_buf *ef_com = hex("60145F0104303130365F36063034303030305C026175");
+	cnie_buf *ef_com = tu_hex("60145F0104303130365F36063034303030305C026175");
 	cnie_apdu a;
 
 	(void)state;
@@ -173,7 +177,7 @@ test_app_d_worked_example(void **state)
 	assert_int_equal(cnie_bac_terminal_auth(term, cnie_buf_ptr(rnd_ic), cnie_buf_ptr(rnd_ifd),
 			     cnie_buf_ptr(k_ifd), cmd),
 	    0);
-	assert_hex(cmd, 40,
+	tu_assert_hex(cmd, 40,
 	    "72C29C2371CC9BDB65B779B8E8D37B29ECC154AA56A8799FAE2F498F76ED92F2"
 	    "5F1448EEA8AD90A7");
 
@@ -181,7 +185,7 @@ test_app_d_worked_example(void **state)
 	assert_int_equal(cnie_bac_card_auth(card, cnie_buf_ptr(rnd_ic), cmd, sizeof(cmd),
 			     cnie_buf_ptr(k_ic), resp, &csm),
 	    0);
-	assert_hex(resp, 40,
+	tu_assert_hex(resp, 40,
 	    "46B9342A41396CD7386BF5803104D7CEDC122B9132139BAF2EEDC94EE178534F"
 	    "2F2D235D074D7449");
 	assert_non_null(csm);

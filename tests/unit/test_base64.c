@@ -1,4 +1,4 @@
-/* Strict base64 (include/cnie/base64.h): RFC 4648 vectors and hostile texts. */
+/* Strict base64 (src/libcnie/include/cnie/base64.h): RFC 4648 vectors and hostile texts. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -30,6 +30,8 @@
 
 #include "emu_auth.h"
 
+#include "unitutil.h"
+
 #define G1_CARD_ACCESS "31143012060A04007F0007020204020202010202010D"
 #define G1_MRZ                                                                                   \
 	"I<D<<T220001293<<<<<<<<<<<<<<<\n6408125F1010318D<<<<<<<<<<<<<4\n"                  \
@@ -59,35 +61,15 @@ q_rng_fn(void *arg, uint8_t *out, size_t n)
 	return 0;
 }
 
-static cnie_buf *
-hex(const char *h)
-{
-	cnie_buf *b = cnie_buf_new();
-
-	assert_non_null(b);
-	assert_int_equal(cnie_unhex(h, b), 0);
-	return b;
-}
-
 static void
 q_push(q_rng *r, const char *h)
 {
-	cnie_buf *b = hex(h);
+	cnie_buf *b = tu_hex(h);
 
 	assert_true(r->len + cnie_buf_len(b) <= sizeof(r->q));
 	memcpy(r->q + r->len, cnie_buf_ptr(b), cnie_buf_len(b));
 	r->len += cnie_buf_len(b);
 	cnie_buf_free(&b);
-}
-
-static void
-assert_hex(const void *p, size_t n, const char *h)
-{
-	cnie_buf *want = hex(h);
-
-	assert_int_equal(n, cnie_buf_len(want));
-	assert_memory_equal(p, cnie_buf_ptr(want), n);
-	cnie_buf_free(&want);
 }
 
 typedef struct fixture {
@@ -102,8 +84,8 @@ static void
 fx_init(fixture *f, const char *mrz, EVP_PKEY *aa, EVP_PKEY *ca)
 {
 	memset(f, 0, sizeof(*f));
-	f->ca = hex(G1_CARD_ACCESS);
-	f->dg14 = hex(DG14);
+	f->ca = tu_hex(G1_CARD_ACCESS);
+	f->dg14 = tu_hex(DG14);
 	f->cfg.can = "123456";
 	f->cfg.mrz = mrz;
 	f->cfg.card_access = cnie_buf_ptr(f->ca);
@@ -132,7 +114,7 @@ fx_free(fixture *f)
 static int
 send_apdu(fixture *f, const char *apdu_hex, bool icao, uint16_t *sw)
 {
-	cnie_buf *b = hex(apdu_hex);
+	cnie_buf *b = tu_hex(apdu_hex);
 	cnie_apdu a;
 	int r;
 
@@ -151,7 +133,7 @@ expect(fixture *f, const char *apdu_hex, uint16_t want_sw, const char *want_resp
 
 	assert_int_equal(send_apdu(f, apdu_hex, true, &sw), 1);
 	assert_int_equal(sw, want_sw);
-	assert_hex(cnie_buf_ptr(f->resp), cnie_buf_len(f->resp), want_resp);
+	tu_assert_hex(cnie_buf_ptr(f->resp), cnie_buf_len(f->resp), want_resp);
 }
 
 #define G1_GA2                                                                                   \
@@ -185,8 +167,8 @@ static void
 test_g1_card_side(void **state)
 {
 	fixture f;
-	cnie_buf *e = hex("F5F0E35C0D7161EE6724EE513A0D9A7F"),
-		 *m = hex("FE251C7858B356B24514B3BD5F4297D1"), *p = cnie_buf_new(),
+	cnie_buf *e = tu_hex("F5F0E35C0D7161EE6724EE513A0D9A7F"),
+		 *m = tu_hex("FE251C7858B356B24514B3BD5F4297D1"), *p = cnie_buf_new(),
 		 *plain = cnie_buf_new();
 	cnie_sm *term = NULL;
 	static const uint8_t fid[] = { 0x01, 0x1E };
@@ -211,10 +193,10 @@ test_g1_card_side(void **state)
 	assert_int_equal(cnie_sm_unwrap_command(emu_auth_sm(f.a), cnie_buf_ptr(p), cnie_buf_len(p),
 			     plain),
 	    0);
-	assert_hex(cnie_buf_ptr(plain), cnie_buf_len(plain), "00A4020C02011E");
+	tu_assert_hex(cnie_buf_ptr(plain), cnie_buf_len(plain), "00A4020C02011E");
 	cnie_buf_reset(p);
 	assert_int_equal(cnie_sm_wrap_response(emu_auth_sm(f.a), NULL, 0, 0x9000, p), 0);
-	assert_hex(cnie_buf_ptr(p), cnie_buf_len(p), "990290008E08BEA7B381C494A0799000");
+	tu_assert_hex(cnie_buf_ptr(p), cnie_buf_len(p), "990290008E08BEA7B381C494A0799000");
 
 	emu_auth_drop_sm(f.a);
 	assert_null(emu_auth_sm(f.a));
@@ -283,14 +265,14 @@ assert_sessions_agree(cnie_sm *term, cnie_sm *card)
 	a.ne = 3;
 	assert_int_equal(cnie_sm_wrap_command(term, &a, p), 0);
 	assert_int_equal(cnie_sm_unwrap_command(card, cnie_buf_ptr(p), cnie_buf_len(p), plain), 0);
-	assert_hex(cnie_buf_ptr(plain), cnie_buf_len(plain), "00B0000003");
+	tu_assert_hex(cnie_buf_ptr(plain), cnie_buf_len(plain), "00B0000003");
 	cnie_buf_reset(p);
 	cnie_buf_reset(plain);
 	assert_int_equal(cnie_sm_wrap_response(card, data, sizeof(data), 0x9000, p), 0);
 	assert_int_equal(cnie_sm_unwrap_response(term, cnie_buf_ptr(p), cnie_buf_len(p), plain, &sw),
 	    0);
 	assert_int_equal(sw, 0x9000);
-	assert_hex(cnie_buf_ptr(plain), cnie_buf_len(plain), "010203");
+	tu_assert_hex(cnie_buf_ptr(plain), cnie_buf_len(plain), "010203");
 	cnie_buf_free(&p);
 	cnie_buf_free(&plain);
 }
@@ -351,12 +333,12 @@ test_bac_app_d_card_side(void **state)
 	assert_non_null(emu_auth_sm(f.a));
 	assert_false(emu_auth_pace_done(f.a));
 	assert_int_equal(cnie_sm_get_ssc(emu_auth_sm(f.a), ssc, &n), 0);
-	assert_hex(ssc, n, "887022120C06C226");
-	p = hex("0CA4020C158709016375432908C044F68E08BF8B92D635FF24F800");
+	tu_assert_hex(ssc, n, "887022120C06C226");
+	p = tu_hex("0CA4020C158709016375432908C044F68E08BF8B92D635FF24F800");
 	assert_int_equal(cnie_sm_unwrap_command(emu_auth_sm(f.a), cnie_buf_ptr(p), cnie_buf_len(p),
 			     plain),
 	    0);
-	assert_hex(cnie_buf_ptr(plain), cnie_buf_len(plain), "00A4020C02011E");
+	tu_assert_hex(cnie_buf_ptr(plain), cnie_buf_len(plain), "00A4020C02011E");
 	cnie_buf_free(&p);
 	cnie_buf_free(&plain);
 	fx_free(&f);
@@ -456,7 +438,7 @@ test_chip_authentication(void **state)
 	cnie_buf_reset(f.resp);
 	assert_int_equal(emu_auth_handle(f.a, &a, true, f.resp, &sw), 1);
 	assert_int_equal(sw, 0x9000);
-	assert_hex(cnie_buf_ptr(f.resp), cnie_buf_len(f.resp), "7C00");
+	tu_assert_hex(cnie_buf_ptr(f.resp), cnie_buf_len(f.resp), "7C00");
 	assert_ptr_not_equal(emu_auth_sm(f.a), old);
 	/* The core still wraps this answer with the old session (must be alive). */
 	assert_int_equal(cnie_sm_wrap_response(old, cnie_buf_ptr(f.resp), cnie_buf_len(f.resp), sw,

@@ -221,6 +221,52 @@ test_sw_names(void **state)
 	assert_memory_equal(cnie_sw_name(0x6F00), "6F00", 4);
 }
 
+/* The shared kebab-case vocabulary (docs/errors.md), as the bridge's API names it. */
+static void
+test_error_code_names(void **state)
+{
+	static const struct {
+		int code;
+		const char *name;
+	} want[] = {
+		{ CNIE_OK, "ok" },
+		{ CNIE_ERR_NO_SERVICE, "no-service" },
+		{ CNIE_ERR_NO_READER, "no-reader" },
+		{ CNIE_ERR_READER_NOT_FOUND, "no-reader" },
+		{ CNIE_ERR_NO_CARD, "no-card" },
+		{ CNIE_ERR_CARD_REMOVED, "no-card" },
+		{ CNIE_ERR_CARD_NOT_RECOGNISED, "card-not-recognised" },
+		{ CNIE_ERR_CANCELLED, "user-cancelled" },
+		{ CNIE_ERR_PINPAD_CANCELLED, "user-cancelled" },
+		{ CNIE_ERR_PIN_INCORRECT, "pin-incorrect" },
+		{ CNIE_ERR_PIN_BLOCKED, "pin-blocked" },
+		{ CNIE_ERR_SW_AUTH_BLOCKED, "pin-blocked" },
+		{ CNIE_ERR_PACE, "can-incorrect" },
+		{ CNIE_ERR_BAC, "can-incorrect" },
+		{ CNIE_ERR_BUSY, "busy" },
+		{ CNIE_ERR_SHARING, "busy" },
+		{ CNIE_ERR_TIMEOUT, "timeout" },
+		{ CNIE_ERR_PINPAD_TIMEOUT, "timeout" },
+		{ CNIE_ERR_INVALID_ARG, "bad-request" },
+		{ CNIE_ERR_SW_WRONG_LENGTH, "card-error" },
+		{ CNIE_ERR_COMM, "card-error" },
+		{ -9999, "card-error" },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		assert_string_equal(cnie_error_code_name(want[i].code), want[i].name);
+	/* Every code has one, in kebab case. */
+	for (i = 0; i < NCODES; i++) {
+		const char *n = cnie_error_code_name(all_codes[i].code);
+
+		assert_non_null(n);
+		assert_true(strlen(n) > 1);
+		assert_int_equal(strspn(n, "abcdefghijklmnopqrstuvwxyz-"), strlen(n));
+	}
+}
+
 int
 main(void)
 {
@@ -230,6 +276,7 @@ main(void)
 		cmocka_unit_test(test_unknown_codes),
 		cmocka_unit_test(test_sw_mapping_table),
 		cmocka_unit_test(test_sw_names),
+		cmocka_unit_test(test_error_code_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -19,13 +19,20 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <jansson.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
 
 #include <cnie/buf.h>
 #include <cnie/error.h>
 #include <cnie/icao.h>
+#include <cnie/lds.h>
 #include <cnie/pa.h>
 #include <cnie/pcsc.h>
 #include <cnie/refcard.h>
+#include <cnie/tlv.h>
 #include <cnie/transport.h>
 
 /* The test cards' secrets (card.json "secrets"). */
@@ -268,7 +275,7 @@ test_bac_contact(void **state)
 	cnie_icao_secret s = { CNIE_ICAO_MRZ, EC_MRZ, CNIE_ICAO_NO_PACE };
 	cnie_icao_secret can = { CNIE_ICAO_CAN, TEST_CAN, CNIE_ICAO_NO_PACE };
 	cnie_icao_secret bad = { CNIE_ICAO_MRZ,
-		"I<MARZT00000024<<<<<<<<<<<<<<<9003152F3106305MAR<<<<<<<<<<<4BENALI<<FATIMA<ZAHRA<<<<<<<<<<",
+		"I<MARZT00000024<<<<<<<<<<<<<<<9003152F3106305MAR<<<<<<<<<<<2BENALI<<FATIMA<ZAHRA<<<<<<<<<<",
 		CNIE_ICAO_NO_PACE };
 	cnie_buf *b = NULL;
 
@@ -289,6 +296,614 @@ test_bac_contact(void **state)
 	assert_int_equal(cnie_buf_ptr(b)[0], 0x60);
 	cnie_buf_free(&b);
 	cnie_icao_free(&ic);
+	cnie_transport_free(&t);
+}
+
+/*
+ * Variant of the EC card for the chips that answer errors with a plain
+ * status word (card.json "icao.plain_errors" = mode, docs/card-profile.md):
+ * EF.COM also lists DG3 (present, read "never": 6982), DG4 (absent: 6A82)
+ * and DG5, a 40004-byte file (offsets past 32767: odd-INS READ BINARY).
+ */
+#define BIG_DG_LEN 40000u
+/* Most PACEInfos "variant-pace" writes. */
+#define CNIE_PACE_TEST_MAX 8
+
+static void
+big_dg(uint8_t *p)
+{
+	size_t i;
+
+	p[0] = 0x65;
+	p[1] = 0x82;
+	p[2] = (uint8_t)(BIG_DG_LEN >> 8);
+	p[3] = (uint8_t)BIG_DG_LEN;
+	for (i = 0; i < BIG_DG_LEN; i++)
+		p[4 + i] = (uint8_t)(i * 7 + (i >> 8));
+}
+
+static int
+write_file(const char *path, const uint8_t *p, size_t n)
+{
+	FILE *f = fopen(path, "wb");
+	int ok;
+
+	if (f == NULL)
+		return -1;
+	ok = fwrite(p, 1, n, f) == n;
+	return fclose(f) == 0 && ok ? 0 : -1;
+}
+
+static int make_variant_of(const char *base, const char *mode, const char *wrong_key_sw,
+    const char *mrz, const char *out);
+
+static int
+make_variant(const char *mode, const char *wrong_key_sw, const char *mrz, const char *out)
+{
+	return make_variant_of("ec", mode, wrong_key_sw, mrz, out);
+}
+
+static int
+make_variant_of(const char *base, const char *mode, const char *wrong_key_sw, const char *mrz,
+    const char *out)
+{
+	static const uint8_t com[] = { 0x60, 0x1B, 0x5F, 0x01, 0x04, '0', '1', '0', '7', 0x5F,
+		0x36, 0x06, '0', '4', '0', '0', '0', '0', 0x5C, 0x09, 0x61, 0x75, 0x63, 0x76,
+		0x65, 0x6B, 0x6C, 0x6E, 0x6F };
+	static const uint8_t dg3[] = { 0x63, 0x03, 0x01, 0x02, 0x03 };
+	static uint8_t big[4 + BIG_DG_LEN];
+	char cmd[8192], path[4096];
+	json_t *root, *files, *o;
+	int r;
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s' && cp -r '%s/cards/%s' '%s'", out, build_dir(),
+	    base, out);
+	if (system(cmd) != 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/card.json", out);
+	if ((root = json_load_file(path, 0, NULL)) == NULL)
+		return -1;
+	files = json_object_get(root, "files");
+	o = json_pack("{s:s, s:s, s:i}", "path", "3F00-A002-0103", "read", "never", "sfi", 3);
+	json_array_append_new(files, o);
+	o = json_pack("{s:s, s:s, s:i}", "path", "3F00-A002-0105", "read", "sm", "sfi", 5);
+	json_array_append_new(files, o);
+	o = json_pack("{s:s}", "plain_errors", mode);
+	if (wrong_key_sw != NULL)
+		json_object_set_new(o, "wrong_key_sw", json_string(wrong_key_sw));
+	json_object_set_new(root, "icao", o);
+	if (mrz != NULL)
+		json_object_set_new(json_object_get(root, "secrets"), "mrz", json_string(mrz));
+	r = json_dump_file(root, path, JSON_INDENT(1));
+	json_decref(root);
+	big_dg(big);
+	snprintf(path, sizeof(path), "%s/files/3F00-A002-011E", out);
+	r |= write_file(path, com, sizeof(com));
+	snprintf(path, sizeof(path), "%s/files/3F00-A002-0103", out);
+	r |= write_file(path, dg3, sizeof(dg3));
+	snprintf(path, sizeof(path), "%s/files/3F00-A002-0105", out);
+	r |= write_file(path, big, sizeof(big));
+	return r;
+}
+
+/*
+ * Reads the variant: DG3 and DG4 skipped, DG5 whole, the rest there; with
+ * "end" the session is re-established with the CAN for the read, and a
+ * read without the secret fails as the chip ended the session.
+ */
+static void
+plain_errors_read(cnie_transport *t, bool ended)
+{
+	static uint8_t want[4 + BIG_DG_LEN];
+	cnie_icao_secret can = { CNIE_ICAO_CAN, TEST_CAN, 0 };
+	cnie_icao *ic = NULL;
+	cnie_icao_files f;
+
+	big_dg(want);
+	assert_int_equal(cnie_icao_open(t, &can, &ic), 0);
+	assert_int_equal(cnie_icao_read_all_secret(ic, &can, 0, &f, NULL, NULL), 0);
+	assert_null(f.dg[3]);
+	assert_null(f.dg[4]);
+	assert_non_null(f.dg[1]);
+	assert_non_null(f.dg[2]);
+	assert_non_null(f.dg[15]);
+	assert_non_null(f.sod);
+	assert_non_null(f.dg[5]);
+	assert_int_equal(cnie_buf_len(f.dg[5]), sizeof(want));
+	assert_memory_equal(cnie_buf_ptr(f.dg[5]), want, sizeof(want));
+	cnie_icao_files_clear(&f);
+	cnie_icao_free(&ic);
+	/* Without the secret: a chip that ended the session stops the read. */
+	assert_int_equal(cnie_icao_open(t, &can, &ic), 0);
+	assert_int_equal(cnie_icao_read_all_ex(ic, 0, &f, NULL, NULL), ended ? CNIE_ERR_SM : 0);
+	if (!ended) {
+		assert_null(f.dg[3]);
+		assert_non_null(f.dg[5]);
+	}
+	cnie_icao_files_clear(&f);
+	cnie_icao_free(&ic);
+}
+
+/*
+ * short_apdus: the path has no extended length, so DG5 comes in short
+ * chunks and everything past offset 32767 through odd-INS READ BINARY
+ * (with extended length it comes whole in one even-INS APDU).
+ */
+static void
+plain_errors_inproc(const char *mode, bool ended, bool short_apdus)
+{
+	char dir[4096];
+	cnie_transport *t = NULL;
+	cnie_transport_caps caps;
+
+	snprintf(dir, sizeof(dir), "%s/cards-plain-%s", build_dir(), mode);
+	assert_int_equal(make_variant(mode, NULL, NULL, dir), 0);
+	assert_int_equal(cnie_refcard_open(dir, "/nonexistent/state.json", true, &t), 0);
+	if (short_apdus) {
+		caps = *cnie_transport_get_caps(t);
+		caps.extended = false;
+		caps.max_cmd = 261;
+		caps.max_resp = 258;
+		assert_int_equal(cnie_transport_set_caps(t, &caps), 0);
+	}
+	plain_errors_read(t, ended);
+	cnie_transport_free(&t);
+}
+
+static void
+test_plain_errors_keep(void **state)
+{
+	(void)state;
+	plain_errors_inproc("keep", false, false);
+	plain_errors_inproc("keep", false, true);
+}
+
+static void
+test_plain_errors_end(void **state)
+{
+	(void)state;
+	plain_errors_inproc("end", true, true);
+}
+
+/* The same card with errors answered under SM (the default, "protected"). */
+static void
+test_plain_errors_protected(void **state)
+{
+	(void)state;
+	plain_errors_inproc("protected", false, false);
+}
+
+/*
+ * Chips that answer a wrong key with 6982 or 6988 instead of 6300 (card.json
+ * "icao.wrong_key_sw"): still a wrong CAN (PACE) or MRZ (BAC).
+ */
+static void
+test_wrong_key_words(void **state)
+{
+	static const char *const words[] = { "6982", "6988", "63C2" };
+	cnie_icao_secret can = { CNIE_ICAO_CAN, "654321", 0 };
+	cnie_icao_secret mrz = { CNIE_ICAO_MRZ,
+		"I<MARZT00000024<<<<<<<<<<<<<<<9003152F3106305MAR<<<<<<<<<<<2BENALI<<FATIMA<ZAHRA<<<<<<<<<<",
+		CNIE_ICAO_NO_PACE };
+	char dir[4096];
+	cnie_transport *t = NULL;
+	cnie_icao *ic = NULL;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		snprintf(dir, sizeof(dir), "%s/cards-wrong-key-%s", build_dir(), words[i]);
+		assert_int_equal(make_variant("protected", words[i], NULL, dir), 0);
+		assert_int_equal(cnie_refcard_open(dir, "/nonexistent/state.json", true, &t), 0);
+		assert_int_equal(cnie_icao_open(t, &can, &ic), CNIE_ERR_PACE);
+		cnie_transport_free(&t);
+		assert_int_equal(cnie_refcard_open(dir, "/nonexistent/state.json", false, &t), 0);
+		assert_int_equal(cnie_icao_open(t, &mrz, &ic), CNIE_ERR_BAC);
+		assert_null(ic);
+		cnie_transport_free(&t);
+	}
+}
+
+/*
+ * Access with the MRZ of each layout (chips whose holder's MRZ is a TD3
+ * passport, a TD2 or a TD1 with a long document number, 9303-4/-5/-6
+ * specimens): PACE and, over contact, BAC.
+ */
+static void
+test_mrz_layouts(void **state)
+{
+	static const char *const mrzs[] = {
+		"P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<"
+		"L898902C36UTO7408122F1204159ZE184226B<<<<<10",
+		"I<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<D231458907UTO7408122F1204159<<<<<<<6",
+		"I<UTOD23145890<7349<<<<<<<<<<<3407127M9507122UTO<<<<<<<<<<<2"
+		"STEVENSON<<PETER<JOHN<<<<<<<<<",
+	};
+	char dir[4096];
+	cnie_transport *t = NULL;
+	cnie_icao *ic = NULL;
+	cnie_icao_secret s = { CNIE_ICAO_MRZ, NULL, 0 };
+	cnie_buf *b = cnie_buf_new();
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(mrzs) / sizeof(mrzs[0]); i++) {
+		snprintf(dir, sizeof(dir), "%s/cards-mrz-%zu", build_dir(), i);
+		assert_int_equal(make_variant("protected", NULL, mrzs[i], dir), 0);
+		s.value = mrzs[i];
+		s.flags = 0;
+		assert_int_equal(cnie_refcard_open(dir, "/nonexistent/state.json", true, &t), 0);
+		assert_int_equal(cnie_icao_open(t, &s, &ic), 0);
+		assert_true(cnie_icao_used_pace(ic));
+		assert_int_equal(cnie_icao_read(ic, 1, b, NULL, NULL), 0);
+		cnie_icao_free(&ic);
+		cnie_transport_free(&t);
+		s.flags = CNIE_ICAO_NO_PACE;
+		assert_int_equal(cnie_refcard_open(dir, "/nonexistent/state.json", false, &t), 0);
+		assert_int_equal(cnie_icao_open(t, &s, &ic), 0);
+		assert_false(cnie_icao_used_pace(ic));
+		cnie_icao_free(&ic);
+		cnie_transport_free(&t);
+	}
+	cnie_buf_free(&b);
+}
+
+/* Sets card.json "icao".key = value in the card directory dir. */
+static void
+set_icao(const char *dir, const char *key, const char *value)
+{
+	char path[4096];
+	json_t *root;
+
+	snprintf(path, sizeof(path), "%s/card.json", dir);
+	assert_non_null(root = json_load_file(path, 0, NULL));
+	assert_int_equal(json_object_set_new(json_object_get(root, "icao"), key,
+	    json_string(value)), 0);
+	assert_int_equal(json_dump_file(root, path, JSON_INDENT(1)), 0);
+	json_decref(root);
+}
+
+/* DG14's ActiveAuthenticationInfo made to name ecdsa-plain-<arc> (TR-03111). */
+static void
+patch_dg14_aa(const char *dir, uint8_t arc)
+{
+	static const uint8_t plain[] = { 0x06, 0x0A, 0x04, 0x00, 0x7F, 0x00, 0x07, 0x01, 0x01,
+		0x04, 0x01 };
+	char path[4096];
+	uint8_t b[4096];
+	size_t n, i;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/files/3F00-A002-010E", dir);
+	assert_non_null(f = fopen(path, "rb"));
+	n = fread(b, 1, sizeof(b), f);
+	fclose(f);
+	for (i = 0; i + sizeof(plain) < n; i++)
+		if (memcmp(b + i, plain, sizeof(plain)) == 0)
+			break;
+	assert_true(i + sizeof(plain) < n);
+	b[i + sizeof(plain)] = arc;
+	assert_int_equal(write_file(path, b, n), 0);
+}
+
+/*
+ * The last two bytes of the ISO/IEC 9796-2 message F recovered from an RSA
+ * AA signature with the DG15 key (F, or n - F when that one is even).
+ */
+static unsigned
+rsa_trailer(const cnie_buf *dg15, const cnie_buf *sig)
+{
+	const unsigned char *p = cnie_buf_ptr(dg15) + 2 + (cnie_buf_ptr(dg15)[1] & 0x80 ?
+	    (cnie_buf_ptr(dg15)[1] & 0x7F) : 0);
+	EVP_PKEY *key = d2i_PUBKEY(NULL, &p, (long)cnie_buf_len(dg15));
+	BIGNUM *n = NULL, *e = NULL, *sb, *f = BN_new();
+	BN_CTX *bc = BN_CTX_new();
+	uint8_t out[1024];
+	int k;
+
+	assert_non_null(key);
+	assert_int_equal(EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_N, &n), 1);
+	assert_int_equal(EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_E, &e), 1);
+	sb = BN_bin2bn(cnie_buf_ptr(sig), (int)cnie_buf_len(sig), NULL);
+	assert_int_equal(BN_mod_exp(f, sb, e, n, bc), 1);
+	if (BN_is_odd(f))
+		assert_int_equal(BN_sub(f, n, f), 1);
+	k = BN_num_bytes(n);
+	assert_true(k <= (int)sizeof(out));
+	assert_int_equal(BN_bn2binpad(f, out, k), k);
+	BN_free(n);
+	BN_free(e);
+	BN_free(sb);
+	BN_free(f);
+	BN_CTX_free(bc);
+	EVP_PKEY_free(key);
+	return (unsigned)(out[k - 2] << 8 | out[k - 1]);
+}
+
+/* Opens dir, reads DG14/DG15, runs AA with and without DG14; returns both results. */
+static unsigned last_trailer;
+
+static void
+aa_of(const char *dir, const char *can, int *with_dg14, int *without)
+{
+	static const uint8_t chal[8] = { 8, 7, 6, 5, 4, 3, 2, 1 };
+	cnie_icao_secret s = { CNIE_ICAO_CAN, can, 0 };
+	cnie_transport *t = NULL;
+	cnie_icao *ic = NULL;
+	cnie_buf *dg14 = cnie_buf_new(), *dg15 = cnie_buf_new(), *sig = cnie_buf_new();
+
+	assert_int_equal(cnie_refcard_open(dir, "/nonexistent/state.json", true, &t), 0);
+	assert_int_equal(cnie_icao_open(t, &s, &ic), 0);
+	assert_int_equal(cnie_icao_read(ic, 14, dg14, NULL, NULL), 0);
+	assert_int_equal(cnie_icao_read(ic, 15, dg15, NULL, NULL), 0);
+	*with_dg14 = cnie_icao_active_auth_ex(ic, chal, sizeof(chal), cnie_buf_ptr(dg15),
+	    cnie_buf_len(dg15), cnie_buf_ptr(dg14), cnie_buf_len(dg14), sig);
+	cnie_buf_reset(sig);
+	*without = cnie_icao_active_auth(ic, chal, sizeof(chal), cnie_buf_ptr(dg15),
+	    cnie_buf_len(dg15), sig);
+	if (strstr(dir, "-rsa-") != NULL)
+		last_trailer = rsa_trailer(dg15, sig);
+	cnie_buf_free(&dg14);
+	cnie_buf_free(&dg15);
+	cnie_buf_free(&sig);
+	cnie_icao_free(&ic);
+	cnie_transport_free(&t);
+}
+
+/*
+ * Active Authentication, ICAO 9303-11 6.1: RSA with every ISO/IEC 9796-2
+ * trailer (BC and XX CC for each SHA) and ECDSA with each hash DG14's
+ * ActiveAuthenticationInfo names (card.json "icao.aa_hash"/"aa_trailer").
+ */
+static void
+test_aa_variants(void **state)
+{
+	static const struct {
+		const char *hash, *trailer;
+	} rsa[] = { { "sha1", "bc" }, { "sha1", "explicit" }, { "sha224", "explicit" },
+		{ "sha256", "explicit" }, { "sha384", "explicit" }, { "sha512", "explicit" } };
+	static const char *const ec[] = { NULL, "sha1", "sha224", "sha256", "sha384", "sha512" };
+	char dir[4096];
+	int with, without;
+	uint8_t arc;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(rsa) / sizeof(rsa[0]); i++) {
+		snprintf(dir, sizeof(dir), "%s/cards-aa-rsa-%s-%s", build_dir(), rsa[i].hash,
+		    rsa[i].trailer);
+		assert_int_equal(make_variant_of("rsa", "protected", NULL, NULL, dir), 0);
+		set_icao(dir, "aa_hash", rsa[i].hash);
+		set_icao(dir, "aa_trailer", rsa[i].trailer);
+		aa_of(dir, RSA_CAN, &with, &without);
+		/* RSA: the trailer names the hash, with or without DG14. */
+		assert_int_equal(with, 0);
+		assert_int_equal(without, 0);
+		/* The chip did use that trailer (ISO/IEC 10118-3 identifiers). */
+		if (strcmp(rsa[i].trailer, "bc") == 0)
+			assert_int_equal(last_trailer & 0xFF, 0xBC);
+		else
+			assert_int_equal(last_trailer, (unsigned)(0xCC |
+			    (strcmp(rsa[i].hash, "sha1") == 0 ? 0x3300 :
+			    strcmp(rsa[i].hash, "sha224") == 0 ? 0x3800 :
+			    strcmp(rsa[i].hash, "sha256") == 0 ? 0x3400 :
+			    strcmp(rsa[i].hash, "sha384") == 0 ? 0x3600 : 0x3500)));
+	}
+	for (arc = 1; arc <= 5; arc++) {
+		snprintf(dir, sizeof(dir), "%s/cards-aa-ec-%s", build_dir(), ec[arc]);
+		assert_int_equal(make_variant("protected", NULL, NULL, dir), 0);
+		patch_dg14_aa(dir, arc);
+		aa_of(dir, TEST_CAN, &with, &without);
+		assert_int_equal(with, 0);
+		/* Without DG14, SHA-256 is assumed: right only for that hash. */
+		assert_int_equal(without, arc == 3 ? 0 : CNIE_ERR_VERIFY_FAILED);
+	}
+	/* A chip signing with another hash than its DG14 names: refused. */
+	snprintf(dir, sizeof(dir), "%s/cards-aa-ec-mismatch", build_dir());
+	assert_int_equal(make_variant("protected", NULL, NULL, dir), 0);
+	set_icao(dir, "aa_hash", "sha384");
+	aa_of(dir, TEST_CAN, &with, &without);
+	assert_int_equal(with, CNIE_ERR_VERIFY_FAILED);
+	/* DG14 naming an algorithm that is not ECDSA-plain: unsupported, said so. */
+	patch_dg14_aa(dir, 9);
+	aa_of(dir, TEST_CAN, &with, &without);
+	assert_int_equal(with, CNIE_ERR_UNSUPPORTED);
+}
+
+/* PACEInfo { id-PACE-<map>-<cipher>, 2, parameterId } (9303-11 9.2.1). */
+static void
+put_pace_info(cnie_buf *b, uint8_t map, uint8_t cipher, uint8_t param)
+{
+	const uint8_t info[] = { 0x30, 0x12, 0x06, 0x0A, 0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02,
+		0x04, map, cipher, 0x02, 0x01, 0x02, 0x02, 0x01, param };
+
+	assert_int_equal(cnie_buf_put(b, info, sizeof(info)), 0);
+}
+
+/* Writes dir's EF.CardAccess: SET { the PACEInfos (map, cipher, param) triples }. */
+static void
+set_card_access(const char *dir, const uint8_t (*infos)[3], size_t n)
+{
+	cnie_buf *body = cnie_buf_new(), *ca = cnie_buf_new();
+	char path[4096];
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		put_pace_info(body, infos[i][0], infos[i][1], infos[i][2]);
+	assert_int_equal(cnie_tlv_put(ca, 0x31, cnie_buf_ptr(body), cnie_buf_len(body)), 0);
+	snprintf(path, sizeof(path), "%s/files/3F00-011C", dir);
+	assert_int_equal(write_file(path, cnie_buf_ptr(ca), cnie_buf_len(ca)), 0);
+	cnie_buf_free(&body);
+	cnie_buf_free(&ca);
+}
+
+/* Opens t with the CAN and then the MRZ (PACE both times), reads DG1. */
+static void
+pace_reads_t(cnie_transport *t)
+{
+	cnie_icao_secret can = { CNIE_ICAO_CAN, TEST_CAN, 0 };
+	cnie_icao_secret mrz = { CNIE_ICAO_MRZ, EC_MRZ, 0 };
+	cnie_icao *ic = NULL;
+	cnie_buf *b = cnie_buf_new();
+
+	assert_int_equal(cnie_icao_open(t, &can, &ic), 0);
+	assert_true(cnie_icao_used_pace(ic));
+	assert_int_equal(cnie_icao_read(ic, 1, b, NULL, NULL), 0);
+	assert_int_equal(cnie_buf_ptr(b)[0], 0x61);
+	cnie_icao_free(&ic);
+	assert_int_equal(cnie_icao_open(t, &mrz, &ic), 0);
+	assert_true(cnie_icao_used_pace(ic));
+	cnie_icao_free(&ic);
+	cnie_buf_free(&b);
+}
+
+static void
+pace_reads(const char *dir)
+{
+	cnie_transport *t = NULL;
+
+	assert_int_equal(cnie_refcard_open(dir, "/nonexistent/state.json", true, &t), 0);
+	pace_reads_t(t);
+	cnie_transport_free(&t);
+}
+
+/* Through pcscd: a variant made by "test_icao variant-pace DIR ...", inserted. */
+static void
+test_pace_pcsc(void **state)
+{
+	cnie_transport *t = NULL;
+
+	(void)state;
+	open_card("ec", true, &t);
+	pace_reads_t(t);
+	cnie_transport_free(&t);
+}
+
+/*
+ * EF.CardAccess with several PACEInfos (generic and integrated mapping,
+ * chip authentication mapping, unknown protocols): the library runs the
+ * one it prefers, with the CAN and with the MRZ; then every generic-mapping
+ * combination of key agreement, standardized domain parameters and cipher
+ * alone, ECDH and DH.
+ */
+static void
+test_pace_infos(void **state)
+{
+	/* IM-ECDH, CAM, an unknown mapping (5), GM-ECDH-AES128 on BrainpoolP256r1. */
+	static const uint8_t several[][3] = { { 4, 2, 13 }, { 6, 2, 13 }, { 5, 2, 13 },
+		{ 2, 2, 13 } };
+	static const uint8_t ciphers[] = { 1, 2, 3, 4 };
+	static const uint8_t ec_params[] = { 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18 };
+	static const uint8_t dh_params[] = { 0, 1, 2 };
+	char dir[4096];
+	uint8_t one[1][3];
+	size_t i, k;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/cards-pace-several", build_dir());
+	assert_int_equal(make_variant("protected", NULL, NULL, dir), 0);
+	set_card_access(dir, several, sizeof(several) / sizeof(several[0]));
+	pace_reads(dir);
+	for (k = 0; k < sizeof(ciphers); k++) {
+		for (i = 0; i < sizeof(ec_params); i++) {
+			snprintf(dir, sizeof(dir), "%s/cards-pace-gm-ecdh-%u-%u", build_dir(),
+			    ciphers[k], ec_params[i]);
+			assert_int_equal(make_variant("protected", NULL, NULL, dir), 0);
+			one[0][0] = 2;
+			one[0][1] = ciphers[k];
+			one[0][2] = ec_params[i];
+			set_card_access(dir, (const uint8_t (*)[3])one, 1);
+			pace_reads(dir);
+		}
+		for (i = 0; i < sizeof(dh_params); i++) {
+			snprintf(dir, sizeof(dir), "%s/cards-pace-gm-dh-%u-%u", build_dir(),
+			    ciphers[k], dh_params[i]);
+			assert_int_equal(make_variant("protected", NULL, NULL, dir), 0);
+			one[0][0] = 1;
+			one[0][1] = ciphers[k];
+			one[0][2] = dh_params[i];
+			set_card_access(dir, (const uint8_t (*)[3])one, 1);
+			pace_reads(dir);
+		}
+	}
+}
+
+/*
+ * The passport profile (tests/cards/passport.json): DG1 holds a TD3 MRZ
+ * (ICAO 9303-4); the whole LDS reads and passes PA against its CSCA; the
+ * TD3 MRZ opens the chip with PACE and, over contact, with BAC.
+ */
+static void
+test_passport(void **state)
+{
+	char dir[2048], path[4096], mrz[100];
+	cnie_icao_secret can = { CNIE_ICAO_CAN, "345678", 0 };
+	cnie_icao_secret s = { CNIE_ICAO_MRZ, mrz, 0 };
+	cnie_transport *t = NULL;
+	cnie_icao *ic = NULL;
+	cnie_icao_files f;
+	cnie_pa_trust *trust = NULL;
+	cnie_pa_dg dgs[CNIE_LDS_MAX_DG];
+	cnie_pa_result res;
+	cnie_lds_dg1 *dg1 = NULL;
+	json_t *root;
+	size_t n = 0;
+	int i;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/cards-passport/passport", build_dir());
+	snprintf(path, sizeof(path), "%s/card.json", dir);
+	assert_non_null(root = json_load_file(path, 0, NULL));
+	assert_int_equal(snprintf(mrz, sizeof(mrz), "%s",
+	    json_string_value(json_object_get(json_object_get(root, "secrets"), "mrz"))), 88);
+	json_decref(root);
+	assert_int_equal(cnie_refcard_open(dir, "/nonexistent/state.json", true, &t), 0);
+	assert_int_equal(cnie_icao_open(t, &can, &ic), 0);
+	assert_int_equal(cnie_icao_read_all(ic, &f, NULL, NULL), 0);
+	assert_int_equal(cnie_lds_dg1_parse(cnie_buf_ptr(f.dg[1]), cnie_buf_len(f.dg[1]), &dg1,
+	    NULL), 0);
+	assert_int_equal(dg1->mrz.format, CNIE_MRZ_TD3);
+	assert_string_equal(dg1->mrz.document_code, "P");
+	assert_string_equal(dg1->mrz.document_number, "PT0000007");
+	assert_string_equal(dg1->mrz.primary_identifier, "ALAOUI");
+	cnie_lds_dg1_free(&dg1);
+	for (i = 1; i <= CNIE_LDS_MAX_DG; i++) {
+		if (f.dg[i] == NULL)
+			continue;
+		dgs[n].number = i;
+		dgs[n].data = cnie_buf_ptr(f.dg[i]);
+		dgs[n].len = cnie_buf_len(f.dg[i]);
+		n++;
+	}
+	snprintf(path, sizeof(path), "%s/cards-passport/pki/csca.pem", build_dir());
+	assert_int_equal(cnie_pa_trust_new(&trust), 0);
+	assert_int_equal(cnie_pa_trust_add_file(trust, path), 0);
+	assert_int_equal(cnie_pa_verify(cnie_buf_ptr(f.sod), cnie_buf_len(f.sod), dgs, n, trust, 0,
+	    &res), 0);
+	cnie_pa_trust_free(&trust);
+	cnie_icao_files_clear(&f);
+	cnie_icao_free(&ic);
+	assert_int_equal(cnie_icao_open(t, &s, &ic), 0);
+	assert_true(cnie_icao_used_pace(ic));
+	cnie_icao_free(&ic);
+	cnie_transport_free(&t);
+	s.flags = CNIE_ICAO_NO_PACE;
+	assert_int_equal(cnie_refcard_open(dir, "/nonexistent/state.json", false, &t), 0);
+	assert_int_equal(cnie_icao_open(t, &s, &ic), 0);
+	assert_false(cnie_icao_used_pace(ic));
+	cnie_icao_free(&ic);
+	cnie_transport_free(&t);
+}
+
+/* Through pcscd: the variant made by "test_icao variant end DIR", inserted. */
+static void
+test_plain_errors_pcsc(void **state)
+{
+	cnie_transport *t = NULL;
+
+	(void)state;
+	open_card("ec", true, &t);
+	plain_errors_read(t, true);
 	cnie_transport_free(&t);
 }
 
@@ -485,6 +1100,20 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_aa_ca_rsa),
 		cmocka_unit_test(test_ca_wrong_key),
 		cmocka_unit_test(test_lds_cache),
+		cmocka_unit_test(test_plain_errors_keep),
+		cmocka_unit_test(test_plain_errors_end),
+		cmocka_unit_test(test_plain_errors_protected),
+		cmocka_unit_test(test_wrong_key_words),
+		cmocka_unit_test(test_mrz_layouts),
+		cmocka_unit_test(test_aa_variants),
+		cmocka_unit_test(test_pace_infos),
+		cmocka_unit_test(test_passport),
+	};
+	const struct CMUnitTest variant_tests[] = {
+		cmocka_unit_test(test_plain_errors_pcsc),
+	};
+	const struct CMUnitTest pace_variant_tests[] = {
+		cmocka_unit_test(test_pace_pcsc),
 	};
 	const struct CMUnitTest pcsc_tests[] = {
 		cmocka_unit_test(test_full_read_pa_ec),
@@ -502,6 +1131,44 @@ main(int argc, char **argv)
 		if (cnie_pcsc_new(&pcsc_ctx) != 0)
 			return 1;
 		r = cmocka_run_group_tests(pcsc_tests, NULL, NULL);
+		cnie_pcsc_free(&pcsc_ctx);
+		return r;
+	}
+	/* variant MODE OUT [WRONG_KEY_SW|- [MRZ]]: writes a variant card for scripts. */
+	if (argc >= 4 && argc <= 6 && strcmp(argv[1], "variant") == 0)
+		return make_variant(argv[2], argc > 4 && strcmp(argv[4], "-") != 0 ? argv[4] : NULL,
+			   argc > 5 ? argv[5] : NULL, argv[3]) == 0 ? 0 : 1;
+	/* variant-pace OUT MAP CIPHER PARAM...: the EC card with those PACEInfos. */
+	if (argc >= 6 && (argc - 3) % 3 == 0 && strcmp(argv[1], "variant-pace") == 0) {
+		uint8_t infos[CNIE_PACE_TEST_MAX][3];
+		size_t n = 0;
+		int i;
+
+		for (i = 3; i + 2 < argc && n < CNIE_PACE_TEST_MAX; i += 3, n++) {
+			infos[n][0] = (uint8_t)atoi(argv[i]);
+			infos[n][1] = (uint8_t)atoi(argv[i + 1]);
+			infos[n][2] = (uint8_t)atoi(argv[i + 2]);
+		}
+		if (make_variant("protected", NULL, NULL, argv[2]) != 0)
+			return 1;
+		set_card_access(argv[2], (const uint8_t (*)[3])infos, n);
+		return 0;
+	}
+	if (argc == 3 && strcmp(argv[1], "pcsc-pace") == 0) {
+		pcsc_reader = argv[2];
+		pcsc_contactless = true;
+		if (cnie_pcsc_new(&pcsc_ctx) != 0)
+			return 1;
+		r = cmocka_run_group_tests(pace_variant_tests, NULL, NULL);
+		cnie_pcsc_free(&pcsc_ctx);
+		return r;
+	}
+	if (argc == 3 && strcmp(argv[1], "pcsc-plain-end") == 0) {
+		pcsc_reader = argv[2];
+		pcsc_contactless = true;
+		if (cnie_pcsc_new(&pcsc_ctx) != 0)
+			return 1;
+		r = cmocka_run_group_tests(variant_tests, NULL, NULL);
 		cnie_pcsc_free(&pcsc_ctx);
 		return r;
 	}

@@ -1,4 +1,4 @@
-/* Bounded JSON input (include/cnie/json.h) with hostile texts. */
+/* Bounded JSON input (src/libcnie/include/cnie/json.h) with hostile texts. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -84,6 +84,57 @@ test_parse(void **state)
 	assert_int_equal(cnie_json_parse_object("{}", 2, 8, 4, NULL), CNIE_ERR_INVALID_ARG);
 }
 
+static int
+obj(const char *s, json_t **j)
+{
+	return cnie_json_parse_object(s, strlen(s), 64, 4, j);
+}
+
+/* Only the listed keys: the first stranger is named, nothing else passes. */
+static void
+test_only_keys(void **state)
+{
+	static const char *const allowed[] = { "type", "reader", NULL };
+	static const char *const none[] = { NULL };
+	json_t *j = NULL;
+	const char *bad = "x";
+
+	(void)state;
+	assert_int_equal(obj("{\"type\":\"auth\",\"reader\":\"r\"}", &j), 0);
+	assert_int_equal(cnie_json_only_keys(j, allowed, &bad), 0);
+	assert_null(bad);
+	json_decref(j);
+	/* A subset is fine; the empty object too. */
+	assert_int_equal(obj("{\"type\":1}", &j), 0);
+	assert_int_equal(cnie_json_only_keys(j, allowed, NULL), 0);
+	assert_int_equal(cnie_json_only_keys(j, none, &bad), CNIE_ERR_ENCODING);
+	assert_string_equal(bad, "type");
+	json_decref(j);
+	/* A typo, a case change, a prefix, a key with a NUL inside: all refused. */
+	assert_int_equal(obj("{\"type\":1,\"Reader\":2}", &j), 0);
+	assert_int_equal(cnie_json_only_keys(j, allowed, &bad), CNIE_ERR_ENCODING);
+	assert_string_equal(bad, "Reader");
+	json_decref(j);
+	assert_int_equal(obj("{\"typ\":1}", &j), 0);
+	assert_int_equal(cnie_json_only_keys(j, allowed, &bad), CNIE_ERR_ENCODING);
+	assert_string_equal(bad, "typ");
+	json_decref(j);
+	j = json_object();
+	assert_non_null(j);
+	assert_int_equal(json_object_setn(j, "type\0x", 6, json_true()), 0);
+	assert_int_equal(cnie_json_only_keys(j, allowed, &bad), CNIE_ERR_ENCODING);
+	json_decref(j);
+	/* Not an object, no list. */
+	j = json_array();
+	assert_int_equal(cnie_json_only_keys(j, allowed, &bad), CNIE_ERR_INVALID_ARG);
+	assert_null(bad);
+	json_decref(j);
+	assert_int_equal(cnie_json_only_keys(NULL, allowed, &bad), CNIE_ERR_INVALID_ARG);
+	j = json_object();
+	assert_int_equal(cnie_json_only_keys(j, NULL, &bad), CNIE_ERR_INVALID_ARG);
+	json_decref(j);
+}
+
 int
 main(void)
 {
@@ -91,6 +142,7 @@ main(void)
 		cmocka_unit_test(test_depth),
 		cmocka_unit_test(test_deep),
 		cmocka_unit_test(test_parse),
+		cmocka_unit_test(test_only_keys),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -18,44 +18,13 @@
 #include <cnie/lds.h>
 #include <cnie/tlv.h>
 
-/* A file of a generated test card, e.g. card_file("ec", "0101"). */
-static cnie_buf *
-card_file(const char *card, const char *fid)
-{
-	const char *dir = getenv("CNIE_BUILD_DIR");
-	char path[1024];
-	uint8_t tmp[65536];
-	cnie_buf *b;
-	FILE *f;
-	size_t n;
-
-	assert_non_null(dir);
-	snprintf(path, sizeof(path), "%s/cards/%s/files/3F00-A002-%s", dir, card, fid);
-	f = fopen(path, "rb");
-	assert_non_null(f);
-	n = fread(tmp, 1, sizeof(tmp), f);
-	fclose(f);
-	assert_true(n > 0 && n < sizeof(tmp));
-	b = cnie_buf_from(tmp, n);
-	assert_non_null(b);
-	return b;
-}
-
-static cnie_buf *
-hexbuf(const char *hex)
-{
-	cnie_buf *b = cnie_buf_new();
-
-	assert_non_null(b);
-	assert_int_equal(cnie_unhex(hex, b), 0);
-	return b;
-}
+#include "unitutil.h"
 
 /* Wraps value (hex) in one TLV of tag. */
 static cnie_buf *
 wrap(uint32_t tag, const char *hex)
 {
-	cnie_buf *v = hexbuf(hex), *b = cnie_buf_new();
+	cnie_buf *v = tu_hex(hex), *b = cnie_buf_new();
 
 	assert_non_null(b);
 	assert_int_equal(cnie_tlv_put(b, tag, cnie_buf_ptr(v), cnie_buf_len(v)), 0);
@@ -68,7 +37,7 @@ wrap(uint32_t tag, const char *hex)
 static void
 test_com_card(void **state)
 {
-	cnie_buf *b = card_file("ec", "011E");
+	cnie_buf *b = tu_lds_file("ec", "011E");
 	cnie_lds_com *com = NULL;
 	static const int want[] = { 1, 2, 11, 12, 14, 15 };
 
@@ -87,7 +56,7 @@ test_com_card(void **state)
 static void
 test_com_icao_example(void **state)
 {
-	cnie_buf *b = hexbuf("60145F0104303130365F36063034303030305C026175");
+	cnie_buf *b = tu_hex("60145F0104303130365F36063034303030305C026175");
 	cnie_lds_com *com = NULL;
 
 	(void)state;
@@ -103,7 +72,7 @@ test_com_icao_example(void **state)
 static int
 com_hex(const char *hex)
 {
-	cnie_buf *b = hexbuf(hex);
+	cnie_buf *b = tu_hex(hex);
 	cnie_lds_com *com = (cnie_lds_com *)1;
 	int r;
 
@@ -146,7 +115,7 @@ test_com_hostile(void **state)
 static void
 test_dg1_card(void **state)
 {
-	cnie_buf *b = card_file("ec", "0101");
+	cnie_buf *b = tu_lds_file("ec", "0101");
 	cnie_lds_dg1 *dg1 = NULL;
 	cnie_mrz_field bad = CNIE_MRZ_FIELD_LAYOUT;
 	char info[32];
@@ -173,7 +142,7 @@ test_dg1_card(void **state)
 static void
 test_dg1_tampered_mrz(void **state)
 {
-	cnie_buf *b = card_file("ec", "0101");
+	cnie_buf *b = tu_lds_file("ec", "0101");
 	cnie_lds_dg1 *dg1 = NULL;
 	cnie_mrz_field bad;
 
@@ -195,11 +164,11 @@ test_dg1_hostile(void **state)
 
 	(void)state;
 	/* 5F1F with an extra TLV after it. */
-	b = hexbuf("61085F1F0241410201");
+	b = tu_hex("61085F1F0241410201");
 	assert_int_equal(cnie_lds_dg1_parse(cnie_buf_ptr(b), cnie_buf_len(b), &dg1, NULL),
 	    CNIE_ERR_TRUNCATED);
 	cnie_buf_free(&b);
-	b = hexbuf("61085F1F024141020100");
+	b = tu_hex("61085F1F024141020100");
 	assert_int_equal(cnie_lds_dg1_parse(cnie_buf_ptr(b), cnie_buf_len(b), &dg1, NULL),
 	    CNIE_ERR_TRAILING);
 	cnie_buf_free(&b);
@@ -221,7 +190,7 @@ test_dg1_hostile(void **state)
 static void
 test_dg2_card(void **state)
 {
-	cnie_buf *b = card_file("ec", "0102");
+	cnie_buf *b = tu_lds_file("ec", "0102");
 	cnie_lds_dg2 *dg2 = NULL;
 
 	(void)state;
@@ -248,7 +217,7 @@ test_dg2_card(void **state)
 static cnie_buf *
 make_dg2(uint8_t dtype, const char *image_hex, uint16_t npoints, int delta)
 {
-	cnie_buf *img = hexbuf(image_hex), *rec = cnie_buf_new(), *d = cnie_buf_new();
+	cnie_buf *img = tu_hex(image_hex), *rec = cnie_buf_new(), *d = cnie_buf_new();
 	size_t blk = 20 + (size_t)npoints * 8 + 12 + cnie_buf_len(img);
 	size_t m1, m2, m3, m4, i;
 
@@ -348,7 +317,7 @@ test_dg2_hostile(void **state)
 static void
 test_dg2_card_truncated(void **state)
 {
-	cnie_buf *b = card_file("ec", "0102");
+	cnie_buf *b = tu_lds_file("ec", "0102");
 	cnie_lds_dg2 *dg2 = NULL;
 
 	(void)state;
@@ -363,7 +332,7 @@ test_dg2_card_truncated(void **state)
 static void
 test_dg11_card_arabic(void **state)
 {
-	cnie_buf *b = card_file("ec", "010B");
+	cnie_buf *b = tu_lds_file("ec", "010B");
 	cnie_lds_dg11 *d = NULL;
 
 	(void)state;
@@ -463,7 +432,7 @@ test_utf8_check(void **state)
 static void
 test_dg12_card(void **state)
 {
-	cnie_buf *b = card_file("ec", "010C");
+	cnie_buf *b = tu_lds_file("ec", "010C");
 	cnie_lds_dg12 *d = NULL;
 
 	(void)state;
@@ -523,6 +492,67 @@ test_tag_mapping(void **state)
 	assert_int_equal(cnie_lds_dg_to_tag(17), 0);
 }
 
+/* DG14 ActiveAuthenticationInfo (9303-11 9.2.9) -> the ECDSA-plain hash; hostile forms. */
+static void
+test_dg14_aa_hash(void **state)
+{
+	static const struct {
+		const char *hex;
+		int r;
+		cnie_card_hash h;
+	} cases[] = {
+		/* 6E { 31 { 30 { aaProtocolObject, 1, ecdsa-plain-SHA256 } } } */
+		{ "6E1B3119301706066781080101050201 01060A04007F000701010401 03", 0,
+		    CNIE_CARD_HASH_SHA256 },
+		{ "6E1B3119301706066781080101050201 01060A04007F000701010401 01", 0,
+		    CNIE_CARD_HASH_SHA1 },
+		{ "6E1B3119301706066781080101050201 01060A04007F000701010401 05", 0,
+		    CNIE_CARD_HASH_SHA512 },
+		/* ecdsa-plain-RIPEMD160 (6), arc 0: not a hash we take. */
+		{ "6E1B3119301706066781080101050201 01060A04007F000701010401 06",
+		    CNIE_ERR_UNSUPPORTED, CNIE_CARD_HASH_NONE },
+		{ "6E1B3119301706066781080101050201 01060A04007F000701010401 00",
+		    CNIE_ERR_UNSUPPORTED, CNIE_CARD_HASH_NONE },
+		/* version 2 */
+		{ "6E1B3119301706066781080101050201 02060A04007F000701010401 03",
+		    CNIE_ERR_UNSUPPORTED, CNIE_CARD_HASH_NONE },
+		/* X9.62 ecdsa-with-SHA256 (DER signatures): not what 9303-11 names. */
+		{ "6E193117301506066781080101050201 0106082A8648CE3D040302",
+		    CNIE_ERR_UNSUPPORTED, CNIE_CARD_HASH_NONE },
+		/* a trailing element in the info */
+		{ "6E1D311B301906066781080101050201 01060A04007F000701010401 030500",
+		    CNIE_ERR_TRAILING, CNIE_CARD_HASH_NONE },
+		/* no AA info: only a ChipAuthenticationInfo */
+		{ "6E1331113 00F060A04007F000702020302020201 01", CNIE_ERR_NOT_FOUND,
+		    CNIE_CARD_HASH_NONE },
+		/* wrong outer tag, not a SET, truncated, version not INTEGER */
+		{ "6F1B3119301706066781080101050201 01060A04007F000701010401 03",
+		    CNIE_ERR_ENCODING, CNIE_CARD_HASH_NONE },
+		{ "6E1B3019301706066781080101050201 01060A04007F000701010401 03",
+		    CNIE_ERR_ENCODING, CNIE_CARD_HASH_NONE },
+		{ "6E1B3119301706066781080101050201 01060A04007F000701010401",
+		    CNIE_ERR_TRUNCATED, CNIE_CARD_HASH_NONE },
+		{ "6E1B3119301706066781080101050401 01060A04007F000701010401 03",
+		    CNIE_ERR_ENCODING, CNIE_CARD_HASH_NONE },
+		{ "", CNIE_ERR_TRUNCATED, CNIE_CARD_HASH_NONE },
+	};
+	cnie_card_hash h;
+	cnie_buf *b;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		b = tu_hex(cases[i].hex);
+		h = CNIE_CARD_HASH_SHA384;
+		if (cnie_lds_dg14_aa_hash(cnie_buf_ptr(b), cnie_buf_len(b), &h) != cases[i].r)
+			fail_msg("case %zu: %d", i,
+			    cnie_lds_dg14_aa_hash(cnie_buf_ptr(b), cnie_buf_len(b), &h));
+		assert_int_equal(h, cases[i].h);
+		cnie_buf_free(&b);
+	}
+	assert_int_equal(cnie_lds_dg14_aa_hash(NULL, 0, NULL), CNIE_ERR_INVALID_ARG);
+}
+
 int
 main(void)
 {
@@ -544,6 +574,7 @@ main(void)
 		cmocka_unit_test(test_dg12_card),
 		cmocka_unit_test(test_dg12_all_fields),
 		cmocka_unit_test(test_tag_mapping),
+		cmocka_unit_test(test_dg14_aa_hash),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -46,6 +47,49 @@ parse_mut(const char *s, size_t pos, char c, cnie_mrz_field *bad)
 	strcpy(tmp, s);
 	tmp[pos] = c;
 	return parse(tmp, &m, bad);
+}
+
+/*
+ * TD3 specimen with the birth date replaced by date (6 characters), its
+ * check digit and the composite recomputed: only the range check can fail.
+ */
+static int
+parse_td3_birth(const char *date, cnie_mrz_field *bad)
+{
+	char l2[45], comp[40], text[100];
+	cnie_mrz m;
+	int d;
+
+	strcpy(l2, TD3_L2);
+	memcpy(l2 + 13, date, 6);
+	d = cnie_mrz_check_digit(l2 + 13, 6);
+	l2[19] = (char)('0' + d);
+	memcpy(comp, l2, 10);
+	memcpy(comp + 10, l2 + 13, 7);
+	memcpy(comp + 17, l2 + 21, 22);
+	l2[43] = (char)('0' + cnie_mrz_check_digit(comp, 39));
+	snprintf(text, sizeof(text), "%s\n%s", TD3_L1, l2);
+	return parse(text, &m, bad);
+}
+
+/* Date fields: month 01-12, day 01-31 within the month, '<<' for unknown parts. */
+static void
+test_date_ranges(void **state)
+{
+	static const char *const good[] = { "740812", "740229", "741231", "7408<<", "74<<<<",
+		"<<<<<<", "000101" };
+	static const char *const bad_dates[] = { "741301", "740001", "740230", "740431",
+		"740800", "740832", "7408<1", "74<812" };
+	cnie_mrz_field bad;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		assert_int_equal(parse_td3_birth(good[i], &bad), 0);
+	for (i = 0; i < sizeof(bad_dates) / sizeof(bad_dates[0]); i++) {
+		assert_int_equal(parse_td3_birth(bad_dates[i], &bad), CNIE_ERR_ENCODING);
+		assert_int_equal(bad, CNIE_MRZ_FIELD_BIRTH_DATE);
+	}
 }
 
 static void
@@ -288,6 +332,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_check_digit_known_values),
+		cmocka_unit_test(test_date_ranges),
 		cmocka_unit_test(test_td1_fields),
 		cmocka_unit_test(test_td1_with_newlines),
 		cmocka_unit_test(test_td1_long_document_number),

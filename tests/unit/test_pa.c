@@ -26,6 +26,8 @@
 #include <cnie/pa.h>
 #include <cnie/tlv.h>
 
+#include "unitutil.h"
+
 #define T_2026 ((time_t)1767225600) /* 2026-01-01 */
 #define T_2015 ((time_t)1420070400) /* 2015-01-01 */
 #define T_2019 ((time_t)1546300800) /* 2019-01-01 */
@@ -42,7 +44,7 @@ static const struct {
 static char *
 build_path(const char *rel)
 {
-	const char *dir = getenv("CNIE_BUILD_DIR");
+	const char *dir = tu_build_dir();
 	char *p;
 
 	assert_non_null(dir);
@@ -50,38 +52,6 @@ build_path(const char *rel)
 	assert_non_null(p);
 	sprintf(p, "%s/%s", dir, rel);
 	return p;
-}
-
-static cnie_buf *
-read_path(const char *path)
-{
-	static uint8_t tmp[65536];
-	cnie_buf *b;
-	FILE *f;
-	size_t n;
-
-	f = fopen(path, "rb");
-	assert_non_null(f);
-	n = fread(tmp, 1, sizeof(tmp), f);
-	fclose(f);
-	assert_true(n > 0 && n < sizeof(tmp));
-	b = cnie_buf_from(tmp, n);
-	assert_non_null(b);
-	return b;
-}
-
-static cnie_buf *
-card_file(const char *card, const char *fid)
-{
-	char rel[128];
-	char *p;
-	cnie_buf *b;
-
-	snprintf(rel, sizeof(rel), "cards/%s/files/3F00-A002-%s", card, fid);
-	p = build_path(rel);
-	b = read_path(p);
-	free(p);
-	return b;
 }
 
 /* A card's EF.SOD and data groups. */
@@ -96,9 +66,9 @@ card_load(card *c, const char *name)
 {
 	size_t i;
 
-	c->sod = card_file(name, "011D");
+	c->sod = tu_lds_file(name, "011D");
 	for (i = 0; i < NDG; i++) {
-		c->dg[i] = card_file(name, card_dgs[i].fid);
+		c->dg[i] = tu_lds_file(name, card_dgs[i].fid);
 		c->in[i].number = card_dgs[i].dg;
 		c->in[i].data = cnie_buf_ptr(c->dg[i]);
 		c->in[i].len = cnie_buf_len(c->dg[i]);
@@ -589,12 +559,14 @@ trust_x509(X509 *x)
 	return t;
 }
 
-/* An EF.SOD that hashes DG1 only, while DG1 and DG2 are supplied. */
+/* An EF.SOD that hashes DG1 and DG2, while DG1, DG2 and DG3 are supplied. */
 static void
 test_sod_missing_dg(void **state)
 {
 	static const uint8_t d1[] = { 0x61, 0x01, 0x00 }, d2[] = { 0x75, 0x01, 0x00 };
-	const cnie_pa_dg in[2] = { { 1, d1, sizeof(d1) }, { 2, d2, sizeof(d2) } };
+	static const uint8_t d3[] = { 0x63, 0x01, 0x00 };
+	const cnie_pa_dg in[3] = { { 1, d1, sizeof(d1) }, { 2, d2, sizeof(d2) },
+		{ 3, d3, sizeof(d3) } };
 	cnie_buf *lso, *sod;
 	cnie_pa_trust *t;
 	cnie_pa_result res;
@@ -602,20 +574,21 @@ test_sod_missing_dg(void **state)
 
 	(void)state;
 	pki_make(&p);
-	lso = make_lso(in, 1);
+	lso = make_lso(in, 2);
 	sod = cms_sign(&p, "2.23.136.1.1.1", lso, 1);
 	t = trust_x509(p.csca);
-	assert_int_equal(cnie_pa_verify(cnie_buf_ptr(sod), cnie_buf_len(sod), in, 2, t, T_2026,
+	assert_int_equal(cnie_pa_verify(cnie_buf_ptr(sod), cnie_buf_len(sod), in, 3, t, T_2026,
 	    &res), CNIE_ERR_NOT_FOUND);
 	assert_int_equal(res.first_failure, CNIE_PA_STEP_DG_HASHES);
 	assert_int_equal(res.dg[1], CNIE_PA_DG_MATCH);
-	assert_int_equal(res.dg[2], CNIE_PA_DG_NOT_IN_SOD);
+	assert_int_equal(res.dg[2], CNIE_PA_DG_MATCH);
+	assert_int_equal(res.dg[3], CNIE_PA_DG_NOT_IN_SOD);
 	assert_int_equal(res.signature, CNIE_PA_PASS);
 	assert_int_equal(res.ds_chain, CNIE_PA_PASS);
 	assert_int_equal(res.ds_validity, CNIE_PA_PASS);
-	assert_describe(&res, "DG2 not listed in EF.SOD");
-	/* With DG1 alone it passes (an EC-signed DS works too). */
-	assert_int_equal(cnie_pa_verify(cnie_buf_ptr(sod), cnie_buf_len(sod), in, 1, t, T_2026,
+	assert_describe(&res, "DG3 not listed in EF.SOD");
+	/* With DG1 and DG2 it passes (an EC-signed DS works too). */
+	assert_int_equal(cnie_pa_verify(cnie_buf_ptr(sod), cnie_buf_len(sod), in, 2, t, T_2026,
 	    &res), 0);
 	cnie_buf_free(&sod);
 	/* Another content type: not an EF.SOD. */
@@ -631,7 +604,7 @@ test_sod_missing_dg(void **state)
 	cnie_buf_free(&sod);
 	cnie_buf_free(&lso);
 	/* An LDSSecurityObject with a trailing element after the hashes. */
-	lso = make_lso(in, 1);
+	lso = make_lso(in, 2);
 	{
 		cnie_buf *bad = cnie_buf_new();
 		size_t m;
@@ -643,12 +616,148 @@ test_sod_missing_dg(void **state)
 		assert_int_equal(cnie_tlv_put(bad, 0x05, NULL, 0), 0);
 		assert_int_equal(cnie_tlv_close(bad, m), 0);
 		sod = cms_sign(&p, "2.23.136.1.1.1", bad, 1);
-		assert_int_equal(cnie_pa_verify(cnie_buf_ptr(sod), cnie_buf_len(sod), in, 1, t,
+		assert_int_equal(cnie_pa_verify(cnie_buf_ptr(sod), cnie_buf_len(sod), in, 2, t,
 		    T_2026, &res), CNIE_ERR_TRAILING);
 		cnie_buf_free(&sod);
 		cnie_buf_free(&bad);
 	}
 	cnie_buf_free(&lso);
+	cnie_pa_trust_free(&t);
+	pki_free(&p);
+}
+
+/*
+ * LDSSecurityObject { version, hashAlgorithm, hashes of DG1 and DG2 (with
+ * SHA-256 whatever the OID says), [LDSVersionInfo] } for the version rules.
+ */
+static cnie_buf *
+make_lso_ex(const cnie_pa_dg *dgs, uint8_t version, const uint8_t *oid, size_t oid_len,
+    const char *lds, const char *unicode)
+{
+	cnie_buf *b = cnie_buf_new();
+	uint8_t md[32], num;
+	size_t m1, m2, m3, i;
+
+	assert_non_null(b);
+	assert_int_equal(cnie_tlv_open(b, 0x30, &m1), 0);
+	assert_int_equal(cnie_tlv_put(b, 0x02, &version, 1), 0);
+	assert_int_equal(cnie_tlv_put(b, 0x30, oid, oid_len), 0);
+	assert_int_equal(cnie_tlv_open(b, 0x30, &m2), 0);
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(EVP_Digest(dgs[i].data, dgs[i].len, md, NULL, EVP_sha256(),
+		    NULL), 1);
+		num = (uint8_t)dgs[i].number;
+		assert_int_equal(cnie_tlv_open(b, 0x30, &m3), 0);
+		assert_int_equal(cnie_tlv_put(b, 0x02, &num, 1), 0);
+		assert_int_equal(cnie_tlv_put(b, 0x04, md, sizeof(md)), 0);
+		assert_int_equal(cnie_tlv_close(b, m3), 0);
+	}
+	assert_int_equal(cnie_tlv_close(b, m2), 0);
+	if (lds != NULL) {
+		assert_int_equal(cnie_tlv_open(b, 0x30, &m3), 0);
+		assert_int_equal(cnie_tlv_put(b, 0x13, lds, strlen(lds)), 0);
+		assert_int_equal(cnie_tlv_put(b, 0x13, unicode, strlen(unicode)), 0);
+		assert_int_equal(cnie_tlv_close(b, m3), 0);
+	}
+	assert_int_equal(cnie_tlv_close(b, m1), 0);
+	return b;
+}
+
+/* Signs lso and runs PA over DG1 and DG2; returns the verdict. */
+static int
+pa_of_lso(const pki *p, cnie_pa_trust *t, cnie_buf *lso, const cnie_pa_dg *in,
+    cnie_pa_result *res)
+{
+	cnie_buf *sod = cms_sign(p, "2.23.136.1.1.1", lso, 1);
+	int r = cnie_pa_verify(cnie_buf_ptr(sod), cnie_buf_len(sod), in, 2, t, T_2026, res);
+
+	cnie_buf_free(&sod);
+	cnie_buf_free(&lso);
+	return r;
+}
+
+/*
+ * ICAO 9303-10 4.6.2: SignedData version 3 only; LDSSecurityObject version
+ * 0 (no LDSVersionInfo) or 1 (with it: 4 and 6 digits); SHA-1/SHA-2 only,
+ * another hash refused with the reason in sod_detail and the description.
+ */
+static void
+test_sod_versions_and_hash(void **state)
+{
+	static const uint8_t sha256[] = { 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04,
+		0x02, 0x01 };
+	/* md5 (1.2.840.113549.2.5): not a hash EF.SOD may use. */
+	static const uint8_t md5[] = { 0x06, 0x08, 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x02,
+		0x05 };
+	static const uint8_t d1[] = { 0x61, 0x01, 0x00 }, d2[] = { 0x75, 0x01, 0x00 };
+	const cnie_pa_dg in[2] = { { 1, d1, sizeof(d1) }, { 2, d2, sizeof(d2) } };
+	cnie_pa_trust *t;
+	cnie_pa_result res;
+	cnie_buf *sod, *lso;
+	cnie_tlv w, ci, sd;
+	uint8_t *v;
+	pki p;
+
+	(void)state;
+	pki_make(&p);
+	t = trust_x509(p.csca);
+	/* Version 0 without, version 1 with LDSVersionInfo: both pass. */
+	assert_int_equal(pa_of_lso(&p, t, make_lso_ex(in, 0, sha256, sizeof(sha256), NULL, NULL),
+	    in, &res), 0);
+	assert_null(res.sod_detail);
+	assert_int_equal(pa_of_lso(&p, t, make_lso_ex(in, 1, sha256, sizeof(sha256), "0108",
+	    "040000"), in, &res), 0);
+	assert_int_equal(res.lds_version, 1);
+	/* Version 1 without it, or malformed; version 0 with it. */
+	assert_int_equal(pa_of_lso(&p, t, make_lso_ex(in, 1, sha256, sizeof(sha256), NULL, NULL),
+	    in, &res), CNIE_ERR_TRUNCATED);
+	assert_int_equal(pa_of_lso(&p, t, make_lso_ex(in, 1, sha256, sizeof(sha256), "108",
+	    "040000"), in, &res), CNIE_ERR_ENCODING);
+	assert_int_equal(pa_of_lso(&p, t, make_lso_ex(in, 1, sha256, sizeof(sha256), "01A8",
+	    "040000"), in, &res), CNIE_ERR_ENCODING);
+	assert_int_equal(pa_of_lso(&p, t, make_lso_ex(in, 0, sha256, sizeof(sha256), "0108",
+	    "040000"), in, &res), CNIE_ERR_TRAILING);
+	/* Version 2: not one the standard defines. */
+	assert_int_equal(pa_of_lso(&p, t, make_lso_ex(in, 2, sha256, sizeof(sha256), NULL, NULL),
+	    in, &res), CNIE_ERR_UNSUPPORTED);
+	assert_non_null(res.sod_detail);
+	assert_non_null(strstr(res.sod_detail, "LDSSecurityObject version"));
+	/* Another hash algorithm: refused, saying why. */
+	assert_int_equal(pa_of_lso(&p, t, make_lso_ex(in, 0, md5, sizeof(md5), NULL, NULL), in,
+	    &res), CNIE_ERR_UNSUPPORTED);
+	assert_int_equal(res.first_failure, CNIE_PA_STEP_SOD_PARSE);
+	assert_non_null(res.sod_detail);
+	assert_non_null(strstr(res.sod_detail, "hash algorithm not supported"));
+	{
+		char buf[200];
+
+		assert_non_null(strstr(cnie_pa_describe(&res, buf, sizeof(buf)),
+		    "EF.SOD refused: hash algorithm not supported"));
+	}
+	/* SignedData version 1 instead of 3 (77 { 30 { 06 .. A0 { 30 { 02 01 03 ... */
+	lso = make_lso_ex(in, 0, sha256, sizeof(sha256), NULL, NULL);
+	sod = cms_sign(&p, "2.23.136.1.1.1", lso, 1);
+	cnie_buf_free(&lso);
+	assert_int_equal(cnie_pa_verify(cnie_buf_ptr(sod), cnie_buf_len(sod), in, 2, t, T_2026,
+	    &res), 0);
+	assert_int_equal(cnie_tlv_parse_one(cnie_buf_ptr(sod), cnie_buf_len(sod), &w), 0);
+	assert_int_equal(cnie_tlv_parse_one(w.value, w.len, &ci), 0);
+	/* ContentInfo value: OID (06 09 ...: 11 bytes), then A0. */
+	assert_int_equal(ci.value[0], 0x06);
+	assert_int_equal(cnie_tlv_parse_one(ci.value + 2 + ci.value[1],
+	    ci.len - 2 - ci.value[1], &sd), 0);
+	assert_int_equal(sd.tag, 0xA0);
+	assert_int_equal(cnie_tlv_parse_one(sd.value, sd.len, &sd), 0);
+	v = (uint8_t *)(uintptr_t)sd.value;
+	assert_int_equal(v[0], 0x02);
+	assert_int_equal(v[1], 0x01);
+	assert_int_equal(v[2], 0x03);
+	v[2] = 0x01;
+	assert_int_equal(cnie_pa_verify(cnie_buf_ptr(sod), cnie_buf_len(sod), in, 2, t, T_2026,
+	    &res), CNIE_ERR_UNSUPPORTED);
+	assert_int_equal(res.first_failure, CNIE_PA_STEP_SOD_PARSE);
+	assert_non_null(strstr(res.sod_detail, "SignedData version is not 3"));
+	cnie_buf_free(&sod);
 	cnie_pa_trust_free(&t);
 	pki_free(&p);
 }
@@ -736,6 +845,7 @@ main(void)
 		cmocka_unit_test(test_bad_arguments),
 		cmocka_unit_test(test_trust_dir_pem_and_der),
 		cmocka_unit_test(test_sod_missing_dg),
+		cmocka_unit_test(test_sod_versions_and_hash),
 		cmocka_unit_test(test_master_list),
 	};
 

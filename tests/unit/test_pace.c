@@ -37,7 +37,9 @@
 #include <cnie/pace.h>
 #include <cnie/sm.h>
 
-#include "pace_internal.h"
+#include <cnie/pace_internal.h>
+
+#include "unitutil.h"
 
 #define G1_CARD_ACCESS "31143012060A04007F0007020204020202010202010D"
 #define G1_MRZ_INFO "T22000129364081251010318"
@@ -79,20 +81,10 @@ static RAND_METHOD t_rand = {
 	.status = t_status,
 };
 
-static cnie_buf *
-hex(const char *h)
-{
-	cnie_buf *b = cnie_buf_new();
-
-	assert_non_null(b);
-	assert_int_equal(cnie_unhex(h, b), 0);
-	return b;
-}
-
 static void
 rand_next(const char *h)
 {
-	cnie_buf *b = hex(h);
+	cnie_buf *b = tu_hex(h);
 
 	assert_true(cnie_buf_len(b) <= sizeof(sticky));
 	memcpy(sticky, cnie_buf_ptr(b), cnie_buf_len(b));
@@ -110,22 +102,12 @@ rand_restore(void)
 }
 
 static void
-assert_hex(const void *p, size_t n, const char *h)
-{
-	cnie_buf *want = hex(h);
-
-	assert_int_equal(n, cnie_buf_len(want));
-	assert_memory_equal(p, cnie_buf_ptr(want), n);
-	cnie_buf_free(&want);
-}
-
-static void
 assert_cmd(const cnie_apdu *cmd, const char *h)
 {
 	cnie_buf *b = cnie_buf_new();
 
 	assert_int_equal(cnie_apdu_encode(cmd, false, b, NULL), 0);
-	assert_hex(cnie_buf_ptr(b), cnie_buf_len(b), h);
+	tu_assert_hex(cnie_buf_ptr(b), cnie_buf_len(b), h);
 	cnie_buf_free(&b);
 }
 
@@ -133,7 +115,7 @@ assert_cmd(const cnie_apdu *cmd, const char *h)
 static int
 feed(cnie_pace *p, const char *resp_hex, uint16_t sw, cnie_apdu *cmd, bool *done)
 {
-	cnie_buf *r = resp_hex != NULL ? hex(resp_hex) : NULL;
+	cnie_buf *r = resp_hex != NULL ? tu_hex(resp_hex) : NULL;
 	int rc;
 
 	rc = cnie_pace_terminal_next(p, cnie_buf_ptr(r), cnie_buf_len(r), sw, cmd, done);
@@ -144,7 +126,7 @@ feed(cnie_pace *p, const char *resp_hex, uint16_t sw, cnie_apdu *cmd, bool *done
 static cnie_pace *
 g1_pace(cnie_pace_secret type, const char *secret)
 {
-	cnie_buf *ca = hex(G1_CARD_ACCESS);
+	cnie_buf *ca = tu_hex(G1_CARD_ACCESS);
 	cnie_pace *p = NULL;
 
 	assert_int_equal(cnie_pace_terminal_new(cnie_buf_ptr(ca), cnie_buf_len(ca), type, secret,
@@ -177,9 +159,9 @@ test_g1_kpi(void **state)
 
 	(void)state;
 	assert_int_equal(EVP_Digest(G1_MRZ_INFO, 24, h, NULL, EVP_sha1(), NULL), 1);
-	assert_hex(h, 20, "7E2D2A41C74EA0B38CD36F863939BFA8E9032AAD");
+	tu_assert_hex(h, 20, "7E2D2A41C74EA0B38CD36F863939BFA8E9032AAD");
 	assert_int_equal(cnie_sm_kdf(CNIE_SM_AES128, h, 20, 3, k, 16), 0);
-	assert_hex(k, 16, "89DED1B26624EC1E634C1989302849DD");
+	tu_assert_hex(k, 16, "89DED1B26624EC1E634C1989302849DD");
 }
 
 static void
@@ -189,7 +171,7 @@ assert_point(const EC_POINT *pt, const EC_GROUP *g, const char *h)
 	size_t n;
 
 	n = EC_POINT_point2oct(g, pt, POINT_CONVERSION_UNCOMPRESSED, buf, sizeof(buf), NULL);
-	assert_hex(buf, n, h);
+	tu_assert_hex(buf, n, h);
 }
 
 /* The whole G.1 run, every intermediate value checked. */
@@ -216,7 +198,7 @@ test_g1_worked_example(void **state)
 	rand_restore();
 	ctx = cnie_pace_eac_ctx(p);
 	assert_non_null(ctx);
-	assert_hex(ctx->pace_ctx->nonce->data, ctx->pace_ctx->nonce->length,
+	tu_assert_hex(ctx->pace_ctx->nonce->data, ctx->pace_ctx->nonce->length,
 	    "3F00C4D39D153F2B2A214A078D899B22");
 	assert_cmd(&cmd,
 	    "10860000457C438141047ACF3EFC982EC45565A4B155129EFBC74650DCBFA6362D896FC70262E0C2CC5E"
@@ -245,12 +227,12 @@ test_g1_worked_example(void **state)
 			     "7764B22277A2EDDC3C265A9F018F9CB852E111B768B326904B59A0193776F094",
 			     0x9000, &cmd, &done),
 	    0);
-	assert_hex(ctx->pace_ctx->ka_ctx->shared_secret->data,
+	tu_assert_hex(ctx->pace_ctx->ka_ctx->shared_secret->data,
 	    ctx->pace_ctx->ka_ctx->shared_secret->length,
 	    "28768D20701247DAE81804C9E780EDE582A9996DB4A315020B2733197DB84925");
-	assert_hex(ctx->pace_ctx->ka_ctx->k_enc->data, ctx->pace_ctx->ka_ctx->k_enc->length,
+	tu_assert_hex(ctx->pace_ctx->ka_ctx->k_enc->data, ctx->pace_ctx->ka_ctx->k_enc->length,
 	    "F5F0E35C0D7161EE6724EE513A0D9A7F");
-	assert_hex(ctx->pace_ctx->ka_ctx->k_mac->data, ctx->pace_ctx->ka_ctx->k_mac->length,
+	tu_assert_hex(ctx->pace_ctx->ka_ctx->k_mac->data, ctx->pace_ctx->ka_ctx->k_mac->length,
 	    "FE251C7858B356B24514B3BD5F4297D1");
 	assert_cmd(&cmd, "008600000C7C0A8508C2B0BD78D94BA86600");
 	assert_int_equal(cnie_pace_terminal_take_sm(p, &sm), CNIE_ERR_STATE);
@@ -259,7 +241,7 @@ test_g1_worked_example(void **state)
 	assert_int_equal(feed(p, "7C0A86083ABB9674BCE93C08", 0x9000, &cmd, &done), 0);
 	assert_true(done);
 	assert_int_equal(cnie_pace_terminal_card_key(p, &ck, &n), 0);
-	assert_hex(ck, n,
+	tu_assert_hex(ck, n,
 	    "049E880F842905B8B3181F7AF7CAA9F0EFB743847F44A306D2D28C1D9EC65DF6DB"
 	    "7764B22277A2EDDC3C265A9F018F9CB852E111B768B326904B59A0193776F094");
 	assert_int_equal(cnie_pace_terminal_take_sm(p, &sm), 0);
@@ -267,13 +249,67 @@ test_g1_worked_example(void **state)
 	assert_int_equal(cnie_sm_get_cipher(sm), CNIE_SM_AES128);
 	n = sizeof(ssc);
 	assert_int_equal(cnie_sm_get_ssc(sm, ssc, &n), 0);
-	assert_hex(ssc, n, "00000000000000000000000000000000");
+	tu_assert_hex(ssc, n, "00000000000000000000000000000000");
 	/* Taken once; the machine is finished. */
 	assert_int_equal(cnie_pace_terminal_take_sm(p, &sm), CNIE_ERR_STATE);
 	assert_int_equal(feed(p, "", 0x9000, &cmd, &done), CNIE_ERR_STATE);
 	cnie_sm_free(&sm);
 	cnie_pace_terminal_free(&p);
 	assert_null(p);
+}
+
+/* The BSI G.1 run up to the answer to step 4 (mutual authentication). */
+static cnie_pace *
+g1_to_step4(cnie_apdu *cmd)
+{
+	cnie_pace *p = g1_to_step1(cmd);
+	bool done = false;
+
+	rand_next("7F4EF07B9EA82FD78AD689B38D0BC78CF21F249D953BC46F4C6E19259C010F99");
+	assert_int_equal(feed(p, "7C12801095A3A016522EE98D01E76CB6B98B42C3", 0x9000, cmd, &done),
+	    0);
+	rand_next("A73FB703AC1436A18E0CFA5ABB3F7BEC7A070E7A6788486BEE230C4A22762595");
+	assert_int_equal(feed(p,
+			     "7C43824104824FBA91C9CBE26BEF53A0EBE7342A3BF178CEA9F45DE0B70AA601651FBA3F57"
+			     "30D8C879AAA9C9F73991E61B58F4D52EB87A0A0C709A49DC63719363CCD13C54",
+			     0x9000, cmd, &done),
+	    0);
+	rand_restore();
+	assert_int_equal(feed(p,
+			     "7C438441049E880F842905B8B3181F7AF7CAA9F0EFB743847F44A306D2D28C1D9EC65DF6DB"
+			     "7764B22277A2EDDC3C265A9F018F9CB852E111B768B326904B59A0193776F094",
+			     0x9000, cmd, &done),
+	    0);
+	return p;
+}
+
+/*
+ * The words chips use to refuse our token at step 4 (a wrong password)
+ * give CNIE_ERR_PACE; another refusal there is the card's error.
+ */
+static void
+test_step4_refusals(void **state)
+{
+	static const uint16_t wrong_key[] = { 0x6300, 0x63C2, 0x6982, 0x6988 };
+	cnie_pace *p;
+	cnie_apdu cmd;
+	bool done = false;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(wrong_key) / sizeof(wrong_key[0]); i++) {
+		p = g1_to_step4(&cmd);
+		assert_int_equal(feed(p, "", wrong_key[i], &cmd, &done), CNIE_ERR_PACE);
+		cnie_pace_terminal_free(&p);
+	}
+	p = g1_to_step4(&cmd);
+	assert_int_equal(feed(p, "", 0x6A80, &cmd, &done), CNIE_ERR_SW_WRONG_DATA);
+	cnie_pace_terminal_free(&p);
+	/* A malformed step 4 answer is a protocol error. */
+	p = g1_to_step4(&cmd);
+	assert_int_equal(feed(p, "7C0A87083ABB9674BCE93C08", 0x9000, &cmd, &done),
+	    CNIE_ERR_BAD_RESPONSE);
+	cnie_pace_terminal_free(&p);
 }
 
 /* A wrong T_PICC ends the run with CNIE_ERR_PACE and no session. */
@@ -311,7 +347,10 @@ test_g1_bad_card_token(void **state)
 	cnie_pace_terminal_free(&p);
 }
 
-/* Status words: MSE refused -> mapped error; GA refused (6300) -> CNIE_ERR_PACE. */
+/*
+ * Status words: MSE refused -> mapped error; GA step 1 refused (6300)
+ * -> the card's error, not a wrong password (the chip cannot know it yet).
+ */
 static void
 test_card_refusals(void **state)
 {
@@ -327,7 +366,8 @@ test_card_refusals(void **state)
 	cnie_pace_terminal_free(&p);
 
 	p = g1_to_step1(&cmd);
-	assert_int_equal(feed(p, "", 0x6300, &cmd, &done), CNIE_ERR_PACE);
+	assert_int_equal(feed(p, "", 0x6300, &cmd, &done), cnie_sw_to_error(0x6300));
+	assert_int_not_equal(cnie_sw_to_error(0x6300), CNIE_ERR_PACE);
 	cnie_pace_terminal_free(&p);
 }
 
@@ -351,7 +391,7 @@ test_malformed_answers(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		p = g1_to_step1(&cmd);
-		assert_int_equal(feed(p, bad[i], 0x9000, &cmd, &done), CNIE_ERR_PACE);
+		assert_int_equal(feed(p, bad[i], 0x9000, &cmd, &done), CNIE_ERR_BAD_RESPONSE);
 		cnie_pace_terminal_free(&p);
 	}
 
@@ -365,7 +405,7 @@ test_malformed_answers(void **state)
 			     "7C438241047ACF3EFC982EC45565A4B155129EFBC74650DCBFA6362D896FC70262E0C2CC5E"
 			     "544552DCB6725218799115B55C9BAA6D9F6BC3A9618E70C25AF71777A9C4922D",
 			     0x9000, &cmd, &done),
-	    CNIE_ERR_PACE);
+	    CNIE_ERR_BAD_RESPONSE);
 	cnie_pace_terminal_free(&p);
 
 	/* A point not on the curve as the card's mapping data. */
@@ -376,7 +416,7 @@ test_malformed_answers(void **state)
 			     "7C43824104824FBA91C9CBE26BEF53A0EBE7342A3BF178CEA9F45DE0B70AA601651FBA3F57"
 			     "30D8C879AAA9C9F73991E61B58F4D52EB87A0A0C709A49DC63719363CCD13C55",
 			     0x9000, &cmd, &done),
-	    CNIE_ERR_PACE);
+	    CNIE_ERR_BAD_RESPONSE);
 	cnie_pace_terminal_free(&p);
 }
 
@@ -397,7 +437,7 @@ test_bsi_nonce(void **state)
 	assert_int_equal(feed(p, "7C128010CE834CDE69FFBB1D1EB21585CD709F18", 0x9000, &cmd, &done),
 	    0);
 	ctx = cnie_pace_eac_ctx(p);
-	assert_hex(ctx->pace_ctx->nonce->data, ctx->pace_ctx->nonce->length,
+	tu_assert_hex(ctx->pace_ctx->nonce->data, ctx->pace_ctx->nonce->length,
 	    "7D98C00FC6C9E9543BBF94A87073A123");
 	cnie_pace_terminal_free(&p);
 }
@@ -405,7 +445,7 @@ test_bsi_nonce(void **state)
 static void
 test_invalid_args(void **state)
 {
-	cnie_buf *ca = hex(G1_CARD_ACCESS);
+	cnie_buf *ca = tu_hex(G1_CARD_ACCESS);
 	cnie_pace *p = NULL;
 	static const uint8_t junk[] = { 0x31, 0x03, 0x02, 0x01, 0x01 };
 
@@ -432,6 +472,84 @@ test_invalid_args(void **state)
 	cnie_buf_free(&ca);
 }
 
+/*
+ * EF.CardAccess with several PACEInfos: each parsed; the preference order
+ * (generic mapping only, ECDH before DH, strongest cipher, card order);
+ * unsupported offers (IM, CAM, version 1, RFU parameters, proprietary
+ * parameters without their PACEDomainParameterInfo) never chosen.
+ */
+static void
+test_pace_infos_select(void **state)
+{
+	cnie_pace_infos in;
+	const cnie_pace_info *pi;
+	cnie_buf *b, *one = cnie_buf_new();
+
+	(void)state;
+	/* IM-ECDH-AES128/13, CAM-AES256/13, GM-DH-AES256/2, GM-ECDH-3DES/13, GM-ECDH-AES192/13, TA. */
+	b = tu_hex("3173"
+		   "3012060A04007F00070202040402 020102020 10D"
+		   "3012060A04007F00070202040604 020102020 10D"
+		   "3012060A04007F00070202040104 0201020201 02"
+		   "3012060A04007F00070202040201 020102020 10D"
+		   "3012060A04007F00070202040203 020102020 10D"
+		   "300D060804007F00070202020201 02");
+	assert_int_equal(cnie_pace_infos_parse(cnie_buf_ptr(b), cnie_buf_len(b), &in), 0);
+	assert_int_equal(in.n, 5);
+	assert_int_equal(in.info[0].mapping, CNIE_PACE_IM);
+	assert_int_equal(in.info[1].mapping, CNIE_PACE_CAM);
+	assert_false(in.info[2].ecdh);
+	assert_int_equal(in.info[2].param_id, 2);
+	assert_int_equal(in.info[3].cipher, CNIE_SM_3DES);
+	pi = cnie_pace_select(&in);
+	assert_ptr_equal(pi, &in.info[4]); /* GM, ECDH, AES-192 */
+	assert_int_equal(cnie_pace_card_access_of(&in, pi, one), 0);
+	tu_assert_buf_hex(one, "3114 3012060A04007F00070202040203020102020 10D");
+	cnie_buf_free(&b);
+
+	/* Only DH, and only unsupported offers. */
+	b = tu_hex("3128 3012060A04007F000702020401020201020201 00"
+		   "3012060A04007F000702020402020201010201 0D");
+	assert_int_equal(cnie_pace_infos_parse(cnie_buf_ptr(b), cnie_buf_len(b), &in), 0);
+	pi = cnie_pace_select(&in);
+	assert_non_null(pi);
+	assert_false(pi->ecdh); /* the ECDH one has version 1 */
+	cnie_buf_free(&b);
+	b = tu_hex("3128 3012060A04007F000702020402020201020201 05"
+		   "3012060A04007F000702020402020201020201 40");
+	assert_int_equal(cnie_pace_infos_parse(cnie_buf_ptr(b), cnie_buf_len(b), &in), 0);
+	assert_null(cnie_pace_select(&in)); /* RFU 5; 64 without its domain parameters */
+	cnie_buf_free(&b);
+
+	/* Hostile: not a SET, trailing bytes inside a PACEInfo, negative id, truncated. */
+	b = tu_hex("3014 3012060A04007F000702020402020201020201 0D");
+	assert_int_equal(cnie_pace_infos_parse(cnie_buf_ptr(b), cnie_buf_len(b), &in),
+	    CNIE_ERR_ENCODING);
+	cnie_buf_free(&b);
+	b = tu_hex("3117 3015060A04007F000702020402020201020201 0D050 0");
+	assert_int_not_equal(cnie_pace_infos_parse(cnie_buf_ptr(b), cnie_buf_len(b), &in), 0);
+	cnie_buf_free(&b);
+	b = tu_hex("3114 3012060A04007F000702020402020201020201 8D");
+	assert_int_equal(cnie_pace_infos_parse(cnie_buf_ptr(b), cnie_buf_len(b), &in),
+	    CNIE_ERR_ENCODING);
+	cnie_buf_free(&b);
+	b = tu_hex("3114 3012060A04007F000702020402020201020201");
+	assert_int_not_equal(cnie_pace_infos_parse(cnie_buf_ptr(b), cnie_buf_len(b), &in), 0);
+	cnie_buf_free(&b);
+	assert_int_equal(cnie_pace_infos_parse(NULL, 0, &in), CNIE_ERR_INVALID_ARG);
+	/* Terminal: an EF.CardAccess with nothing usable is CNIE_ERR_UNSUPPORTED. */
+	{
+		cnie_pace *p = NULL;
+
+		b = tu_hex("3114 3012060A04007F000702020404020201020201 0D");
+		assert_int_equal(cnie_pace_terminal_new(cnie_buf_ptr(b), cnie_buf_len(b),
+		    CNIE_PACE_CAN, "123456", 6, &p), CNIE_ERR_UNSUPPORTED);
+		assert_null(p);
+		cnie_buf_free(&b);
+	}
+	cnie_buf_free(&one);
+}
+
 int
 main(void)
 {
@@ -439,10 +557,12 @@ main(void)
 		cmocka_unit_test(test_g1_kpi),
 		cmocka_unit_test(test_g1_worked_example),
 		cmocka_unit_test(test_g1_bad_card_token),
+		cmocka_unit_test(test_step4_refusals),
 		cmocka_unit_test(test_card_refusals),
 		cmocka_unit_test(test_malformed_answers),
 		cmocka_unit_test(test_bsi_nonce),
 		cmocka_unit_test(test_invalid_args),
+		cmocka_unit_test(test_pace_infos_select),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

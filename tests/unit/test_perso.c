@@ -27,6 +27,7 @@
 
 #include <cnie/buf.h>
 #include <cnie/error.h>
+#include <cnie/mrz.h>
 
 #include "perso.h"
 
@@ -305,17 +306,6 @@ test_keys_sizes_and_consistency(void **state)
 /* ---- MRZ ----------------------------------------------------------------- */
 
 static void
-test_mrz_check_digit(void **state)
-{
-	/* ICAO 9303-3 4.9 worked example: 520727 -> 3; specimen fields. */
-	assert_int_equal(perso_mrz_check_digit("520727", 6), 3);
-	assert_int_equal(perso_mrz_check_digit("D23145890", 9), 7);
-	assert_int_equal(perso_mrz_check_digit("L898902C<", 9), 3);
-	assert_int_equal(perso_mrz_check_digit("AB2134<<<", 9), 5);
-	assert_int_equal(perso_mrz_check_digit("a", 1), -1);
-}
-
-static void
 test_mrz_td1_specimen(void **state)
 {
 	char err[PERSO_ERRLEN], mrz[91];
@@ -342,9 +332,9 @@ test_dg1_holds_mrz(void **state)
 	assert_memory_equal(cnie_buf_ptr(dg1->data), "\x61\x5D\x5F\x1F\x5A", 5);
 	assert_memory_equal(cnie_buf_ptr(dg1->data) + 5, m, 90);
 	assert_memory_equal(m, "I<MARZU0000009", 14);
-	assert_int_equal(m[14] - '0', perso_mrz_check_digit(m + 5, 9));
-	assert_int_equal(m[36] - '0', perso_mrz_check_digit(m + 30, 6));
-	assert_int_equal(m[44] - '0', perso_mrz_check_digit(m + 38, 6));
+	assert_int_equal(m[14] - '0', cnie_mrz_check_digit(m + 5, 9));
+	assert_int_equal(m[36] - '0', cnie_mrz_check_digit(m + 30, 6));
+	assert_int_equal(m[44] - '0', cnie_mrz_check_digit(m + 38, 6));
 	assert_memory_equal(m + 30, "910203", 6);
 	assert_memory_equal(m + 38, "340506", 6);
 	assert_memory_equal(m + 60, "TESTOUI<<AMINA<", 15);
@@ -894,7 +884,6 @@ main(void)
 		cmocka_unit_test(test_other_seed_other_keys),
 		cmocka_unit_test(test_stream_known_answer),
 		cmocka_unit_test(test_keys_sizes_and_consistency),
-		cmocka_unit_test(test_mrz_check_digit),
 		cmocka_unit_test(test_mrz_td1_specimen),
 		cmocka_unit_test(test_dg1_holds_mrz),
 		cmocka_unit_test(test_sod_signature_and_hashes),

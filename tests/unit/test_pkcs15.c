@@ -22,6 +22,8 @@
 #include <cnie/pkcs15.h>
 #include <cnie/tlv.h>
 
+#include "unitutil.h"
+
 #ifndef CNIE_BUILD_DIR
 #error "CNIE_BUILD_DIR must name the build directory"
 #endif
@@ -29,29 +31,6 @@
 static const uint8_t pki_aid[] = { 0xF0, 0x43, 0x4E, 0x49, 0x45, 0x50, 0x4B, 0x49 };
 static const uint8_t icao_aid[] = { 0xA0, 0x00, 0x00, 0x02, 0x47, 0x10, 0x01 };
 static const uint8_t pki_df[] = { 0x3F, 0x00, 0xA0, 0x01 };
-
-/* The bytes of cards/<card>/files/<name>. */
-static cnie_buf *
-card_file(const char *card, const char *name)
-{
-	char path[512];
-	uint8_t chunk[4096];
-	cnie_buf *b;
-	FILE *f;
-	size_t n;
-
-	snprintf(path, sizeof(path), "%s/cards/%s/files/%s", CNIE_BUILD_DIR, card, name);
-	f = fopen(path, "rb");
-	if (f == NULL)
-		fail_msg("cannot open %s", path);
-	b = cnie_buf_new();
-	assert_non_null(b);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		assert_int_equal(cnie_buf_put(b, chunk, n), 0);
-	fclose(f);
-	assert_true(cnie_buf_len(b) > 0);
-	return b;
-}
 
 /* The "serial" of cards/<card>/card.json. */
 static void
@@ -82,7 +61,7 @@ card_serial(const char *card, char *out, size_t cap)
 static void
 cert_key_sha1(const char *card, const char *name, uint8_t out[20])
 {
-	cnie_buf *b = card_file(card, name);
+	cnie_buf *b = tu_card_file(card, name);
 	const unsigned char *p = cnie_buf_ptr(b);
 	unsigned int n = 0;
 	X509 *x;
@@ -183,7 +162,7 @@ DEFINE_PARSE_HEX(cdf, cnie_p15_cdf)
 static void
 check_dir(const char *card)
 {
-	cnie_buf *b = card_file(card, "3F00-2F00");
+	cnie_buf *b = tu_card_file(card, "3F00-2F00");
 	cnie_p15_dir *dir = NULL;
 	const cnie_p15_app *app;
 
@@ -209,7 +188,7 @@ check_dir(const char *card)
 static void
 check_odf(const char *card)
 {
-	cnie_buf *b = card_file(card, "3F00-A001-5031");
+	cnie_buf *b = tu_card_file(card, "3F00-A001-5031");
 	cnie_p15_odf *odf = NULL;
 	const cnie_p15_path *p;
 
@@ -231,7 +210,7 @@ check_odf(const char *card)
 static void
 check_tokeninfo(const char *card)
 {
-	cnie_buf *b = card_file(card, "3F00-A001-5032");
+	cnie_buf *b = tu_card_file(card, "3F00-A001-5032");
 	cnie_p15_tokeninfo *ti = NULL;
 	char serial[64];
 
@@ -250,7 +229,7 @@ check_tokeninfo(const char *card)
 static void
 check_aodf(const char *card)
 {
-	cnie_buf *b = card_file(card, "3F00-A001-4401");
+	cnie_buf *b = tu_card_file(card, "3F00-A001-4401");
 	cnie_p15_aodf *aodf = NULL;
 	const cnie_p15_pin *pin, *puk;
 
@@ -302,8 +281,8 @@ check_keys_and_certs(const char *card, cnie_p15_key_type type, uint32_t auth_bit
 	static const char *const labels[3] = { "Authentication certificate",
 		"Signature certificate", "CA certificate" };
 	static const char *const paths[3] = { "3F00A0014331", "3F00A0014332", "3F00A0014333" };
-	cnie_buf *kb = card_file(card, "3F00-A001-4402");
-	cnie_buf *cb = card_file(card, "3F00-A001-4404");
+	cnie_buf *kb = tu_card_file(card, "3F00-A001-4402");
+	cnie_buf *cb = tu_card_file(card, "3F00-A001-4404");
 	cnie_p15_prkdf *prkdf = NULL;
 	cnie_p15_cdf *cdf = NULL;
 	const cnie_p15_prkey *key;
@@ -403,8 +382,8 @@ test_rsa_card(void **state)
 static void
 test_serials_differ(void **state)
 {
-	cnie_buf *a = card_file("ec", "3F00-A001-5032");
-	cnie_buf *b = card_file("rsa", "3F00-A001-5032");
+	cnie_buf *a = tu_card_file("ec", "3F00-A001-5032");
+	cnie_buf *b = tu_card_file("rsa", "3F00-A001-5032");
 	cnie_p15_tokeninfo *ta = NULL, *tb = NULL;
 
 	(void)state;
@@ -468,7 +447,7 @@ test_card_files_truncated(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		cnie_buf *b = card_file("rsa", names[i]);
+		cnie_buf *b = tu_card_file("rsa", names[i]);
 
 		cnie_buf_cur(b, &c);
 		assert_int_equal(cnie_tlv_next(&c, &t), 0);

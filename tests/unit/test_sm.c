@@ -18,28 +18,10 @@
 #include <cnie/error.h>
 #include <cnie/sm.h>
 
+#include "unitutil.h"
+
 static const char *G1_KSENC = "F5F0E35C0D7161EE6724EE513A0D9A7F";
 static const char *G1_KSMAC = "FE251C7858B356B24514B3BD5F4297D1";
-
-static cnie_buf *
-hex(const char *h)
-{
-	cnie_buf *b = cnie_buf_new();
-
-	assert_non_null(b);
-	assert_int_equal(cnie_unhex(h, b), 0);
-	return b;
-}
-
-static void
-assert_buf_hex(const cnie_buf *b, const char *h)
-{
-	cnie_buf *want = hex(h);
-
-	assert_int_equal(cnie_buf_len(b), cnie_buf_len(want));
-	assert_memory_equal(cnie_buf_ptr(b), cnie_buf_ptr(want), cnie_buf_len(want));
-	cnie_buf_free(&want);
-}
 
 static cnie_sm *
 new_sm(cnie_sm_cipher c, uint8_t seed)
@@ -59,7 +41,7 @@ new_sm(cnie_sm_cipher c, uint8_t seed)
 static cnie_sm *
 g1_sm(void)
 {
-	cnie_buf *e = hex(G1_KSENC), *m = hex(G1_KSMAC);
+	cnie_buf *e = tu_hex(G1_KSENC), *m = tu_hex(G1_KSMAC);
 	cnie_sm *sm = NULL;
 
 	assert_int_equal(cnie_sm_new(CNIE_SM_AES128, cnie_buf_ptr(e), cnie_buf_ptr(m), 16, NULL,
@@ -87,9 +69,9 @@ test_aes_terminal_vectors(void **state)
 	a.data = fid;
 	a.nc = sizeof(fid);
 	assert_int_equal(cnie_sm_wrap_command(sm, &a, out), 0);
-	assert_buf_hex(out, "0CA4020C1D871101EE0E4724F4465C1BE9C2F73ABDD73A3D8E08835D1B54575C955F00");
+	tu_assert_buf_hex(out, "0CA4020C1D871101EE0E4724F4465C1BE9C2F73ABDD73A3D8E08835D1B54575C955F00");
 
-	resp = hex("990290008E08BEA7B381C494A0799000");
+	resp = tu_hex("990290008E08BEA7B381C494A0799000");
 	cnie_buf_reset(out);
 	assert_int_equal(cnie_sm_unwrap_response(sm, cnie_buf_ptr(resp), cnie_buf_len(resp), out,
 			     &sw),
@@ -101,14 +83,14 @@ test_aes_terminal_vectors(void **state)
 	cnie_apdu_init(&a, 0x00, 0xB0, 0x00, 0x00);
 	a.ne = 4;
 	assert_int_equal(cnie_sm_wrap_command(sm, &a, out), 0);
-	assert_buf_hex(out, "0CB000000D9701048E08AA6BA54F44DF836400");
+	tu_assert_buf_hex(out, "0CB000000D9701048E08AA6BA54F44DF836400");
 
-	resp = hex("871101645C0B1F998A088278D07942BBE94B60990290008E0894A33C6AA2D8CCC89000");
+	resp = tu_hex("871101645C0B1F998A088278D07942BBE94B60990290008E0894A33C6AA2D8CCC89000");
 	cnie_buf_reset(out);
 	assert_int_equal(cnie_sm_unwrap_response(sm, cnie_buf_ptr(resp), cnie_buf_len(resp), out,
 			     &sw),
 	    0);
-	assert_buf_hex(out, "60145F01");
+	tu_assert_buf_hex(out, "60145F01");
 	assert_int_equal(sw, 0x9000);
 	cnie_buf_free(&resp);
 
@@ -129,22 +111,22 @@ test_aes_card_vectors(void **state)
 	static const uint8_t data[] = { 0x60, 0x14, 0x5F, 0x01 };
 
 	(void)state;
-	cmd = hex("0CA4020C1D871101EE0E4724F4465C1BE9C2F73ABDD73A3D8E08835D1B54575C955F00");
+	cmd = tu_hex("0CA4020C1D871101EE0E4724F4465C1BE9C2F73ABDD73A3D8E08835D1B54575C955F00");
 	assert_int_equal(cnie_sm_unwrap_command(sm, cnie_buf_ptr(cmd), cnie_buf_len(cmd), out), 0);
-	assert_buf_hex(out, "00A4020C02011E");
+	tu_assert_buf_hex(out, "00A4020C02011E");
 	cnie_buf_free(&cmd);
 	cnie_buf_reset(out);
 	assert_int_equal(cnie_sm_wrap_response(sm, NULL, 0, 0x9000, out), 0);
-	assert_buf_hex(out, "990290008E08BEA7B381C494A0799000");
+	tu_assert_buf_hex(out, "990290008E08BEA7B381C494A0799000");
 
-	cmd = hex("0CB000000D9701048E08AA6BA54F44DF836400");
+	cmd = tu_hex("0CB000000D9701048E08AA6BA54F44DF836400");
 	cnie_buf_reset(out);
 	assert_int_equal(cnie_sm_unwrap_command(sm, cnie_buf_ptr(cmd), cnie_buf_len(cmd), out), 0);
-	assert_buf_hex(out, "00B0000004");
+	tu_assert_buf_hex(out, "00B0000004");
 	cnie_buf_free(&cmd);
 	cnie_buf_reset(out);
 	assert_int_equal(cnie_sm_wrap_response(sm, data, sizeof(data), 0x9000, out), 0);
-	assert_buf_hex(out, "871101645C0B1F998A088278D07942BBE94B60990290008E0894A33C6AA2D8CCC89000");
+	tu_assert_buf_hex(out, "871101645C0B1F998A088278D07942BBE94B60990290008E0894A33C6AA2D8CCC89000");
 	cnie_buf_free(&out);
 	cnie_sm_free(&sm);
 }
@@ -164,7 +146,7 @@ roundtrip(cnie_sm_cipher c, const cnie_apdu *a, const char *want_plain)
 	assert_int_equal(cnie_sm_wrap_command(term, a, p), 0);
 	assert_int_equal(cnie_sm_unwrap_command(card, cnie_buf_ptr(p), cnie_buf_len(p), plain), 0);
 	if (want_plain != NULL)
-		assert_buf_hex(plain, want_plain);
+		tu_assert_buf_hex(plain, want_plain);
 	assert_int_equal(cnie_sm_wrap_response(card, big, sizeof(big), 0x6282, r), 0);
 	cnie_buf_reset(plain);
 	assert_int_equal(cnie_sm_unwrap_response(term, cnie_buf_ptr(r), cnie_buf_len(r), plain, &sw),
@@ -309,32 +291,32 @@ test_card_rejects(void **state)
 
 	/* Plain command, or SM class without a MAC object. */
 	card = g1_sm();
-	bad = hex("00A4020C02011E");
+	bad = tu_hex("00A4020C02011E");
 	assert_int_equal(cnie_sm_unwrap_command(card, cnie_buf_ptr(bad), cnie_buf_len(bad), out),
 	    CNIE_ERR_SW_SM_MISSING);
 	cnie_buf_free(&bad);
-	bad = hex("0CB00000039701 0400");
+	bad = tu_hex("0CB00000039701 0400");
 	assert_int_equal(cnie_sm_unwrap_command(card, cnie_buf_ptr(bad), cnie_buf_len(bad), out),
 	    CNIE_ERR_SW_SM_MISSING);
 	cnie_buf_free(&bad);
-	bad = hex("0CB0000000");
+	bad = tu_hex("0CB0000000");
 	assert_int_equal(cnie_sm_unwrap_command(card, cnie_buf_ptr(bad), cnie_buf_len(bad), out),
 	    CNIE_ERR_SW_SM_MISSING);
 	cnie_buf_free(&bad);
 	/* Unknown DO, objects after 8E, short MAC, truncated TLV. */
-	bad = hex("0CB00000 0D 5301008E08 0102030405060708 00");
+	bad = tu_hex("0CB00000 0D 5301008E08 0102030405060708 00");
 	assert_int_equal(cnie_sm_unwrap_command(card, cnie_buf_ptr(bad), cnie_buf_len(bad), out),
 	    CNIE_ERR_SW_SM_INCORRECT);
 	cnie_buf_free(&bad);
-	bad = hex("0CB00000 0D 8E080102030405060708 970104 00");
+	bad = tu_hex("0CB00000 0D 8E080102030405060708 970104 00");
 	assert_int_equal(cnie_sm_unwrap_command(card, cnie_buf_ptr(bad), cnie_buf_len(bad), out),
 	    CNIE_ERR_SW_SM_INCORRECT);
 	cnie_buf_free(&bad);
-	bad = hex("0CB00000 06 8E0401020304 00");
+	bad = tu_hex("0CB00000 06 8E0401020304 00");
 	assert_int_equal(cnie_sm_unwrap_command(card, cnie_buf_ptr(bad), cnie_buf_len(bad), out),
 	    CNIE_ERR_SW_SM_INCORRECT);
 	cnie_buf_free(&bad);
-	bad = hex("0CB00000 04 8E080102 00");
+	bad = tu_hex("0CB00000 04 8E080102 00");
 	assert_int_equal(cnie_sm_unwrap_command(card, cnie_buf_ptr(bad), cnie_buf_len(bad), out),
 	    CNIE_ERR_SW_SM_INCORRECT);
 	cnie_buf_free(&bad);
@@ -381,13 +363,39 @@ test_terminal_rejects(void **state)
 	(void)state;
 	/* 6988 in plain from the card: the error, with the SW. */
 	sm = g1_sm();
-	r = hex("6988");
+	r = tu_hex("6988");
 	assert_int_equal(cnie_sm_unwrap_response(sm, cnie_buf_ptr(r), cnie_buf_len(r), out, &sw),
 	    CNIE_ERR_SM);
 	assert_int_equal(sw, 0x6988);
 	cnie_buf_free(&r);
+	/* Plain 6982 / 6A82: returned as the status word, nothing appended. */
+	r = tu_hex("6982");
+	sw = 0;
+	assert_int_equal(cnie_sm_unwrap_response(sm, cnie_buf_ptr(r), cnie_buf_len(r), out, &sw),
+	    0);
+	assert_int_equal(sw, 0x6982);
+	cnie_buf_free(&r);
+	r = tu_hex("6A82");
+	assert_int_equal(cnie_sm_unwrap_response(sm, cnie_buf_ptr(r), cnie_buf_len(r), out, &sw),
+	    0);
+	assert_int_equal(sw, 0x6A82);
+	cnie_buf_free(&r);
+	/* A plain success or warning is never taken: 9000, 6282, 6987. */
+	r = tu_hex("9000");
+	assert_int_equal(cnie_sm_unwrap_response(sm, cnie_buf_ptr(r), cnie_buf_len(r), out, &sw),
+	    CNIE_ERR_SM);
+	cnie_buf_free(&r);
+	r = tu_hex("6282");
+	assert_int_equal(cnie_sm_unwrap_response(sm, cnie_buf_ptr(r), cnie_buf_len(r), out, &sw),
+	    CNIE_ERR_SM);
+	cnie_buf_free(&r);
+	r = tu_hex("6987");
+	assert_int_equal(cnie_sm_unwrap_response(sm, cnie_buf_ptr(r), cnie_buf_len(r), out, &sw),
+	    CNIE_ERR_SM);
+	cnie_buf_free(&r);
+	assert_int_equal(cnie_buf_len(out), 0);
 	/* Too short. */
-	r = hex("90");
+	r = tu_hex("90");
 	assert_int_equal(cnie_sm_unwrap_response(sm, cnie_buf_ptr(r), cnie_buf_len(r), out, &sw),
 	    CNIE_ERR_BAD_RESPONSE);
 	cnie_buf_free(&r);
@@ -395,7 +403,7 @@ test_terminal_rejects(void **state)
 
 	/* Right response, wrong MAC (the SSC is one step ahead: 1 was used). */
 	sm = g1_sm();
-	r = hex("990290008E08BEA7B381C494A0799000");
+	r = tu_hex("990290008E08BEA7B381C494A0799000");
 	assert_int_equal(cnie_sm_unwrap_response(sm, cnie_buf_ptr(r), cnie_buf_len(r), out, &sw),
 	    CNIE_ERR_SM);
 	cnie_buf_free(&r);
@@ -403,23 +411,23 @@ test_terminal_rejects(void **state)
 
 	/* MAC missing; status object missing; objects out of order. */
 	sm = g1_sm();
-	r = hex("990290009000");
+	r = tu_hex("990290009000");
 	assert_int_equal(cnie_sm_unwrap_response(sm, cnie_buf_ptr(r), cnie_buf_len(r), out, &sw),
 	    CNIE_ERR_SM);
 	cnie_buf_free(&r);
-	r = hex("8E0801020304050607089000");
+	r = tu_hex("8E0801020304050607089000");
 	assert_int_equal(cnie_sm_unwrap_response(sm, cnie_buf_ptr(r), cnie_buf_len(r), out, &sw),
 	    CNIE_ERR_SM);
 	cnie_buf_free(&r);
-	r = hex("990290008E080102030405060708 8703010203 9000");
+	r = tu_hex("990290008E080102030405060708 8703010203 9000");
 	assert_int_equal(cnie_sm_unwrap_response(sm, cnie_buf_ptr(r), cnie_buf_len(r), out, &sw),
 	    CNIE_ERR_SM);
 	cnie_buf_free(&r);
-	r = hex("99029000 8E04 01020304 9000");
+	r = tu_hex("99029000 8E04 01020304 9000");
 	assert_int_equal(cnie_sm_unwrap_response(sm, cnie_buf_ptr(r), cnie_buf_len(r), out, &sw),
 	    CNIE_ERR_SM);
 	cnie_buf_free(&r);
-	r = hex("8781 9000");
+	r = tu_hex("8781 9000");
 	assert_int_equal(cnie_sm_unwrap_response(sm, cnie_buf_ptr(r), cnie_buf_len(r), out, &sw),
 	    CNIE_ERR_SM);
 	cnie_buf_free(&r);
@@ -463,7 +471,7 @@ test_ssc_carry(void **state)
 static void
 test_kdf(void **state)
 {
-	cnie_buf *seed = hex("239AB9CB282DAF66231DC5A4DF6BFBAE");
+	cnie_buf *seed = tu_hex("239AB9CB282DAF66231DC5A4DF6BFBAE");
 	uint8_t k[32];
 
 	(void)state;

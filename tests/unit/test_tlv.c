@@ -12,23 +12,13 @@
 #include <cnie/error.h>
 #include <cnie/tlv.h>
 
-/* Test helper: the bytes of a hex string, in a fresh buffer. */
-static cnie_buf *
-hexbuf(const char *hex)
-{
-	cnie_buf *b;
-
-	b = cnie_buf_new();
-	assert_non_null(b);
-	assert_int_equal(cnie_unhex(hex, b), 0);
-	return b;
-}
+#include "unitutil.h"
 
 /* Parses hex with cnie_tlv_next (der == 0) or _der and returns the result. */
 static int
 next_hex(const char *hex, int der, cnie_tlv *t, cnie_cur *cout)
 {
-	cnie_buf *b = hexbuf(hex);
+	cnie_buf *b = tu_hex(hex);
 	cnie_cur c;
 	int r;
 
@@ -48,16 +38,6 @@ next_hex(const char *hex, int der, cnie_tlv *t, cnie_cur *cout)
 	}
 	cnie_buf_free(&b);
 	return r;
-}
-
-static void
-assert_buf_hex(const cnie_buf *b, const char *hex)
-{
-	cnie_buf *want = hexbuf(hex);
-
-	assert_int_equal(cnie_buf_len(b), cnie_buf_len(want));
-	assert_memory_equal(cnie_buf_ptr(b), cnie_buf_ptr(want), cnie_buf_len(want));
-	cnie_buf_free(&want);
 }
 
 /* ---- parser: tags and short lengths ---------------------------------- */
@@ -421,7 +401,7 @@ test_validate_nesting_limit(void **state)
 	cnie_buf_free(&b);
 
 	/* A low caller limit: one level allows no children. */
-	b = hexbuf("30 03 04 01 AA");
+	b = tu_hex("30 03 04 01 AA");
 	assert_int_equal(cnie_tlv_validate(cnie_buf_ptr(b), cnie_buf_len(b), 2), 0);
 	assert_int_equal(cnie_tlv_validate(cnie_buf_ptr(b), cnie_buf_len(b), 1),
 	    CNIE_ERR_NESTING);
@@ -459,7 +439,7 @@ test_validate_errors(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		b = hexbuf(cases[i].hex);
+		b = tu_hex(cases[i].hex);
 		assert_int_equal(cnie_tlv_validate(cnie_buf_ptr(b), cnie_buf_len(b),
 		    CNIE_TLV_MAX_DEPTH), cases[i].want);
 		cnie_buf_free(&b);
@@ -491,7 +471,7 @@ static void
 test_walk_depth_first(void **state)
 {
 	/* 30 { 80 AA, A1 { 81 BB } } 82 <empty> */
-	cnie_buf *b = hexbuf("30 08 8001AA A103 8101BB 8200");
+	cnie_buf *b = tu_hex("30 08 8001AA A103 8101BB 8200");
 	struct visit_log v;
 	static const uint32_t tags[] = { 0x30, 0x80, 0xA1, 0x81, 0x82 };
 	static const size_t depths[] = { 0, 1, 1, 2, 0 };
@@ -526,7 +506,7 @@ static void
 test_walk_malformed_visits_nothing(void **state)
 {
 	/* A good first object, then garbage: no callback sees the prefix. */
-	cnie_buf *b = hexbuf("04 01 AA 30 03 04 05");
+	cnie_buf *b = tu_hex("04 01 AA 30 03 04 05");
 	struct visit_log v;
 
 	(void)state;
@@ -542,7 +522,7 @@ test_walk_malformed_visits_nothing(void **state)
 static void
 test_find_siblings_only(void **state)
 {
-	cnie_buf *b = hexbuf("30 03 8001AA 81 02 BBCC 81 01 DD");
+	cnie_buf *b = tu_hex("30 03 8001AA 81 02 BBCC 81 01 DD");
 	cnie_tlv t;
 
 	(void)state;
@@ -557,7 +537,7 @@ test_find_siblings_only(void **state)
 	cnie_buf_free(&b);
 
 	/* Parse errors are returned as they are met. */
-	b = hexbuf("04 01 AA 04 05");
+	b = tu_hex("04 01 AA 04 05");
 	assert_int_equal(cnie_tlv_find(cnie_buf_ptr(b), cnie_buf_len(b), 0x04, &t), 0);
 	assert_int_equal(cnie_tlv_find(cnie_buf_ptr(b), cnie_buf_len(b), 0x99, &t),
 	    CNIE_ERR_TRUNCATED);
@@ -569,7 +549,7 @@ test_find_path(void **state)
 {
 	/* Card-verifiable certificate shape (BSI TR-03110 D.2):
 	 * 7F21 { 7F4E { 5F29 00, 42 "DE", 7F49 { 06 2A } , 5F20 "CHR" } 5F37 sig } */
-	cnie_buf *b = hexbuf("7F21 1C"
+	cnie_buf *b = tu_hex("7F21 1C"
 			     "7F4E 14 5F29 01 00 42 02 4445 7F49 03 06 01 2A 5F20 03 434852"
 			     "5F37 02 5151");
 	static const uint32_t chr[] = { 0x7F21, 0x7F4E, 0x5F20 };
@@ -603,7 +583,7 @@ test_find_path(void **state)
 	cnie_buf_free(&b);
 
 	/* A malformed inner value is reported, not skipped. */
-	b = hexbuf("61 04 5F1F 05 AA");
+	b = tu_hex("61 04 5F1F 05 AA");
 	assert_int_equal(cnie_tlv_find_path(cnie_buf_ptr(b), cnie_buf_len(b),
 	    (const uint32_t[]){ 0x61, 0x5F1F }, 2, &t), CNIE_ERR_TRUNCATED);
 	cnie_buf_free(&b);
@@ -631,7 +611,7 @@ test_put_len_encodings(void **state)
 		b = cnie_buf_new();
 		assert_non_null(b);
 		assert_int_equal(cnie_tlv_put_len(b, cases[i].len), 0);
-		assert_buf_hex(b, cases[i].hex);
+		tu_assert_buf_hex(b, cases[i].hex);
 		assert_int_equal(cnie_tlv_len_size(cases[i].len), cnie_buf_len(b));
 		cnie_buf_free(&b);
 	}
@@ -694,7 +674,7 @@ test_put_uint_minimal(void **state)
 		b = cnie_buf_new();
 		assert_non_null(b);
 		assert_int_equal(cnie_tlv_put_uint(b, 0x02, cases[i].v), 0);
-		assert_buf_hex(b, cases[i].hex);
+		tu_assert_buf_hex(b, cases[i].hex);
 		cnie_buf_free(&b);
 	}
 }
@@ -710,9 +690,9 @@ test_put_atomic_on_cap(void **state)
 	assert_int_equal(cnie_buf_set_max(b, 4), 0);
 	/* Tag and length fit, the value does not: nothing is left behind. */
 	assert_int_equal(cnie_tlv_put(b, 0x04, "\x01\x02", 2), CNIE_ERR_TOO_LONG);
-	assert_buf_hex(b, "99");
+	tu_assert_buf_hex(b, "99");
 	assert_int_equal(cnie_tlv_put(b, 0x04, "\x01", 1), 0);
-	assert_buf_hex(b, "99 04 01 01");
+	tu_assert_buf_hex(b, "99 04 01 01");
 	assert_int_equal(cnie_tlv_put(NULL, 0x04, "\x01", 1), CNIE_ERR_INVALID_ARG);
 	assert_int_equal(cnie_tlv_put(b, 0x04, NULL, 1), CNIE_ERR_INVALID_ARG);
 	cnie_buf_free(&b);
@@ -739,10 +719,10 @@ test_open_close_errors(void **state)
 	assert_int_equal(cnie_buf_put(b, "\x04\x01\xAA", 3), 0);
 	assert_int_equal(cnie_buf_set_max(b, 4), 0);
 	assert_int_equal(cnie_tlv_close(b, mark), CNIE_ERR_TOO_LONG);
-	assert_buf_hex(b, "30 04 01 AA");
+	tu_assert_buf_hex(b, "30 04 01 AA");
 	assert_int_equal(cnie_buf_set_max(b, 5), 0);
 	assert_int_equal(cnie_tlv_close(b, mark), 0);
-	assert_buf_hex(b, "30 03 04 01 AA");
+	tu_assert_buf_hex(b, "30 03 04 01 AA");
 	cnie_buf_free(&b);
 }
 
@@ -834,7 +814,7 @@ test_builder_siblings(void **state)
 	assert_int_equal(cnie_tlv_close(b, m3), 0);
 	assert_int_equal(cnie_tlv_close(b, m1), 0);
 	assert_int_equal(cnie_tlv_put(b, 0x5F37, NULL, 0), 0);
-	assert_buf_hex(b, "7F4E 0D 5F29 01 00 7F49 00 A0 04 80 02 0102 5F37 00");
+	tu_assert_buf_hex(b, "7F4E 0D 5F29 01 00 7F49 00 A0 04 80 02 0102 5F37 00");
 	cnie_buf_free(&b);
 }
 

@@ -19,6 +19,8 @@
 #include <cnie/log.h>
 #include <cnie/transport.h>
 
+#include "unitutil.h"
+
 /* ---- the scripted implementation ------------------------------------ */
 
 struct fake {
@@ -165,40 +167,6 @@ open_fake(const cnie_transport_ops *ops, struct fake *f, const cnie_transport_ca
 }
 
 static const uint8_t select_mf[] = { 0x00, 0xA4, 0x00, 0x0C, 0x02, 0x3F, 0x00 };
-
-/* ---- trace capture -------------------------------------------------- */
-
-static char trace_text[4096];
-
-static void
-trace_sink(cnie_log_level level, const char *line, void *arg)
-{
-	size_t used = strlen(trace_text);
-
-	(void)level;
-	(void)arg;
-	snprintf(trace_text + used, sizeof(trace_text) - used, "%s\n", line);
-}
-
-static int
-trace_setup(void **state)
-{
-	(void)state;
-	trace_text[0] = '\0';
-	cnie_log_set_sink(trace_sink, NULL);
-	cnie_log_set_apdu_trace(true);
-	return 0;
-}
-
-static int
-trace_teardown(void **state)
-{
-	(void)state;
-	cnie_log_set_apdu_trace(false);
-	cnie_log_set_level(CNIE_LOG_WARN);
-	cnie_log_set_sink(NULL, NULL);
-	return 0;
-}
 
 /* ---- construction --------------------------------------------------- */
 
@@ -565,8 +533,8 @@ test_trace_shows_plain_body(void **state)
 	t = open_fake(&min_ops, fake_new(&freed, "9000"), NULL);
 	assert_non_null(resp = cnie_buf_new());
 	assert_int_equal(cnie_transport_transmit(t, select_mf, sizeof(select_mf), 0, resp), 0);
-	assert_non_null(strstr(trace_text, "> 00A4000C023F00"));
-	assert_non_null(strstr(trace_text, "9000"));
+	assert_non_null(strstr(tu_trace_text(), "> 00A4000C023F00"));
+	assert_non_null(strstr(tu_trace_text(), "9000"));
 	cnie_buf_free(&resp);
 	cnie_transport_free(&t);
 }
@@ -585,9 +553,9 @@ test_trace_masks_body(void **state)
 	assert_non_null(resp = cnie_buf_new());
 	assert_int_equal(cnie_transport_transmit(t, ga, sizeof(ga), CNIE_TRACE_MASK_BODY, resp),
 	    0);
-	assert_non_null(strstr(trace_text, "> 10860000"));
-	assert_null(strstr(trace_text, "C0FFEE11"));
-	assert_non_null(strstr(trace_text, "masked"));
+	assert_non_null(strstr(tu_trace_text(), "> 10860000"));
+	assert_null(strstr(tu_trace_text(), "C0FFEE11"));
+	assert_non_null(strstr(tu_trace_text(), "masked"));
 	cnie_buf_free(&resp);
 	cnie_transport_free(&t);
 }
@@ -609,10 +577,10 @@ main(void)
 		cmocka_unit_test(test_transmit_bad_args),
 		cmocka_unit_test(test_optional_ops_missing),
 		cmocka_unit_test(test_optional_ops_forwarded),
-		cmocka_unit_test_setup_teardown(test_trace_shows_plain_body, trace_setup,
-		    trace_teardown),
-		cmocka_unit_test_setup_teardown(test_trace_masks_body, trace_setup,
-		    trace_teardown),
+		cmocka_unit_test_setup_teardown(test_trace_shows_plain_body, tu_trace_setup,
+		    tu_trace_teardown),
+		cmocka_unit_test_setup_teardown(test_trace_masks_body, tu_trace_setup,
+		    tu_trace_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

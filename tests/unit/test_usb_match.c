@@ -304,36 +304,6 @@ test_plist_hostile(void **state)
 	assert_int_equal(cnie_usb_ccid_list_parse(NULL, 0, &l), CNIE_ERR_INVALID_ARG);
 }
 
-/* ---- reader names -------------------------------------------------------- */
-
-static void
-test_reader_base(void **state)
-{
-	char b[64];
-
-	(void)state;
-	assert_int_equal(cnie_usb_reader_base("ACS ACR 38U-CCID 00 00", b, sizeof(b)), 16);
-	assert_string_equal(b, "ACS ACR 38U-CCID");
-	cnie_usb_reader_base("Yubico YubiKey OTP+FIDO+CCID 01 00", b, sizeof(b));
-	assert_string_equal(b, "Yubico YubiKey OTP+FIDO+CCID");
-	cnie_usb_reader_base("Reader [CCID Interface] (123) 0A 1F", b, sizeof(b));
-	assert_string_equal(b, "Reader [CCID Interface] (123)");
-	/* Not the " XX YY" form: kept whole. */
-	cnie_usb_reader_base("Reader 0 00", b, sizeof(b));
-	assert_string_equal(b, "Reader 0 00");
-	cnie_usb_reader_base("Reader 0G 00", b, sizeof(b));
-	assert_string_equal(b, "Reader 0G 00");
-	cnie_usb_reader_base(" 00 00", b, sizeof(b));
-	assert_string_equal(b, "");
-	cnie_usb_reader_base("", b, sizeof(b));
-	assert_string_equal(b, "");
-	/* Truncated to the buffer. */
-	cnie_usb_reader_base("A very long reader name 00 00", b, 7);
-	assert_string_equal(b, "A very");
-	assert_int_equal(cnie_usb_reader_base(NULL, b, sizeof(b)), 0);
-	assert_int_equal(cnie_usb_reader_base("x", NULL, 0), 0);
-}
-
 static void
 test_match_by_usb_strings(void **state)
 {
@@ -437,7 +407,6 @@ main(void)
 		cmocka_unit_test(test_config_many_interfaces_capped),
 		cmocka_unit_test(test_plist_parse),
 		cmocka_unit_test(test_plist_hostile),
-		cmocka_unit_test(test_reader_base),
 		cmocka_unit_test(test_match_by_usb_strings),
 		cmocka_unit_test(test_match_interface_and_case),
 		cmocka_unit_test(test_match_friendly_name_without_strings),

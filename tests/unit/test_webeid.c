@@ -541,6 +541,54 @@ test_bad_parameters_rejected(void **state)
 	assert_int_equal(cnie_webeid_verify("{}", 2, NULL, NULL), CNIE_WEBEID_BAD_ARGUMENT);
 }
 
+/* The signed data both bridge and verifier build: H(origin) || H(nonce). */
+static void
+test_signed_data(void **state)
+{
+	static const char origin[] = ORIGIN, nonce[] = "bm9uY2Vub25jZW5vbmNlbm9uY2Vub25jZW5vbmNlbm8=";
+	uint8_t data[CNIE_WEBEID_SIGNED_DATA_MAX], want[2 * 64];
+	unsigned int h1 = 0, h2 = 0;
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(EVP_Digest(origin, strlen(origin), want, &h1, EVP_sha384(), NULL), 1);
+	assert_int_equal(EVP_Digest(nonce, strlen(nonce), want + h1, &h2, EVP_sha384(), NULL), 1);
+	assert_int_equal(cnie_webeid_signed_data(CNIE_CARD_HASH_SHA384, origin, nonce, data,
+	    sizeof(data), &n), 0);
+	assert_int_equal(n, 96);
+	assert_memory_equal(data, want, n);
+	/* The nonce's bytes as issued: another spelling is other data. */
+	assert_int_equal(cnie_webeid_signed_data(CNIE_CARD_HASH_SHA384, origin,
+	    "bm9uY2Vub25jZW5vbmNlbm9uY2Vub25jZW5vbmNlbm8", data, sizeof(data), &n), 0);
+	assert_memory_not_equal(data + 48, want + 48, 48);
+	assert_int_equal(cnie_webeid_signed_data(CNIE_CARD_HASH_SHA512, origin, nonce, data, 127,
+	    &n), CNIE_ERR_BUFFER_TOO_SMALL);
+	assert_int_equal(cnie_webeid_signed_data(CNIE_CARD_HASH_NONE, origin, nonce, data,
+	    sizeof(data), &n), CNIE_ERR_INVALID_ARG);
+	assert_int_equal(cnie_webeid_signed_data(CNIE_CARD_HASH_SHA256, NULL, nonce, data,
+	    sizeof(data), &n), CNIE_ERR_INVALID_ARG);
+	assert_int_equal(cnie_webeid_signed_data(CNIE_CARD_HASH_SHA256, origin, NULL, data,
+	    sizeof(data), &n), CNIE_ERR_INVALID_ARG);
+}
+
+/* The algorithm a bridge signs with, by key; each is one the verifier accepts for it. */
+static void
+test_auth_algorithm(void **state)
+{
+	cnie_card_hash h = CNIE_CARD_HASH_NONE;
+
+	(void)state;
+	assert_string_equal(cnie_webeid_auth_algorithm(true, 256, &h), "ES256");
+	assert_int_equal(h, CNIE_CARD_HASH_SHA256);
+	assert_string_equal(cnie_webeid_auth_algorithm(true, 384, &h), "ES384");
+	assert_int_equal(h, CNIE_CARD_HASH_SHA384);
+	assert_string_equal(cnie_webeid_auth_algorithm(true, 521, &h), "ES512");
+	assert_int_equal(h, CNIE_CARD_HASH_SHA512);
+	assert_string_equal(cnie_webeid_auth_algorithm(false, 3072, &h), "RS256");
+	assert_int_equal(h, CNIE_CARD_HASH_SHA256);
+	assert_string_equal(cnie_webeid_auth_algorithm(true, 255, NULL), "ES256");
+}
+
 static void
 test_reason_strings(void **state)
 {
@@ -629,6 +677,8 @@ main(void)
 		cmocka_unit_test(test_algorithm_not_matching_key_rejected),
 		cmocka_unit_test(test_bad_format_rejected),
 		cmocka_unit_test(test_bad_parameters_rejected),
+		cmocka_unit_test(test_signed_data),
+		cmocka_unit_test(test_auth_algorithm),
 		cmocka_unit_test(test_reason_strings),
 		cmocka_unit_test(test_nonce_store_forgets_oldest),
 		cmocka_unit_test(test_trust_from_path),

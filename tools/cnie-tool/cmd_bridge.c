@@ -5,14 +5,13 @@
  * bridge's own STATE/ca.pem (never the system store: the CA is local),
  * GET /v1/status, prints it, and says in which NSS databases the CA is
  * trusted.  trust: installs ca.pem into the user's NSS databases
- * (~/.pki/nssdb for Chromium, every Firefox profile with a cert9.db) with
+ * (~/.pki/nssdb for Chromium, every Firefox profile: nssdb.h) with
  * certutil (libnss3-tools) run directly, no shell.
  */
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <glob.h>
 #include <netinet/in.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -31,6 +30,7 @@
 #include <openssl/x509v3.h>
 
 #include "cnie_tool.h"
+#include "nssdb.h"
 
 extern char **environ;
 
@@ -127,45 +127,27 @@ ca_der(const char *dir, size_t *len)
 	return der;
 }
 
-/* NSS databases of the user: ~/.pki/nssdb and each Firefox profile. */
+/*
+ * NSS databases of the user (nssdb.h: Chromium's ~/.pki/nssdb and every
+ * Firefox profile, snap and flatpak ones included: trust is data in the
+ * database, which the sandboxed browsers read too).  create: make the
+ * databases that do not exist yet (trust).
+ */
 static size_t
-nss_dbs(char dbs[][1024], size_t max, bool create_chromium)
+nss_dbs(char dbs[][1024], size_t max, bool create)
 {
-	const char *home = getenv("HOME");
-	char pattern[1024];
-	glob_t g;
-	size_t n = 0, i;
-	struct stat st;
+	cnie_tool_nssdb found[CNIE_TOOL_NSSDB_MAX];
+	size_t n, i, k = 0;
 
-	if (home == NULL)
-		return 0;
-	snprintf(dbs[n], 1024, "%s/.pki/nssdb", home);
-	if (stat(dbs[n], &st) == 0)
-		n++;
-	else if (create_chromium) {
-		char pki[1024];
-		snprintf(pki, sizeof(pki), "%s/.pki", home);
-		(void)mkdir(pki, 0700);
-		if (mkdir(dbs[n], 0700) == 0) {
-			char dbarg[1100];
-			const char *argv[] = {"certutil", "-N", "--empty-password", "-d", dbarg, NULL};
-			snprintf(dbarg, sizeof(dbarg), "sql:%s", dbs[n]);
-			if (run(argv, NULL, 0, NULL) == 0)
-				n++;
-		}
+	n = cnie_tool_nssdb_find(found, max < CNIE_TOOL_NSSDB_MAX ? max : CNIE_TOOL_NSSDB_MAX,
+	    create);
+	for (i = 0; i < n; i++) {
+		if (create && cnie_tool_nssdb_create(&found[i]) != 0)
+			continue;
+		/* Both 1024 bytes, NUL-terminated by cnie_tool_nssdb_find. */
+		memcpy(dbs[k++], found[i].dir, sizeof(found[i].dir));
 	}
-	snprintf(pattern, sizeof(pattern), "%s/.mozilla/firefox/*/cert9.db", home);
-	if (glob(pattern, 0, NULL, &g) == 0) {
-		for (i = 0; i < g.gl_pathc && n < max; i++) {
-			char *slash;
-			snprintf(dbs[n], 1024, "%s", g.gl_pathv[i]);
-			if ((slash = strrchr(dbs[n], '/')) != NULL)
-				*slash = '\0';
-			n++;
-		}
-		globfree(&g);
-	}
-	return n;
+	return k;
 }
 
 static bool
@@ -305,6 +287,10 @@ bridge_status(cnie_tool *tool, const char *dir)
 		else
 			json_array_foreach(trust, i, rd)
 				printf("CA trusted in: %s\n", json_string_value(rd));
+		/* cnied renews its CA before it expires: profiles keep the old one. */
+		if (json_array_size(trust) > 0 && json_array_size(trust) < ndb)
+			printf("CA not trusted yet in %zu browser profile(s) (run `cnie-tool bridge "
+			    "trust`)\n", ndb - json_array_size(trust));
 		json_decref(trust);
 	}
 	json_decref(st);

@@ -34,13 +34,14 @@
 #include <cnie/error.h>
 
 #include "cnie_tool.h"
+#include "nssdb.h"
 
 extern char **environ;
 
 #define RUN_MAX_OUTPUT (256u * 1024u)
 #define EXPIRY_WARN_DAYS 30
 /* docs/bridge-api.md: the bridge's default port. */
-#define CNIE_BRIDGE_DEFAULT_PORT "24727"
+#define CNIE_BRIDGE_DEFAULT_PORT "28219"
 
 typedef struct doctor {
 	cnie_tool *tool;
@@ -310,10 +311,10 @@ check_pcsc(doctor *d, const char *ca, const cnie_tool_secret_src *src, json_t *r
 	readers = json_object_get(scan, "readers");
 	usb = json_object_get(scan, "usb");
 	if (err == CNIE_ERR_NO_SERVICE)
-		check(d, "pcscd", "FAIL", "sudo systemctl enable --now pcscd.socket (or start "
-		    "pcscd)", "pcscd is not running or not reachable (%s)", cnie_strerror(err));
+		check(d, "pcscd", "FAIL", "sudo systemctl enable --now pcscd.socket",
+		    "pcscd is not running or not reachable (%s)", cnie_strerror(err));
 	else if (err != 0 && err != CNIE_ERR_NO_READER)
-		check(d, "pcscd", "FAIL", "restart pcscd: sudo systemctl restart pcscd",
+		check(d, "pcscd", "FAIL", "sudo systemctl restart pcscd",
 		    "pcscd answers with an error: %s", cnie_strerror(err));
 	else
 		check(d, "pcscd", "OK", NULL, "pcscd is running");
@@ -368,9 +369,14 @@ check_pcsc(doctor *d, const char *ca, const cnie_tool_secret_src *src, json_t *r
 		json_decref(scan);
 		return;
 	}
-	if (with_card > 1)
-		check(d, "card", "WARN", "choose the card to check with --reader NAME",
-		    "%zu readers have a card; checking the one in %s", with_card, first);
+	if (with_card > 1) {
+		/* The fix names a real reader, quoted for the shell. */
+		char fix[400];
+		snprintf(fix, sizeof(fix), "cnie-tool doctor --reader '%s'", first);
+		check(d, "card", "WARN", strchr(first, '\'') == NULL ? fix : NULL,
+		    "%zu readers have a card; checking the one in %s (another: --reader)",
+		    with_card, first);
+	}
 	else
 		check(d, "card", "OK", NULL, "card present in %s", first);
 	/* The first reader with a card, by exact name: never an arbitrary pick. */
@@ -426,9 +432,9 @@ module_file_in(const char *dir, char *found, size_t found_len)
 static void
 check_pkcs11(doctor *d)
 {
-	char user_dir[4096], found[4096], nssdb[4096], dbarg[4200];
-	static char out[RUN_MAX_OUTPUT];
-	struct stat st;
+	static cnie_tool_nssdb dbs[CNIE_TOOL_NSSDB_MAX];
+	char user_dir[4096], found[4096], lib[4096];
+	size_t n, i;
 	bool ok = false;
 
 	home_path(user_dir, sizeof(user_dir), ".config/pkcs11/modules");
@@ -439,37 +445,35 @@ check_pkcs11(doctor *d)
 		check(d, "pkcs11-p11kit", "OK", NULL, "PKCS#11 module registered with p11-kit (%s)",
 		    found);
 	else
-		check(d, "pkcs11-p11kit", "WARN", "install the module file: a file "
-		    "/usr/share/p11-kit/modules/cnie.module with the line "
-		    "\"module: cnie-pkcs11.so\" (the package does this)",
+		check(d, "pkcs11-p11kit", "WARN", "sudo apt-get install cnie-pkcs11",
 		    "the CNIE PKCS#11 module is not registered with p11-kit: "
 		    "applications will not see the card");
-	home_path(nssdb, sizeof(nssdb), ".pki/nssdb");
-	if (stat(nssdb, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		check(d, "pkcs11-nss", "SKIP", NULL, "no NSS database in ~/.pki/nssdb (Chromium)");
-		return;
-	}
-	if (!in_path("modutil")) {
-		check(d, "pkcs11-nss", "SKIP", NULL, "modutil not installed (libnss3-tools): NSS "
-		    "database not checked");
-		return;
-	}
-	snprintf(dbarg, sizeof(dbarg), "sql:%s", nssdb);
-	{
-		const char *argv[] = { "modutil", "-list", "-dbdir", dbarg, NULL };
+	/* Each browser profile: Debian's NSS does not load p11-kit-proxy by itself. */
+	n = cnie_tool_nssdb_find(dbs, CNIE_TOOL_NSSDB_MAX, false);
+	if (n == 0)
+		check(d, "pkcs11-nss", "SKIP", NULL, "no browser profile (NSS database) found");
+	for (i = 0; i < n; i++) {
+		const char *why = cnie_tool_nssdb_sandbox_reason(dbs[i].kind);
+		const char *browser = cnie_tool_nssdb_kind_name(dbs[i].kind);
+		int st = cnie_tool_nssdb_module(&dbs[i], lib, sizeof(lib), NULL, 0);
 
-		if (run_capture(argv, out, sizeof(out)) != 0) {
-			check(d, "pkcs11-nss", "WARN", "check the database: modutil -list -dbdir "
-			    "sql:$HOME/.pki/nssdb", "cannot list the modules of ~/.pki/nssdb");
-			return;
-		}
+		if (st == 1 && access(lib, R_OK) == 0)
+			check(d, "pkcs11-nss", "OK", NULL, "%s (%s) loads the module %s",
+			    dbs[i].shown, browser, lib);
+		else if (st == 1)
+			check(d, "pkcs11-nss", "WARN", "cnie-tool register", "%s (%s) names the "
+			    "module %s, which does not exist", dbs[i].shown, browser, lib);
+		else if (st == 2)
+			check(d, "pkcs11-nss", "OK", NULL, "%s (%s) loads p11-kit-proxy, and so "
+			    "p11-kit's modules", dbs[i].shown, browser);
+		else if (why != NULL)
+			check(d, "pkcs11-nss", "WARN", "sudo apt-get install firefox-esr",
+			    "%s (%s) cannot load the CNIE module: %s", dbs[i].shown, browser, why);
+		else
+			check(d, "pkcs11-nss", "WARN", "cnie-tool register", "%s (%s) does not "
+			    "load the CNIE module: the browser will not see the card", dbs[i].shown,
+			    browser);
 	}
-	if (strstr(out, "cnie-pkcs11") != NULL || strstr(out, "p11-kit-proxy") != NULL)
-		check(d, "pkcs11-nss", "OK", NULL, "the NSS database ~/.pki/nssdb loads the module");
-	else
-		check(d, "pkcs11-nss", "WARN", "modutil -dbdir sql:$HOME/.pki/nssdb -add CNIE "
-		    "-libfile cnie-pkcs11.so (or install p11-kit-modules for p11-kit-proxy)",
-		    "the NSS database ~/.pki/nssdb (Chromium) does not load the CNIE module");
 }
 
 /* ---- the bridge ------------------------------------------------------------ */
@@ -612,8 +616,10 @@ nss_has(const char *dbarg, const unsigned char *ca, int ca_len)
 static void
 check_bridge(doctor *d)
 {
-	char dir[4096], path[4200], nssdb[4096], dbarg[4200], line[128];
+	static cnie_tool_nssdb dbs[CNIE_TOOL_NSSDB_MAX];
+	char dir[4096], path[4200], dbarg[4200], line[128];
 	unsigned char *ca = NULL;
+	size_t n, i;
 	int ca_len = 0, lines = 0;
 	bool up = false;
 	FILE *f;
@@ -632,8 +638,8 @@ check_bridge(doctor *d)
 			    CNIE_BRIDGE_DEFAULT_PORT);
 			return;
 		}
-		check(d, "bridge", "WARN", "systemctl --user enable --now cnied.socket (portal "
-		    "login needs it)", "the bridge cnied is not running (no %s)", path);
+		check(d, "bridge", "WARN", "systemctl --user enable --now cnied.socket",
+		    "the bridge cnied is not running (no %s): portal login needs it", path);
 		return;
 	}
 	while (!up && lines < 8 && fgets(line, sizeof(line), f) != NULL) {
@@ -652,21 +658,28 @@ check_bridge(doctor *d)
 	}
 	snprintf(path, sizeof(path), "%s/ca.pem", dir);
 	if (pem_der(path, &ca, &ca_len) != 0) {
-		check(d, "bridge-trust", "WARN", "restart cnied: it creates its CA on start",
+		check(d, "bridge-trust", "WARN", "systemctl --user restart cnied.service",
 		    "the bridge's CA certificate %s cannot be read", path);
 		return;
 	}
-	home_path(nssdb, sizeof(nssdb), ".pki/nssdb");
-	snprintf(dbarg, sizeof(dbarg), "sql:%s", nssdb);
+	/* The CA is per user: trusted in each profile, never by system policy. */
+	n = cnie_tool_nssdb_find(dbs, CNIE_TOOL_NSSDB_MAX, false);
 	if (!in_path("certutil"))
 		check(d, "bridge-trust", "SKIP", NULL, "certutil not installed (libnss3-tools): "
 		    "trust not checked");
-	else if (nss_has(dbarg, ca, ca_len))
-		check(d, "bridge-trust", "OK", NULL, "the bridge's CA is trusted in ~/.pki/nssdb");
-	else
-		check(d, "bridge-trust", "WARN", "cnie-tool bridge trust",
-		    "the bridge's CA is not trusted in ~/.pki/nssdb: browsers will refuse the "
-		    "bridge");
+	else if (n == 0)
+		check(d, "bridge-trust", "WARN", "cnie-tool bridge trust", "no browser profile "
+		    "(NSS database) trusts the bridge's CA: browsers will refuse the bridge");
+	for (i = 0; i < n && in_path("certutil"); i++) {
+		snprintf(dbarg, sizeof(dbarg), "sql:%s", dbs[i].dir);
+		if (nss_has(dbarg, ca, ca_len))
+			check(d, "bridge-trust", "OK", NULL, "the bridge's CA is trusted in %s (%s)",
+			    dbs[i].shown, cnie_tool_nssdb_kind_name(dbs[i].kind));
+		else
+			check(d, "bridge-trust", "WARN", "cnie-tool bridge trust", "the bridge's CA "
+			    "is not trusted in %s (%s): the browser will refuse the bridge",
+			    dbs[i].shown, cnie_tool_nssdb_kind_name(dbs[i].kind));
+	}
 	OPENSSL_free(ca);
 }
 

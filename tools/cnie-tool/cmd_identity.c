@@ -271,18 +271,36 @@ cnie_tool_cmd_identity(cnie_tool *tool, int argc, char **argv)
 		rc = cnie_tool_fail(tool, r, use_mrz ? "MRZ" : "CAN");
 		goto out;
 	}
+	if (use_mrz) {
+		/* The library's MRZ parser (TD1, TD2, TD3): the failing field is named. */
+		cnie_mrz m;
+		cnie_mrz_field bad = CNIE_MRZ_FIELD_NONE;
+		char what[64];
+
+		r = cnie_mrz_parse(value, strlen(value), &m, &bad);
+		cnie_mrz_clear(&m);
+		if (r != 0) {
+			cnie_wipe(value, sizeof(value));
+			snprintf(what, sizeof(what), "MRZ (%s)", cnie_mrz_field_name(bad));
+			rc = cnie_tool_fail(tool, r, what);
+			goto out;
+		}
+	}
 	secret.type = use_mrz ? CNIE_ICAO_MRZ : CNIE_ICAO_CAN;
 	secret.value = value;
 	secret.flags = bac ? CNIE_ICAO_NO_PACE : 0;
 	r = cnie_icao_open(t, &secret, &icao);
-	cnie_wipe(value, sizeof(value));
 	if (r != 0) {
+		cnie_wipe(value, sizeof(value));
 		rc = cnie_tool_fail(tool, r, r == CNIE_ERR_PACE || r == CNIE_ERR_BAC ?
 		    (use_mrz ? "access refused: wrong MRZ?" : "access refused: wrong CAN?") :
 		    "opening the identity application");
 		goto out;
 	}
-	if ((r = cnie_icao_read_all(icao, &files, on_progress, &prog)) != 0) {
+	/* The secret serves this read only (a chip that ends the session). */
+	r = cnie_icao_read_all_secret(icao, &secret, 0, &files, on_progress, &prog);
+	cnie_wipe(value, sizeof(value));
+	if (r != 0) {
 		if (prog.on && prog.last > 0)
 			fputc('\n', stderr);
 		rc = cnie_tool_fail(tool, r, "reading the identity data");
@@ -351,9 +369,13 @@ cnie_tool_cmd_identity(cnie_tool *tool, int argc, char **argv)
 	}
 	printf("Reader: %s (access by %s)\n", tool->reader_used,
 	    cnie_icao_used_pace(icao) ? "PACE" : "BAC");
-	print_obj("MRZ (DG1)", json_object_get(j, "mrz"));
-	print_obj("Personal details (DG11)", json_object_get(j, "dg11"));
-	print_obj("Document details (DG12)", json_object_get(j, "dg12"));
+	/* The identity as a person reads it (identity_text.c); -v: the raw fields too. */
+	cnie_tool_print_identity(j);
+	if (tool->verbose > 0) {
+		print_obj("MRZ (DG1)", json_object_get(j, "mrz"));
+		print_obj("Personal details (DG11)", json_object_get(j, "dg11"));
+		print_obj("Document details (DG12)", json_object_get(j, "dg12"));
+	}
 	print_obj("Photo (DG2)", json_object_get(j, "photo"));
 	{
 		json_t *pa = json_object_get(j, "passive_authentication");

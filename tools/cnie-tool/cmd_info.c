@@ -112,13 +112,16 @@ static void
 print_tries(const char *what, int r, int tries, bool blocked, bool verified)
 {
 	if (r != 0)
-		printf("%s: %s\n", what, cnie_strerror(r));
+		printf("%s: %s\n", what, cnie_tool_strerror(r));
 	else if (blocked)
-		printf("%s: BLOCKED\n", what);
+		printf("%s: %s\n", what, _("BLOCKED"));
 	else if (tries < 0)
-		printf("%s: verified in this session\n", what);
-	else
-		printf("%s: %d tries left%s\n", what, tries, verified ? " (verified)" : "");
+		printf("%s: %s\n", what, _("verified in this session"));
+	else {
+		printf("%s: ", what);
+		printf(ngettext("%d try left", "%d tries left", (unsigned long)tries), tries);
+		printf("%s%s\n", verified ? " " : "", verified ? _("(verified)") : "");
+	}
 }
 
 int
@@ -196,22 +199,27 @@ cnie_tool_cmd_info(cnie_tool *tool, int argc, char **argv)
 		j = NULL;
 		goto out;
 	}
-	printf("Reader: %s\nATR: %s\nCard: CNIE\n", tool->reader_used, atrhex ? atrhex : "?");
+	printf(_("Reader: %s\n"), tool->reader_used);
+	printf("ATR: %s\n", atrhex ? atrhex : "?");
+	printf(_("Card: %s\n"), "CNIE");
 	{
 		size_t i;
 		json_t *a, *apps = json_object_get(json_object_get(j, "card"), "applications");
 
 		json_array_foreach(apps, i, a)
-			printf("Application: %s %s%s%s\n",
+			printf(_("Application: %s %s%s%s\n"),
 			    json_string_value(json_object_get(a, "name")),
 			    json_string_value(json_object_get(a, "aid")),
 			    json_object_get(a, "label") ? " " : "",
 			    json_object_get(a, "label") ?
 				json_string_value(json_object_get(a, "label")) : "");
 	}
-	printf("Serial: %s\nLabel: %s\n", serial ? serial : "?", label ? label : "?");
-	print_tries("PIN", pr, pin_tries, pin_blocked, pin_verified);
-	print_tries("PUK", ur, puk_tries, puk_blocked, false);
+	printf(_("Serial: %s\n"), serial ? serial : "?");
+	printf(_("Label: %s\n"), label ? label : "?");
+	/* TRANSLATORS: the PIN of the card, as a label ("PIN: 3 tries left"). */
+	print_tries(_("PIN"), pr, pin_tries, pin_blocked, pin_verified);
+	/* TRANSLATORS: the PUK of the card, as a label ("PUK: 10 tries left"). */
+	print_tries(_("PUK"), ur, puk_tries, puk_blocked, false);
 	{
 		size_t i;
 		json_t *k;
@@ -219,23 +227,23 @@ cnie_tool_cmd_info(cnie_tool *tool, int argc, char **argv)
 		json_array_foreach(keys, i, k) {
 			json_t *cj = json_object_get(k, "certificate");
 
-			printf("Key %s: %s %d bits, ref %02X, \"%s\"%s\n",
+			printf(_("Key %s: %s %d bits, ref %02X, \"%s\"%s\n"),
 			    json_string_value(json_object_get(k, "role")),
 			    json_string_value(json_object_get(k, "type")),
 			    (int)json_integer_value(json_object_get(k, "bits")),
 			    (unsigned)json_integer_value(json_object_get(k, "key_ref")),
 			    json_string_value(json_object_get(k, "label")),
 			    json_is_true(json_object_get(k, "always_pin")) ?
-				", PIN before each signature" : "");
+				_(", PIN before each signature") : "");
 			if (json_is_object(cj))
-				printf("  certificate: %s\n    issuer %s\n    valid %s to %s%s\n",
+				printf(_("  certificate: %s\n    issuer %s\n    valid %s to %s%s\n"),
 				    json_string_value(json_object_get(cj, "subject")),
 				    json_string_value(json_object_get(cj, "issuer")),
 				    json_string_value(json_object_get(cj, "not_before")),
 				    json_string_value(json_object_get(cj, "not_after")),
-				    json_is_true(json_object_get(cj, "expired")) ? " (EXPIRED)" : "");
+				    json_is_true(json_object_get(cj, "expired")) ? _(" (EXPIRED)") : "");
 			else
-				printf("  certificate: none\n");
+				printf("%s\n", _("  certificate: none"));
 		}
 	}
 out:

@@ -46,22 +46,26 @@ state_json(const pin_state *s)
 static void
 print_state(const char *when, const pin_state *s)
 {
-	printf("%s: PIN ", when);
+	/* TRANSLATORS: "Before: PIN ..." / "After: PIN ..." (the state around the operation). */
+	printf(_("%s: PIN "), when);
 	if (s->r != 0)
-		printf("%s", cnie_strerror(s->r));
+		printf("%s", cnie_tool_strerror(s->r));
 	else if (s->blocked)
-		printf("BLOCKED");
+		printf("%s", _("BLOCKED"));
 	else if (s->tries < 0)
-		printf("verified");
+		printf("%s", _("verified"));
 	else
-		printf("%d tries left%s", s->tries, s->verified ? " (verified)" : "");
-	printf(", PUK ");
+		printf(ngettext("%d try left", "%d tries left", (unsigned long)s->tries), s->tries);
+	if (s->r == 0 && !s->blocked && s->tries >= 0 && s->verified)
+		printf(" %s", _("(verified)"));
+	printf(_(", PUK "));
 	if (s->puk_r != 0)
-		printf("%s\n", cnie_strerror(s->puk_r));
+		printf("%s\n", cnie_tool_strerror(s->puk_r));
 	else if (s->puk_blocked)
-		printf("BLOCKED\n");
+		printf("%s\n", _("BLOCKED"));
 	else
-		printf("%d tries left\n", s->puk_tries);
+		printf(ngettext("%d try left\n", "%d tries left\n", (unsigned long)s->puk_tries),
+		    s->puk_tries);
 }
 
 /*
@@ -187,31 +191,31 @@ cnie_tool_cmd_pin(cnie_tool *tool, int argc, char **argv)
 		use_pad = pinpad == 1 || (pinpad == -1 && has_pad && !typed);
 	}
 	if (!tool->json)
-		print_state("Before", &before);
+		print_state(_("Before"), &before);
 	if (strcmp(action, "verify") == 0) {
 		if (use_pad) {
 			if (!tool->json)
-				fprintf(stderr, "Enter the PIN on the reader's PIN pad.\n");
+				fprintf(stderr, "%s\n", _("Enter the PIN on the reader's PIN pad."));
 			r = cnie_card_pin_verify_pinpad(card, &tries);
-		} else if ((r = cnie_tool_secret_get(&pin_src, "Enter the PIN of your CNIE card.",
-		    "PIN:", pin, sizeof(pin))) == 0) {
+		} else if ((r = cnie_tool_secret_get(&pin_src, _("Enter the PIN of your CNIE card."),
+		    _("PIN:"), pin, sizeof(pin))) == 0) {
 			r = cnie_card_pin_verify(card, pin, &tries);
 		}
 	} else if (strcmp(action, "change") == 0) {
 		if (use_pad) {
 			if (!tool->json)
-				fprintf(stderr, "Enter the current PIN, then the new PIN twice, on "
-				    "the reader's PIN pad.\n");
+				fprintf(stderr, "%s\n", _("Enter the current PIN, then the new PIN twice, on "
+				    "the reader's PIN pad."));
 			r = cnie_card_pin_change_pinpad(card, &tries);
-		} else if ((r = cnie_tool_secret_get(&pin_src, "Enter the current PIN of your "
-		    "CNIE card.", "Current PIN:", pin, sizeof(pin))) == 0 &&
+		} else if ((r = cnie_tool_secret_get(&pin_src, _("Enter the current PIN of your "
+		    "CNIE card."), _("Current PIN:"), pin, sizeof(pin))) == 0 &&
 		    (r = get_new_pin(&new_src, !base.from_stdin && new_argv == NULL, newpin,
 		    sizeof(newpin))) == 0) {
 			r = cnie_card_pin_change(card, pin, newpin, &tries);
 		}
 	} else { /* unblock */
-		if ((r = cnie_tool_secret_get(&puk_src, "Enter the PUK (8 digits) of your CNIE "
-		    "card.", "PUK:", pin, sizeof(pin))) == 0 &&
+		if ((r = cnie_tool_secret_get(&puk_src, _("Enter the PUK (8 digits) of your CNIE "
+		    "card."), _("PUK:"), pin, sizeof(pin))) == 0 &&
 		    (r = get_new_pin(&new_src, !base.from_stdin && new_argv == NULL, newpin,
 		    sizeof(newpin))) == 0) {
 			r = cnie_card_pin_unblock(card, pin, newpin, &tries);
@@ -231,14 +235,18 @@ cnie_tool_cmd_pin(cnie_tool *tool, int argc, char **argv)
 			json_object_set_new(j, "tries_left", json_integer(tries));
 		cnie_tool_print_json(j);
 	} else {
+		/* The action stays the command's word (verify, change, unblock). */
 		if (r == 0)
-			printf("%s: OK\n", action);
+			printf("%s: %s\n", action, _("OK"));
+		else if (r == CNIE_ERR_PIN_INCORRECT && tries >= 0 && strcmp(action, "unblock") == 0)
+			printf(ngettext("%s: wrong PUK, %d try left\n", "%s: wrong PUK, %d tries left\n",
+			    (unsigned long)tries), action, tries);
 		else if (r == CNIE_ERR_PIN_INCORRECT && tries >= 0)
-			printf("%s: wrong %s, %d tries left\n", action,
-			    strcmp(action, "unblock") == 0 ? "PUK" : "PIN", tries);
+			printf(ngettext("%s: wrong PIN, %d try left\n", "%s: wrong PIN, %d tries left\n",
+			    (unsigned long)tries), action, tries);
 		else
-			printf("%s: %s\n", action, cnie_strerror(r));
-		print_state("After", &after);
+			printf("%s: %s\n", action, cnie_tool_strerror(r));
+		print_state(_("After"), &after);
 	}
 out:
 	cnie_card_free(&card);

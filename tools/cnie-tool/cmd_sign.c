@@ -23,37 +23,17 @@
 
 #include <cnie/buf.h>
 #include <cnie/error.h>
+#include <cnie/hash.h>
 
 #include "cnie_tool.h"
 
 #define MAX_SIG_FILE 4096
 #define MAX_CERT_FILE 65536
 
-static const struct {
-	const char *name;
-	cnie_card_hash id;
-	size_t len;
-} hashes[] = {
-	{ "sha1", CNIE_CARD_HASH_SHA1, 20 },
-	{ "sha224", CNIE_CARD_HASH_SHA224, 28 },
-	{ "sha256", CNIE_CARD_HASH_SHA256, 32 },
-	{ "sha384", CNIE_CARD_HASH_SHA384, 48 },
-	{ "sha512", CNIE_CARD_HASH_SHA512, 64 },
-};
-
-static int
-hash_index(const char *name)
-{
-	for (size_t i = 0; i < sizeof(hashes) / sizeof(hashes[0]); i++)
-		if (strcasecmp(name, hashes[i].name) == 0 ||
-		    (strncasecmp(name, "sha-", 4) == 0 && strcasecmp(name + 4, hashes[i].name + 3) == 0))
-			return (int)i;
-	return -1;
-}
-
 /* The hash of a file, or the hex hash given; checks its length. */
 static int
-get_hash(const char *in, const char *hex, int hi, uint8_t *out, size_t *out_len)
+get_hash(const char *in, const char *hex, const cnie_hash_info *hi, uint8_t *out,
+    size_t *out_len)
 {
 	if (hex != NULL) {
 		cnie_buf *b = cnie_buf_new();
@@ -61,18 +41,18 @@ get_hash(const char *in, const char *hex, int hi, uint8_t *out, size_t *out_len)
 
 		if (b == NULL)
 			return CNIE_ERR_NOMEM;
-		if ((r = cnie_unhex(hex, b)) != 0 || cnie_buf_len(b) != hashes[hi].len) {
+		if ((r = cnie_unhex(hex, b)) != 0 || cnie_buf_len(b) != hi->len) {
 			cnie_buf_free(&b);
 			return CNIE_ERR_INVALID_ARG;
 		}
-		memcpy(out, cnie_buf_ptr(b), hashes[hi].len);
-		*out_len = hashes[hi].len;
+		memcpy(out, cnie_buf_ptr(b), hi->len);
+		*out_len = hi->len;
 		cnie_buf_free(&b);
 		return 0;
 	}
 	{
 		EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-		const EVP_MD *md = EVP_get_digestbyname(hashes[hi].name);
+		const EVP_MD *md = EVP_get_digestbyname(hi->ossl_name);
 		unsigned char buf[16384];
 		unsigned int l = 0;
 		FILE *f = fopen(in, "rb");
@@ -101,6 +81,27 @@ done:
 		EVP_MD_CTX_free(ctx);
 		return r;
 	}
+}
+
+/*
+ * The hash sign and verify work on: --hash-alg alg (any spelling of
+ * cnie/hash.h) over the file in, or the hex hash given.  0, or the exit
+ * code after the message.
+ */
+static int
+hash_input(cnie_tool *tool, const char *cmd, const char *in, const char *hex, const char *alg,
+    const cnie_hash_info **hi, uint8_t hash[CNIE_HASH_MAX_LEN], size_t *hash_len)
+{
+	int r;
+
+	if ((*hi = cnie_hash_by_name(alg, CNIE_HASH_NAME_ANY)) == NULL)
+		return cnie_tool_usage_error(tool, "%s: unknown --hash-alg \"%s\"", cmd, alg);
+	if ((r = get_hash(in, hex, *hi, hash, hash_len)) == 0)
+		return CNIE_TOOL_EXIT_OK;
+	if (r == CNIE_ERR_INVALID_ARG)
+		return cnie_tool_usage_error(tool, "%s: --hash must be %zu bytes of hex for %s",
+		    cmd, (*hi)->len, (*hi)->cli_name);
+	return cnie_tool_fail(tool, r, in);
 }
 
 static int
@@ -151,11 +152,12 @@ cnie_tool_cmd_sign(cnie_tool *tool, int argc, char **argv)
 	cnie_tool_secret_src pin_src = { 0 }, can_src = { 0 };
 	const char *role = NULL, *in = NULL, *hex = NULL, *alg = "sha256", *outpath = NULL;
 	bool pss = false, raw = false;
-	int pinpad = -1, c, r, hi, rc = CNIE_TOOL_EXIT_OK, tries = -1, fd;
+	int pinpad = -1, c, r, rc = CNIE_TOOL_EXIT_OK, tries = -1, fd;
 	cnie_card *card = NULL;
 	cnie_card_key_info key;
 	cnie_card_mech mech;
-	uint8_t hash[64], *sig = NULL;
+	const cnie_hash_info *hi;
+	uint8_t hash[CNIE_HASH_MAX_LEN], *sig = NULL;
 	size_t hash_len = 0, sig_len = 0;
 	char pin[64];
 	char *hashhex = NULL;
@@ -193,14 +195,8 @@ cnie_tool_cmd_sign(cnie_tool *tool, int argc, char **argv)
 		return cnie_tool_usage_error(tool, "sign: give --in FILE or --hash HEX");
 	if (outpath == NULL)
 		return cnie_tool_usage_error(tool, "sign: --out SIG is required");
-	if ((hi = hash_index(alg)) < 0)
-		return cnie_tool_usage_error(tool, "sign: unknown --hash-alg \"%s\"", alg);
-	if ((r = get_hash(in, hex, hi, hash, &hash_len)) != 0) {
-		if (r == CNIE_ERR_INVALID_ARG)
-			return cnie_tool_usage_error(tool, "sign: --hash must be %zu bytes of hex for %s",
-			    hashes[hi].len, hashes[hi].name);
-		return cnie_tool_fail(tool, r, in);
-	}
+	if ((rc = hash_input(tool, "sign", in, hex, alg, &hi, hash, &hash_len)) != 0)
+		return rc;
 	if ((r = cnie_tool_open_card(tool, &can_src, &card)) != 0)
 		return cnie_tool_fail(tool, r, tool->reader_used[0] ? tool->reader_used : "sign");
 	if ((r = cnie_tool_find_key(card, role, &key)) != 0) {
@@ -214,7 +210,7 @@ cnie_tool_cmd_sign(cnie_tool *tool, int argc, char **argv)
 		mech.flags = raw ? 0 : CNIE_CARD_SIG_ECDSA_DER;
 	} else {
 		mech.type = pss ? CNIE_CARD_MECH_RSA_PSS : CNIE_CARD_MECH_RSA_PKCS1;
-		mech.hash = hashes[hi].id;
+		mech.hash = hi->id;
 	}
 	{
 		const cnie_transport_caps *caps = cnie_transport_get_caps(cnie_card_transport(card));
@@ -255,11 +251,11 @@ cnie_tool_cmd_sign(cnie_tool *tool, int argc, char **argv)
 		cnie_tool_print_json(json_pack("{s:s,s:s,s:s,s:s,s:s,s:i,s:s}", "reader",
 		    tool->reader_used, "key", role, "algorithm", key.type == CNIE_CARD_KEY_EC ?
 		    (raw ? "ECDSA (r||s)" : "ECDSA (DER)") : pss ? "RSA-PSS" : "RSA-PKCS1",
-		    "hash_alg", hashes[hi].name, "hash", hashhex, "signature_len", (int)sig_len,
+		    "hash_alg", hi->cli_name, "hash", hashhex, "signature_len", (int)sig_len,
 		    "out", outpath));
 	} else {
 		printf("Signed %s of %s with the %s key (%s): %zu bytes written to %s\n",
-		    hashes[hi].name, in ? in : "the given hash",
+		    hi->cli_name, in ? in : "the given hash",
 		    strcmp(role, "sign") == 0 ? "signature" : "authentication",
 		    key.type == CNIE_CARD_KEY_EC ? "ECDSA" : pss ? "RSA-PSS" : "RSA PKCS#1 v1.5",
 		    sig_len, outpath);
@@ -352,8 +348,9 @@ cnie_tool_cmd_verify(cnie_tool *tool, int argc, char **argv)
 	const char *role = NULL, *certpath = NULL, *in = NULL, *hex = NULL, *alg = "sha256",
 	    *sigpath = NULL;
 	bool pss = false, valid = false;
-	int c, r, hi, rc;
-	uint8_t hash[64], *sig = NULL, *der_sig = NULL;
+	int c, r, rc;
+	const cnie_hash_info *hi;
+	uint8_t hash[CNIE_HASH_MAX_LEN], *sig = NULL, *der_sig = NULL;
 	size_t hash_len = 0, sig_len = 0, der_sig_len = 0;
 	X509 *x = NULL;
 	EVP_PKEY_CTX *pctx = NULL;
@@ -387,14 +384,8 @@ cnie_tool_cmd_verify(cnie_tool *tool, int argc, char **argv)
 		return cnie_tool_usage_error(tool, "verify: give --in FILE or --hash HEX");
 	if (sigpath == NULL)
 		return cnie_tool_usage_error(tool, "verify: --sig SIG is required");
-	if ((hi = hash_index(alg)) < 0)
-		return cnie_tool_usage_error(tool, "verify: unknown --hash-alg \"%s\"", alg);
-	if ((r = get_hash(in, hex, hi, hash, &hash_len)) != 0) {
-		if (r == CNIE_ERR_INVALID_ARG)
-			return cnie_tool_usage_error(tool, "verify: --hash must be %zu bytes of hex",
-			    hashes[hi].len);
-		return cnie_tool_fail(tool, r, in);
-	}
+	if ((rc = hash_input(tool, "verify", in, hex, alg, &hi, hash, &hash_len)) != 0)
+		return rc;
 	if ((r = read_file(sigpath, MAX_SIG_FILE, &sig, &sig_len)) != 0)
 		return cnie_tool_fail(tool, r, sigpath);
 	if (certpath != NULL) {
@@ -423,7 +414,7 @@ cnie_tool_cmd_verify(cnie_tool *tool, int argc, char **argv)
 	pk = X509_get0_pubkey(x);
 	if (pk == NULL || (pctx = EVP_PKEY_CTX_new(pk, NULL)) == NULL ||
 	    EVP_PKEY_verify_init(pctx) != 1 ||
-	    EVP_PKEY_CTX_set_signature_md(pctx, EVP_get_digestbyname(hashes[hi].name)) != 1) {
+	    EVP_PKEY_CTX_set_signature_md(pctx, EVP_get_digestbyname(hi->ossl_name)) != 1) {
 		rc = cnie_tool_fail(tool, CNIE_ERR_CRYPTO, "preparing the verification");
 		goto out;
 	}
@@ -441,7 +432,7 @@ cnie_tool_cmd_verify(cnie_tool *tool, int argc, char **argv)
 	rc = valid ? CNIE_TOOL_EXIT_OK : CNIE_TOOL_EXIT_FAIL;
 	if (tool->json)
 		cnie_tool_print_json(json_pack("{s:b,s:s,s:s,s:s}", "valid", valid, "hash_alg",
-		    hashes[hi].name, "signature", sigpath, "certificate",
+		    hi->cli_name, "signature", sigpath, "certificate",
 		    certpath ? certpath : role));
 	else
 		printf("Signature %s: %s\n", sigpath, valid ? "VALID" : "INVALID");

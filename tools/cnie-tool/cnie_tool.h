@@ -16,10 +16,19 @@
 #include <stdio.h>
 
 #include <jansson.h>
+#include <libintl.h>
 
 #include <cnie/card.h>
 #include <cnie/pcsc.h>
 #include <cnie/transport.h>
+
+/*
+ * Messages for people: _("...") translated through the "cnie" gettext
+ * catalogue (po/), N_("...") only marked for po/cnie.pot.  JSON output,
+ * codes and machine-read names stay untranslated.
+ */
+#define _(s) gettext(s)
+#define N_(s) (s)
 
 /* Exit codes (documented in cnie-tool(1)). */
 enum {
@@ -39,6 +48,9 @@ typedef struct cnie_tool {
 	/* Owned by main.c, freed after the subcommand (NULL until used). */
 	cnie_pcsc *pcsc;	    /* the PC/SC context behind a transport */
 	char reader_used[256];	    /* reader a transport was opened on ("" none) */
+	/* The readers --reader matched, or that hold a card, when that was a
+	 * choice the user must make (cnie_tool_fail lists them with --json). */
+	json_t *candidates;
 } cnie_tool;
 
 /* Maps a cnie_error (include/cnie/error.h) to an exit code (main.c). */
@@ -52,6 +64,10 @@ void cnie_tool_print_json(json_t *j);
  * cnie_tool_exit_for_error(err).  what: context, e.g. "reading the card".
  */
 int cnie_tool_fail(cnie_tool *tool, int err, const char *what);
+/* The identity of `cnie-tool identity --json`'s document j, for a person (identity_text.c). */
+void cnie_tool_print_identity(json_t *j);
+/* err's message in the user's language (main.c; libcnie's English for the rare ones). */
+const char *cnie_tool_strerror(int err);
 /* As cnie_tool_fail for a command-line error: exit code CNIE_TOOL_EXIT_USAGE. */
 int cnie_tool_usage_error(cnie_tool *tool, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -146,6 +162,9 @@ int cnie_tool_cmd_verify(cnie_tool *tool, int argc, char **argv);
 int cnie_tool_cmd_doctor(cnie_tool *tool, int argc, char **argv);
 /* cmd_bridge.c (with cnied): `bridge status|trust`. */
 int cnie_tool_cmd_bridge(cnie_tool *tool, int argc, char **argv);
+/* cmd_register.c: the module in the user's browsers (NSS databases, nssdb.h). */
+int cnie_tool_cmd_register(cnie_tool *tool, int argc, char **argv);
+int cnie_tool_cmd_unregister(cnie_tool *tool, int argc, char **argv);
 /* cmd_verify_token.c (with the Web eID verifier, cnie/webeid.h). */
 int cnie_tool_cmd_verify_token(cnie_tool *tool, int argc, char **argv);
 

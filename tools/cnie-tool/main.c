@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <locale.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +19,6 @@
 #include <cnie/refcard.h>
 
 #include "cnie_tool.h"
-#include "usb_match.h"
 
 #ifndef CNIE_VERSION
 #define CNIE_VERSION "0"
@@ -37,6 +37,8 @@ cnie_tool_exit_for_error(int err)
 	case CNIE_ERR_READER_NOT_FOUND:
 	case CNIE_ERR_NO_CARD:
 	case CNIE_ERR_CARD_REMOVED:
+	case CNIE_ERR_CARD_RESET:
+	case CNIE_ERR_LOGIN_LOST:
 	case CNIE_ERR_SHARING:
 	case CNIE_ERR_PERMISSION:
 	case CNIE_ERR_UNRESPONSIVE:
@@ -72,23 +74,96 @@ cnie_tool_print_json(json_t *j)
 	json_decref(j);
 }
 
-/* Hints for the errors a support desk meets most. */
+/*
+ * The user's language (LANG, LC_ALL, LC_MESSAGES, LANGUAGE) for messages;
+ * numbers and JSON stay in the C locale's form (LC_NUMERIC untouched).
+ * CNIE_LOCALEDIR_OVERRIDE (not for setuid use: cnie-tool is not) points the
+ * tests at the build tree's catalogues.
+ */
+static void
+init_locale(void)
+{
+	const char *dir = secure_getenv("CNIE_LOCALEDIR_OVERRIDE");
+
+	if (setlocale(LC_ALL, "") == NULL)
+		setlocale(LC_ALL, "C");
+	setlocale(LC_NUMERIC, "C");
+	bindtextdomain(CNIE_TEXTDOMAIN, dir != NULL && dir[0] == '/' ? dir : CNIE_LOCALEDIR);
+	bind_textdomain_codeset(CNIE_TEXTDOMAIN, "UTF-8");
+	textdomain(CNIE_TEXTDOMAIN);
+}
+
+/*
+ * The library's message for err in the user's language: the errors a
+ * citizen meets have a sentence here; the others (card status words,
+ * internal failures) keep libcnie's English text (cnie_strerror).
+ */
+const char *
+cnie_tool_strerror(int err)
+{
+	switch (err) {
+	case CNIE_ERR_NO_SERVICE:
+		return _("the smart card service (pcscd) is not running");
+	case CNIE_ERR_NO_READER:
+		return _("no smart card reader found");
+	case CNIE_ERR_READER_NOT_FOUND:
+		return _("the named reader is not connected");
+	case CNIE_ERR_NO_CARD:
+		return _("no card in the reader");
+	case CNIE_ERR_CARD_REMOVED:
+		return _("the card was removed");
+	case CNIE_ERR_SHARING:
+		return _("the card is held exclusively by another program");
+	case CNIE_ERR_CANCELLED:
+		return _("cancelled");
+	case CNIE_ERR_TIMEOUT:
+		return _("timed out");
+	case CNIE_ERR_PIN_INCORRECT:
+		return _("wrong PIN");
+	case CNIE_ERR_PIN_BLOCKED:
+		return _("the PIN is blocked");
+	case CNIE_ERR_PIN_FORMAT:
+		return _("the PIN has an invalid length or characters");
+	case CNIE_ERR_PINPAD_TIMEOUT:
+		return _("PIN pad: no PIN entered in time");
+	case CNIE_ERR_PINPAD_CANCELLED:
+		return _("PIN pad: cancelled");
+	case CNIE_ERR_PACE:
+		return _("wrong card access number (CAN) or MRZ");
+	case CNIE_ERR_CARD_NOT_RECOGNISED:
+		return _("the card is not a Moroccan electronic national identity card (CNIE)");
+	case CNIE_ERR_NEED_CAN:
+		return _("the card access number (CAN) or the MRZ is needed");
+	case CNIE_ERR_VERIFY_FAILED:
+		return _("verification failed");
+	case CNIE_ERR_UNTRUSTED:
+		return _("no chain to a trusted certificate");
+	case CNIE_ERR_EXPIRED:
+		return _("the certificate or document has expired");
+	case CNIE_ERR_IO:
+		return _("input/output error");
+	default:
+		return cnie_strerror(err);
+	}
+}
+
+/* Hints for the errors a support desk meets most (English in --json). */
 static const char *
 hint_for(int err)
 {
 	switch (err) {
 	case CNIE_ERR_NO_SERVICE:
-		return "pcscd is not running or not reachable: sudo systemctl enable --now pcscd.socket";
+		return N_("pcscd is not running or not reachable: sudo systemctl enable --now pcscd.socket");
 	case CNIE_ERR_NO_READER:
-		return "no smart card reader: plug one in (see `cnie-tool readers`)";
+		return N_("no smart card reader: plug one in (see `cnie-tool readers`)");
 	case CNIE_ERR_NO_CARD:
-		return "no card in the reader: insert the card";
+		return N_("no card in the reader: insert the card");
 	case CNIE_ERR_CARD_NOT_RECOGNISED:
-		return "the card is not a CNIE (no PKI application)";
+		return N_("the card is not a CNIE (no PKI application)");
 	case CNIE_ERR_SHARING:
-		return "another program holds the card exclusively: close it and retry";
+		return N_("another program holds the card exclusively: close it and retry");
 	case CNIE_ERR_PIN_BLOCKED:
-		return "the PIN is blocked: `cnie-tool pin unblock` with the PUK";
+		return N_("the PIN is blocked: `cnie-tool pin unblock` with the PUK");
 	default:
 		return NULL;
 	}
@@ -100,15 +175,24 @@ cnie_tool_fail(cnie_tool *tool, int err, const char *what)
 	const char *hint = hint_for(err);
 
 	if (tool->json) {
-		json_t *j = json_pack("{s:{s:s,s:s,s:s?,s:s?}}", "error", "code",
-		    cnie_error_name(err), "message", cnie_strerror(err), "context", what,
-		    "fix", hint);
+		/* code: the shared vocabulary (docs/errors.md); name: the exact error. */
+		const char *code = cnie_error_code_name(err);
+		json_t *j;
+
+		/* Several readers hold a card: the bridge's "multiple-cards". */
+		if (err == CNIE_ERR_BUSY && tool->candidates != NULL)
+			code = "multiple-cards";
+		j = json_pack("{s:{s:s,s:s,s:s,s:s?,s:s?}}", "error", "code", code, "name",
+		    cnie_error_name(err), "message", cnie_strerror(err), "context", what, "fix",
+		    hint);
+		if (j != NULL && tool->candidates != NULL)
+			json_object_set(json_object_get(j, "error"), "readers", tool->candidates);
 		cnie_tool_print_json(j);
 	} else {
 		fprintf(stderr, "cnie-tool: %s%s%s\n", what ? what : "", what ? ": " : "",
-		    cnie_strerror(err));
+		    cnie_tool_strerror(err));
 		if (hint != NULL)
-			fprintf(stderr, "  fix: %s\n", hint);
+			fprintf(stderr, _("  fix: %s\n"), _(hint));
 	}
 	return cnie_tool_exit_for_error(err);
 }
@@ -126,7 +210,7 @@ cnie_tool_usage_error(cnie_tool *tool, const char *fmt, ...)
 		cnie_tool_print_json(json_pack("{s:{s:s,s:s}}", "error", "code", "usage",
 		    "message", msg));
 	} else {
-		fprintf(stderr, "cnie-tool: %s (see cnie-tool --help)\n", msg);
+		fprintf(stderr, _("cnie-tool: %s (see cnie-tool --help)\n"), msg);
 	}
 	return CNIE_TOOL_EXIT_USAGE;
 }
@@ -147,73 +231,54 @@ cnie_tool_hex(const uint8_t *p, size_t n)
 	return s;
 }
 
-/* Picks the reader: exact name, else a unique substring; else the only one with a card. */
-static int
-pick_reader(cnie_tool *tool, char **names, size_t count, const char **out)
+/* The readers that fitted, on stderr, so that the user can pick one. */
+static void
+list_candidates(char **matches)
 {
-	const char *found = NULL;
-	size_t hits = 0;
+	for (size_t i = 0; matches != NULL && matches[i] != NULL; i++)
+		fprintf(stderr, "  %s\n", matches[i]);
+}
 
-	if (tool->reader != NULL) {
-		for (size_t i = 0; i < count; i++)
-			if (strcmp(names[i], tool->reader) == 0) {
-				*out = names[i];
-				return 0;
-			}
-		/* The name without pcsc-lite's " XX YY" slot numbers. */
-		for (size_t i = 0; i < count; i++) {
-			char base[256];
+/*
+ * The reader: --reader NAME as libcnie chooses it (exact name, name
+ * without slot numbers, unique substring), else the only one with a card.
+ */
+static int
+pick_reader(cnie_tool *tool, char **out)
+{
+	char **matches = NULL;
+	int r;
 
-			cnie_usb_reader_base(names[i], base, sizeof(base));
-			if (strcmp(base, tool->reader) == 0) {
-				*out = names[i];
-				return 0;
-			}
-		}
-		for (size_t i = 0; i < count; i++)
-			if (strstr(names[i], tool->reader) != NULL) {
-				found = names[i];
-				hits++;
-			}
-		if (hits == 1) {
-			*out = found;
-			return 0;
-		}
-		if (hits > 1 && !tool->json)
-			fprintf(stderr, "cnie-tool: --reader \"%s\" names several readers: give "
-			    "more of the name (see `cnie-tool readers`)\n", tool->reader);
-		snprintf(tool->reader_used, sizeof(tool->reader_used), "--reader %s", tool->reader);
-		return hits > 1 ? CNIE_ERR_INVALID_ARG : CNIE_ERR_READER_NOT_FOUND;
+	r = cnie_pcsc_select_reader(tool->pcsc, tool->reader, 0, out, &matches);
+	if ((r == CNIE_ERR_INVALID_ARG || r == CNIE_ERR_BUSY) && matches != NULL) {
+		json_decref(tool->candidates);
+		tool->candidates = json_array();
+		for (size_t i = 0; tool->candidates != NULL && matches[i] != NULL; i++)
+			json_array_append_new(tool->candidates, json_string(matches[i]));
 	}
-	for (size_t i = 0; i < count; i++) {
-		cnie_reader_state st;
-
-		if (cnie_pcsc_reader_state(tool->pcsc, names[i], &st) == 0 && st.card_present) {
-			found = names[i];
-			hits++;
-		}
+	if (r == CNIE_ERR_INVALID_ARG && matches != NULL && !tool->json) {
+		fprintf(stderr, _("cnie-tool: --reader \"%s\" names several readers: give "
+		    "more of the name:\n"), tool->reader);
+		list_candidates(matches);
+	} else if (r == CNIE_ERR_BUSY && !tool->json) {
+		/* Several cards: a choice, never a random pick. */
+		fprintf(stderr, _("cnie-tool: several readers have a card: choose one "
+		    "with --reader NAME:\n"));
+		list_candidates(matches);
 	}
-	if (hits == 0)
-		return CNIE_ERR_NO_CARD;
-	if (hits > 1) {
-		/* Several cards: a choice, never a random pick (DESIGN.md). */
-		if (!tool->json)
-			fprintf(stderr, "cnie-tool: several readers have a card: choose one "
-			    "with --reader NAME (see `cnie-tool readers`)\n");
+	if (r == CNIE_ERR_BUSY)
 		snprintf(tool->reader_used, sizeof(tool->reader_used),
 		    "several readers hold a card: choose one with --reader NAME");
-		return CNIE_ERR_BUSY;
-	}
-	*out = found;
-	return 0;
+	else if (r != 0 && tool->reader != NULL)
+		snprintf(tool->reader_used, sizeof(tool->reader_used), "--reader %s", tool->reader);
+	cnie_pcsc_free_names(&matches);
+	return r;
 }
 
 int
 cnie_tool_open_transport(cnie_tool *tool, cnie_transport **out)
 {
-	char **names = NULL;
-	size_t count = 0;
-	const char *name = NULL;
+	char *name = NULL;
 	int r;
 
 	*out = NULL;
@@ -223,15 +288,12 @@ cnie_tool_open_transport(cnie_tool *tool, cnie_transport **out)
 		return cnie_refcard_open(tool->reference_card, NULL, false, out);
 	}
 	if (tool->pcsc == NULL && (r = cnie_pcsc_new(&tool->pcsc)) != 0)
-		goto out;
-	if ((r = cnie_pcsc_list_readers(tool->pcsc, &names, &count)) != 0)
-		goto out;
-	if ((r = pick_reader(tool, names, count, &name)) != 0)
-		goto out;
+		return r;
+	if ((r = pick_reader(tool, &name)) != 0)
+		return r;
 	snprintf(tool->reader_used, sizeof(tool->reader_used), "%s", name);
 	r = cnie_pcsc_connect(tool->pcsc, name, out);
-out:
-	cnie_pcsc_free_names(&names);
+	free(name);
 	return r;
 }
 
@@ -250,8 +312,8 @@ cnie_tool_open_card(cnie_tool *tool, const cnie_tool_secret_src *src, cnie_card 
 		return cnie_card_open(t, out);
 	/* Over the air the PKI application answers only inside PACE. */
 	if ((r = cnie_tool_secret_get(src ? src : &none,
-	    "The card is on a contactless reader. Enter the 6-digit card access "
-	    "number (CAN) printed on the card.", "CAN:", can, sizeof(can))) != 0) {
+	    _("The card is on a contactless reader. Enter the 6-digit card access "
+	    "number (CAN) printed on the card."), _("CAN:"), can, sizeof(can))) != 0) {
 		cnie_transport_free(&t);
 		return r;
 	}
@@ -275,6 +337,8 @@ usage(FILE *f)
 	      "  sign --key auth|sign (--in FILE|--hash HEX) [--hash-alg sha256] --out SIG\n"
 	      "  verify (--key auth|sign|--cert FILE) (--in FILE|--hash HEX) --sig SIG\n"
 	      "  bridge status|trust          the local bridge cnied\n"
+	      "  register|unregister [--system] [--module PATH]\n"
+	      "                               the PKCS#11 module in the browsers (NSS databases)\n"
 	      "  verify-token                 check a Web eID authentication token\n"
 	      "  doctor [--report FILE] [--ca FILE|DIR]   check the whole chain\n"
 	      "\n"
@@ -290,26 +354,6 @@ usage(FILE *f)
 	    f);
 }
 
-#ifndef CNIE_TOOL_HAVE_BRIDGE
-int
-cnie_tool_cmd_bridge(cnie_tool *tool, int argc, char **argv)
-{
-	(void)argc;
-	(void)argv;
-	return cnie_tool_usage_error(tool, "bridge: not built in this version of cnie-tool");
-}
-#endif
-
-#ifndef CNIE_TOOL_HAVE_VERIFY_TOKEN
-int
-cnie_tool_cmd_verify_token(cnie_tool *tool, int argc, char **argv)
-{
-	(void)argc;
-	(void)argv;
-	return cnie_tool_usage_error(tool, "verify-token: not built in this version of cnie-tool");
-}
-#endif
-
 static const struct {
 	const char *name;
 	int (*fn)(cnie_tool *, int, char **);
@@ -322,6 +366,8 @@ static const struct {
 	{ "sign", cnie_tool_cmd_sign },
 	{ "verify", cnie_tool_cmd_verify },
 	{ "bridge", cnie_tool_cmd_bridge },
+	{ "register", cnie_tool_cmd_register },
+	{ "unregister", cnie_tool_cmd_unregister },
 	{ "verify-token", cnie_tool_cmd_verify_token },
 	{ "doctor", cnie_tool_cmd_doctor },
 };
@@ -383,6 +429,7 @@ main(int argc, char **argv)
 	int c, rc, sub_argc;
 
 	memset(&tool, 0, sizeof(tool));
+	init_locale();
 	while ((c = getopt_long(argc, argv, "+vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
@@ -418,7 +465,7 @@ main(int argc, char **argv)
 	}
 	sub_argv = argv + optind;
 	if ((sub_argc = strip_globals(&tool, argc - optind, sub_argv)) < 0)
-		return cnie_tool_usage_error(&tool, "%s needs a value", argv[argc - 1]);
+		return cnie_tool_usage_error(&tool, _("%s needs a value"), argv[argc - 1]);
 	if (tool.verbose > 0 && getenv("CNIE_LOG") == NULL)
 		cnie_log_set_level(tool.verbose >= 3 ? CNIE_LOG_TRACE :
 		    tool.verbose == 2 ? CNIE_LOG_DEBUG : CNIE_LOG_INFO);
@@ -431,8 +478,9 @@ main(int argc, char **argv)
 			optind = 0; /* glibc: full re-initialisation */
 			rc = commands[i].fn(&tool, sub_argc, sub_argv);
 			cnie_pcsc_free(&tool.pcsc);
+			json_decref(tool.candidates);
 			return rc;
 		}
 	}
-	return cnie_tool_usage_error(&tool, "unknown command \"%s\"", sub_argv[0]);
+	return cnie_tool_usage_error(&tool, _("unknown command \"%s\""), sub_argv[0]);
 }

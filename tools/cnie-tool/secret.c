@@ -8,6 +8,7 @@
  * copy of the secret (or of the next one, e.g. the new PIN after the old).
  */
 #include <errno.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,8 +119,10 @@ ask_pinentry(const char *program, const char *desc, const char *prompt, char *ou
 	if (assuan_new(&ctx) != 0)
 		return CNIE_ERR_NOMEM;
 	if ((e = assuan_pipe_connect(ctx, program, argv, NULL, NULL, NULL, 0)) != 0) {
-		fprintf(stderr, "cnie-tool: cannot start pinentry \"%s\" (gpg-error %u)\n", program,
-		    (unsigned)gpg_err_code(e));
+		fprintf(stderr, _("cnie-tool: cannot start the PIN dialog \"%s\" (gpg-error %u).\n"
+		    "  fix: install a pinentry (pinentry-curses, pinentry-gnome3), or give the "
+		    "secret on standard input: --pin-stdin (PIN, PUK) or --can-stdin (CAN)\n"),
+		    program, (unsigned)gpg_err_code(e));
 		goto out;
 	}
 	if (isatty(STDIN_FILENO) && ttyname(STDIN_FILENO) != NULL) {
@@ -132,7 +135,18 @@ ask_pinentry(const char *program, const char *desc, const char *prompt, char *ou
 			(void)assuan_transact(ctx, cmd, NULL, NULL, NULL, NULL, NULL, NULL);
 		}
 	}
-	escape("CNIE", esc, sizeof(esc));
+	/* The dialog in the user's language, where the pinentry has catalogues. */
+	if (setlocale(LC_CTYPE, NULL) != NULL) {
+		escape(setlocale(LC_CTYPE, NULL), esc, sizeof(esc));
+		snprintf(cmd, sizeof(cmd), "OPTION lc-ctype=%s", esc);
+		(void)assuan_transact(ctx, cmd, NULL, NULL, NULL, NULL, NULL, NULL);
+	}
+	if (setlocale(LC_MESSAGES, NULL) != NULL) {
+		escape(setlocale(LC_MESSAGES, NULL), esc, sizeof(esc));
+		snprintf(cmd, sizeof(cmd), "OPTION lc-messages=%s", esc);
+		(void)assuan_transact(ctx, cmd, NULL, NULL, NULL, NULL, NULL, NULL);
+	}
+	escape(_("CNIE card"), esc, sizeof(esc));
 	snprintf(cmd, sizeof(cmd), "SETTITLE %s", esc);
 	(void)assuan_transact(ctx, cmd, NULL, NULL, NULL, NULL, NULL, NULL);
 	escape(desc, esc, sizeof(esc));
@@ -147,7 +161,8 @@ ask_pinentry(const char *program, const char *desc, const char *prompt, char *ou
 		goto out;
 	}
 	if (e != 0) {
-		fprintf(stderr, "cnie-tool: pinentry failed (gpg-error %u)\n", (unsigned)gpg_err_code(e));
+		fprintf(stderr, _("cnie-tool: the PIN dialog failed (gpg-error %u)\n"),
+		    (unsigned)gpg_err_code(e));
 		goto out;
 	}
 	if (sink.overflow) {

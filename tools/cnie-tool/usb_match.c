@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include <cnie/error.h>
+#include <cnie/pcsc.h>
 
 #include "usb_match.h"
 
@@ -302,37 +303,6 @@ cnie_usb_ccid_find(const cnie_usb_ccid_list *l, uint16_t vid, uint16_t pid)
 
 /* ---- reader names -------------------------------------------------------- */
 
-static bool
-is_hex2(const char *s)
-{
-	return isxdigit((unsigned char)s[0]) && isxdigit((unsigned char)s[1]);
-}
-
-size_t
-cnie_usb_reader_base(const char *reader, char *out, size_t out_len)
-{
-	size_t len, keep;
-
-	if (out == NULL || out_len == 0)
-		return 0;
-	out[0] = '\0';
-	if (reader == NULL)
-		return 0;
-	len = strlen(reader);
-	keep = len;
-	/* "... XX YY": strip " XX YY" when it is exactly that. */
-	if (len >= 6 && reader[len - 6] == ' ' && is_hex2(reader + len - 5) &&
-	    reader[len - 3] == ' ' && is_hex2(reader + len - 2))
-		keep = len - 6;
-	while (keep > 0 && reader[keep - 1] == ' ')
-		keep--;
-	if (keep >= out_len)
-		keep = out_len - 1;
-	memcpy(out, reader, keep);
-	out[keep] = '\0';
-	return keep;
-}
-
 /* Lower-case, spaces collapsed, trimmed. */
 static void
 normalise(const char *in, char *out, size_t out_len)
@@ -393,7 +363,7 @@ cnie_usb_match_reader(const cnie_usb_dev *d, const char *friendly, const char *c
 
 			if (readers[i] == NULL || (used != NULL && used[i]))
 				continue;
-			cnie_usb_reader_base(readers[i], base, sizeof(base));
+			cnie_pcsc_reader_base(readers[i], base, sizeof(base));
 			normalise(base, nb, sizeof(nb));
 			if (name_matches(cands[c], nb))
 				return (int)i;

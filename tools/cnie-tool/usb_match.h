@@ -68,14 +68,6 @@ const cnie_usb_ccid_entry *cnie_usb_ccid_find(const cnie_usb_ccid_list *l, uint1
     uint16_t pid);
 
 /*
- * The reader part of a pcsc-lite reader name: "Vendor Product [iface] 00 00"
- * without the trailing " XX YY" (two 2-digit hex numbers: the reader's
- * slot and instance).  Copies into out (NUL-terminated; truncated).
- * Returns the length kept.
- */
-size_t cnie_usb_reader_base(const char *reader, char *out, size_t out_len);
-
-/*
  * Index in readers[0..n) of the PC/SC reader that is this USB device, or
  * -1.  pcsc-lite names a libccid reader from the USB strings
  * ("<iManufacturer> <iProduct>", or iProduct alone when it already starts

@@ -9,6 +9,7 @@
 #include <openssl/objects.h>
 
 #include <cnie/error.h>
+#include <cnie/tlv.h>
 
 #include "perso.h"
 
@@ -48,59 +49,23 @@ perso_der_raw(perso_der *d, const void *p, size_t n)
 		der_fail(d, r);
 }
 
+/* Tags and lengths are libcnie's TLV builder's (cnie/tlv.h): one encoder. */
 void
 perso_der_tag(perso_der *d, uint32_t tag)
 {
-	uint8_t t[4];
-	size_t n = 0;
-	int i;
+	int r;
 
-	for (i = 3; i >= 0; i--) {
-		uint8_t v = (uint8_t)(tag >> (8 * i));
-		if (n == 0 && v == 0 && i > 0)
-			continue;
-		t[n++] = v;
-	}
-	perso_der_raw(d, t, n);
-}
-
-static size_t
-len_size(size_t len)
-{
-	if (len < 0x80)
-		return 1;
-	if (len <= 0xff)
-		return 2;
-	if (len <= 0xffff)
-		return 3;
-	if (len <= 0xffffff)
-		return 4;
-	return 5;
-}
-
-static void
-len_encode(size_t len, uint8_t *out)
-{
-	size_t n = len_size(len), i;
-
-	if (n == 1) {
-		out[0] = (uint8_t)len;
-		return;
-	}
-	out[0] = (uint8_t)(0x80 | (n - 1));
-	for (i = 1; i < n; i++)
-		out[i] = (uint8_t)(len >> (8 * (n - 1 - i)));
+	if (d->err == 0 && (r = cnie_tlv_put_tag(d->b, tag)) != 0)
+		der_fail(d, r);
 }
 
 void
 perso_der_put(perso_der *d, uint32_t tag, const void *p, size_t n)
 {
-	uint8_t l[5];
+	int r;
 
-	perso_der_tag(d, tag);
-	len_encode(n, l);
-	perso_der_raw(d, l, len_size(n));
-	perso_der_raw(d, p, n);
+	if (d->err == 0 && (r = cnie_tlv_put(d->b, tag, p, n)) != 0)
+		der_fail(d, r);
 }
 
 void
@@ -175,21 +140,24 @@ perso_der_bits(perso_der *d, uint32_t tag, const unsigned *bits, size_t nbits)
 void
 perso_der_open(perso_der *d, uint32_t tag)
 {
+	int r;
+
 	if (d->err != 0)
 		return;
 	if (d->depth >= PERSO_DER_DEPTH) {
 		der_fail(d, CNIE_ERR_NESTING);
 		return;
 	}
-	perso_der_tag(d, tag);
-	d->mark[d->depth++] = cnie_buf_len(d->b);
+	if ((r = cnie_tlv_open(d->b, tag, &d->mark[d->depth])) != 0) {
+		der_fail(d, r);
+		return;
+	}
+	d->depth++;
 }
 
 void
 perso_der_close(perso_der *d)
 {
-	uint8_t l[5], *p, *unused;
-	size_t mark, vlen, n;
 	int r;
 
 	if (d->err != 0)
@@ -198,18 +166,8 @@ perso_der_close(perso_der *d)
 		der_fail(d, CNIE_ERR_INTERNAL);
 		return;
 	}
-	mark = d->mark[--d->depth];
-	vlen = cnie_buf_len(d->b) - mark;
-	n = len_size(vlen);
-	len_encode(vlen, l);
-	/* Grow by the length's size, then slide the value right over it. */
-	if ((r = cnie_buf_reserve(d->b, n, &unused)) != 0) {
+	if ((r = cnie_tlv_close(d->b, d->mark[--d->depth])) != 0)
 		der_fail(d, r);
-		return;
-	}
-	p = cnie_buf_mutable_ptr(d->b);
-	memmove(p + mark + n, p + mark, vlen);
-	memcpy(p + mark, l, n);
 }
 
 int

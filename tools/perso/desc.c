@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include <cnie/error.h>
+#include <cnie/json.h>
 
 #include "perso.h"
 
@@ -172,17 +173,10 @@ static int
 check_keys(json_t *obj, const char *const *allowed, const char *where, char *err,
     size_t errlen)
 {
-	const char *key;
-	json_t *v;
-	size_t i;
+	const char *key = NULL;
 
-	json_object_foreach(obj, key, v) {
-		for (i = 0; allowed[i] != NULL; i++)
-			if (strcmp(key, allowed[i]) == 0)
-				break;
-		if (allowed[i] == NULL)
-			return fail(err, errlen, "%s%s: unknown field", where, key);
-	}
+	if (cnie_json_only_keys(obj, allowed, &key) != 0)
+		return fail(err, errlen, "%s%s: unknown field", where, key != NULL ? key : "");
 	return 0;
 }
 
@@ -190,7 +184,7 @@ static const char *const top_keys[] = { "seed", "pki_seed", "key_family", "names
 	"document_number", "birth", "sex", "expiry", "issue", "nationality",
 	"place_of_birth", "issuing_authority", "can", "pin", "puk", "pin_tries_left",
 	"puk_tries_left", "cert_not_after", "serial", "ds_expired", "description",
-	"comment", NULL };
+	"comment", "document_type", NULL };
 static const char *const name_keys[] = { "surname_latin", "given_latin",
 	"surname_arabic", "given_arabic", NULL };
 
@@ -220,6 +214,15 @@ parse_obj(json_t *root, perso_desc *d, char *err, size_t errlen)
 		d->family = PERSO_RSA;
 	else
 		return fail(err, errlen, "key_family: must be \"ec\" or \"rsa\"");
+
+	/* "id-card" (default: TD1 MRZ) or "passport" (TD3 MRZ, ICAO 9303-4). */
+	if ((v = json_object_get(root, "document_type")) != NULL) {
+		if (!json_is_string(v) || (strcmp(json_string_value(v), "id-card") != 0 &&
+		    strcmp(json_string_value(v), "passport") != 0))
+			return fail(err, errlen,
+			    "document_type: must be \"id-card\" or \"passport\"");
+		d->passport = strcmp(json_string_value(v), "passport") == 0;
+	}
 
 	names = json_object_get(root, "names");
 	if (names == NULL)

@@ -12,6 +12,7 @@
 #include <openssl/x509.h>
 
 #include <cnie/error.h>
+#include <cnie/mrz.h>
 
 #include "perso.h"
 
@@ -25,27 +26,6 @@
 #define PACE_PARAM_BRAINPOOLP256R1 13
 
 /* ---- MRZ (ICAO 9303-3 4.9, 9303-5 4.2) ------------------------------ */
-
-int
-perso_mrz_check_digit(const char *s, size_t n)
-{
-	static const int w[3] = { 7, 3, 1 };
-	int sum = 0, v;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if (s[i] >= '0' && s[i] <= '9')
-			v = s[i] - '0';
-		else if (s[i] >= 'A' && s[i] <= 'Z')
-			v = s[i] - 'A' + 10;
-		else if (s[i] == '<')
-			v = 0;
-		else
-			return -1;
-		sum += v * w[i % 3];
-	}
-	return sum % 10;
-}
 
 static void
 mrz_field(char *dst, size_t width, const char *src)
@@ -63,7 +43,7 @@ mrz_field(char *dst, size_t width, const char *src)
 static int
 put_check(char *at, const char *s, size_t n)
 {
-	int c = perso_mrz_check_digit(s, n);
+	int c = cnie_mrz_check_digit(s, n); /* ICAO 9303-3 4.9 */
 
 	if (c < 0)
 		return CNIE_ERR_INVALID_ARG;
@@ -108,6 +88,43 @@ perso_mrz_td1(const perso_desc *d, char out[91])
 	snprintf(name, sizeof(name), "%s<<%s", d->surname_latin, d->given_latin);
 	mrz_field(l3, 30, name);
 	return 0;
+}
+
+/*
+ * TD3 (9303-4 4.2.2): line 1 P<, state, SURNAME<<GIVEN<NAMES; line 2
+ * number, check, nationality, birth, check, sex, expiry, check, personal
+ * number (all fillers) and its check digit ('<'), composite over 1-10,
+ * 14-20 and 22-43.
+ */
+int
+perso_mrz_td3(const perso_desc *d, char out[89])
+{
+	char *l1 = out, *l2 = out + 44, name[96], composite[40];
+	int r;
+
+	memset(out, '<', 88);
+	out[88] = '\0';
+	memcpy(l1, "P<MAR", 5);
+	snprintf(name, sizeof(name), "%s<<%s", d->surname_latin, d->given_latin);
+	mrz_field(l1 + 5, 39, name);
+	mrz_field(l2, 9, d->document_number);
+	if ((r = put_check(l2 + 9, l2, 9)) != 0)
+		return r;
+	memcpy(l2 + 10, d->nationality, 3);
+	snprintf(name, sizeof(name), "%02d%02d%02d", d->birth.y % 100, d->birth.m, d->birth.d);
+	memcpy(l2 + 13, name, 6);
+	if ((r = put_check(l2 + 19, l2 + 13, 6)) != 0)
+		return r;
+	l2[20] = d->sex == 'X' ? '<' : d->sex;
+	snprintf(name, sizeof(name), "%02d%02d%02d", d->expiry.y % 100, d->expiry.m,
+	    d->expiry.d);
+	memcpy(l2 + 21, name, 6);
+	if ((r = put_check(l2 + 27, l2 + 21, 6)) != 0)
+		return r;
+	memcpy(composite, l2, 10);
+	memcpy(composite + 10, l2 + 13, 7);
+	memcpy(composite + 17, l2 + 21, 22);
+	return put_check(l2 + 43, composite, 39);
 }
 
 /* ---- data groups ---------------------------------------------------- */
@@ -175,12 +192,13 @@ make_dg1(perso_card *card)
 	perso_der d;
 	int r;
 
-	if ((r = perso_mrz_td1(&card->desc, card->mrz)) != 0)
+	if ((r = card->desc.passport ? perso_mrz_td3(&card->desc, card->mrz) :
+	    perso_mrz_td1(&card->desc, card->mrz)) != 0)
 		return r;
 	if ((r = perso_der_init(&d)) != 0)
 		return r;
 	perso_der_open(&d, 0x61);
-	perso_der_put(&d, 0x5F1F, card->mrz, 90);
+	perso_der_put(&d, 0x5F1F, card->mrz, strlen(card->mrz));
 	perso_der_close(&d);
 	return add(card, "3F00-A002-0101", &d, 0x01);
 }

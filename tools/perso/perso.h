@@ -55,6 +55,7 @@ typedef struct perso_desc {
 	int puk_tries_left;	   /* 0..10 */
 	char serial[17];	   /* 16 hex digits */
 	bool ds_expired;	   /* sign EF.SOD with the expired DS certificate */
+	bool passport;		   /* "document_type": "passport": TD3 MRZ (9303-4) in DG1 */
 	char description[128];
 } perso_desc;
 
@@ -161,10 +162,10 @@ int perso_pkcs15_make(perso_card *card);
 
 /* ICAO 9303 LDS1 files, EF.CardAccess and EF.SOD. */
 int perso_lds_make(perso_card *card);
-/* ICAO 9303-3 4.9 check digit over s (digits, A-Z, '<'); -1 on a bad character. */
-int perso_mrz_check_digit(const char *s, size_t n);
 /* TD1 MRZ (3 x 30 characters, no newline) into out[91]. */
 int perso_mrz_td1(const perso_desc *d, char out[91]);
+/* TD3 (passport, 9303-4 4.2.2): 2 x 44 characters and a NUL. */
+int perso_mrz_td3(const perso_desc *d, char out[89]);
 
 /* A synthetic face as an ISO/IEC 19794-5 record around a JPEG image. */
 int perso_face_jpeg(const char *seed, int width, int height, cnie_buf **out);

@@ -58,6 +58,25 @@ add_ext(X509 *x, X509V3_CTX *ctx, int nid, const char *value)
 	return ok == 1 ? 0 : CNIE_ERR_CRYPTO;
 }
 
+/* certificatePolicies with one policy OID (its conf syntax needs a config database). */
+static int
+add_policy(X509 *x, const char *oid)
+{
+	CERTIFICATEPOLICIES *pols = sk_POLICYINFO_new_null();
+	POLICYINFO *pi = POLICYINFO_new();
+	int ok = 0;
+
+	if (pols != NULL && pi != NULL && (pi->policyid = OBJ_txt2obj(oid, 1)) != NULL &&
+	    sk_POLICYINFO_push(pols, pi) > 0) {
+		pi = NULL;
+		ok = X509_add1_ext_i2d(x, NID_certificate_policies, pols, 0,
+		    X509V3_ADD_DEFAULT) == 1;
+	}
+	POLICYINFO_free(pi);
+	CERTIFICATEPOLICIES_free(pols);
+	return ok ? 0 : CNIE_ERR_CRYPTO;
+}
+
 typedef struct cert_spec {
 	const char *seed;	  /* serial number derivation */
 	const char *label;
@@ -70,6 +89,7 @@ typedef struct cert_spec {
 	const char *basic;	  /* basicConstraints */
 	const char *key_usage;
 	const char *ext_key_usage; /* NULL: none */
+	const char *policies;	   /* certificatePolicies; NULL: none */
 } cert_spec;
 
 static int
@@ -101,6 +121,8 @@ issue(const cert_spec *s, X509 **out)
 		goto out;
 	if (s->ext_key_usage != NULL &&
 	    (r = add_ext(x, &ctx, NID_ext_key_usage, s->ext_key_usage)) != 0)
+		goto out;
+	if (s->policies != NULL && (r = add_policy(x, s->policies)) != 0)
 		goto out;
 	r = CNIE_ERR_CRYPTO;
 	if (X509_sign(x, s->issuer_key != NULL ? s->issuer_key : s->key, EVP_sha256()) <= 0)
@@ -246,6 +268,9 @@ perso_certs_make(perso_card *card)
 	s.key = card->auth_key;
 	s.key_usage = "critical,digitalSignature";
 	s.ext_key_usage = "clientAuth";
+	/* Test policy OIDs (2.999: the ITU-T/ISO example arc), never a real
+	 * CNIE policy: Web eID's validators read the extension. */
+	s.policies = "2.999.1.1";
 	if ((r = issue(&s, &card->auth_cert)) != 0)
 		goto out;
 	X509_NAME_free(name);
@@ -259,6 +284,7 @@ perso_certs_make(perso_card *card)
 	s.key = card->sign_key;
 	s.key_usage = "critical,nonRepudiation";
 	s.ext_key_usage = NULL;
+	s.policies = "2.999.1.2";
 	r = issue(&s, &card->sign_cert);
 out:
 	X509_NAME_free(name);

@@ -1,8 +1,13 @@
 #!/usr/bin/env python3
 """CNIE demo portal: a tiny HTTPS server (Python 3 standard library only).
 
-Serves the static page (index.html, app.js, ../cnie-bridge.js) and:
-  GET  /config.json           bridge URL for the page
+Serves the static page (index.html, app.js, ../cnie-bridge.js, ../web-eid.js) and:
+  GET  /i18n/LANG.json        the page's translations (ar, fr): the project's
+                              po/LANG.po as JSON, made by the build (po/po2json.py)
+                              in BUILD/po/json; --i18n-dir, else
+                              $CNIE_BUILD_DIR/po/json, else web/demo/i18n
+  GET  /config.json           bridge URL for the page, and --install-url (the page
+                              links to it when the bridge is not installed)
   POST /api/nonce             a fresh challenge nonce (32 random bytes, base64)
   POST /api/login             {nonce, token}: verifies the Web eID token with
                               `cnie-tool verify-token --json` against the card CA
@@ -44,6 +49,7 @@ STATIC = {
     "/index.html": (os.path.join(HERE, "index.html"), "text/html; charset=utf-8"),
     "/app.js": (os.path.join(HERE, "app.js"), "text/javascript; charset=utf-8"),
     "/cnie-bridge.js": (os.path.join(WEB, "cnie-bridge.js"), "text/javascript; charset=utf-8"),
+    "/web-eid.js": (os.path.join(WEB, "web-eid.js"), "text/javascript; charset=utf-8"),
 }
 BODY_MAX = 256 * 1024
 NONCE_MAX_AGE = 300
@@ -99,6 +105,11 @@ class Portal:
         self.args = args
         self.origin = origin
         self.nonces = {}  # nonce -> issue time (single use: popped on login)
+        self.i18n_dir = args.i18n_dir
+        if not self.i18n_dir and os.environ.get("CNIE_BUILD_DIR"):
+            self.i18n_dir = os.path.join(os.environ["CNIE_BUILD_DIR"], "po", "json")
+        if not self.i18n_dir:
+            self.i18n_dir = os.path.join(HERE, "i18n")
         self.lock = threading.Lock()
 
     def issue_nonce(self):
@@ -247,8 +258,20 @@ def make_handler(portal):
                 fn, ctype = STATIC[path]
                 with open(fn, "rb") as f:
                     return self._send(200, f.read(), ctype)
+            if path.startswith("/i18n/"):
+                name = path[len("/i18n/"):]
+                # Only LANG.json of a known language: never a path from the URL.
+                if name in ("ar.json", "fr.json") and portal.i18n_dir:
+                    fn = os.path.join(portal.i18n_dir, name)
+                    if os.path.isfile(fn):
+                        with open(fn, "rb") as f:
+                            return self._send(200, f.read(), "application/json; charset=utf-8")
+                return self._send(404, {"error": "not found"})
             if path == "/config.json":
-                return self._send(200, {"bridge": portal.args.bridge, "origin": portal.origin})
+                cfg = {"bridge": portal.args.bridge, "origin": portal.origin}
+                if portal.args.install_url:
+                    cfg["installUrl"] = portal.args.install_url
+                return self._send(200, cfg)
             if path == "/api/bridge/status":
                 return self._send(*portal.bridge_status())
             return self._send(404, {"error": "not found"})
@@ -282,12 +305,14 @@ def make_handler(portal):
 def main():
     ap = argparse.ArgumentParser(description="CNIE demo portal")
     ap.add_argument("--listen", default="127.0.0.1:8443", help="ADDR:PORT (port 0: any free port)")
-    ap.add_argument("--bridge", default="https://127.0.0.1:24727", help="the bridge's URL")
+    ap.add_argument("--bridge", default="https://127.0.0.1:28219", help="the bridge's URL")
     ap.add_argument("--bridge-ca", help="the bridge's CA (cnied state dir ca.pem)")
     ap.add_argument("--cnie-tool", default=shutil.which("cnie-tool") or "cnie-tool", help="cnie-tool path")
     ap.add_argument("--card-ca", required=True, help="CA of the card's certificates (PEM file or dir)")
     ap.add_argument("--tls-dir", required=True, help="where the demo CA and server certificate live")
     ap.add_argument("--port-file", help="write the origin here once listening")
+    ap.add_argument("--install-url", help="where citizens download the card software (shown when the bridge is missing)")
+    ap.add_argument("--i18n-dir", help="the page's JSON catalogues (default: $CNIE_BUILD_DIR/po/json, else web/demo/i18n)")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args()
 

@@ -1,0 +1,293 @@
+/*
+ * Worker side: the operation table and what the operations share (reader
+ * choice, opening the PKI application, the PIN, the keys).  The
+ * operations themselves are one file each (op_*.c).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+#include <cnie/base64.h>
+#include <cnie/error.h>
+#include <cnie/refcard.h>
+
+#include "ops.h"
+
+static const struct {
+	cnied_op op;
+	const char *name;  /* audit and logs */
+	const char *doing; /* dialogs: "<origin> wants to ..." */
+} op_table[] = {
+	{CNIED_OP_CERT, "certificate", "read a certificate"},
+	{CNIED_OP_AUTH, "authenticate", "log you in"},
+	{CNIED_OP_SIGN, "sign", "sign a document"},
+	{CNIED_OP_IDENTITY, "identity", "read your identity"},
+	{0, "?", "use your card"}, /* last: any other value */
+};
+
+/* The op's row, or the last resort row for an unknown op. */
+static size_t
+op_row(cnied_op op)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(op_table) / sizeof(op_table[0]) - 1; i++)
+		if (op_table[i].op == op)
+			break;
+	return i;
+}
+
+const char *
+cnied_op_name(cnied_op op)
+{
+	return op_table[op_row(op)].name;
+}
+
+const char *
+cnied_op_doing(cnied_op op)
+{
+	return op_table[op_row(op)].doing;
+}
+
+void
+cnied_card_ctx_init(cnied_card_ctx *w, const cnied_config *cfg)
+{
+	memset(w, 0, sizeof(*w));
+	w->cfg = cfg;
+	snprintf(w->ref_state, sizeof(w->ref_state), "%s/refcard-state.json", cfg->state_dir);
+	cnied_tries_init(&w->tries);
+}
+
+void
+cnied_card_ctx_clear(cnied_card_ctx *w)
+{
+	cnie_card_free(&w->ref_card);
+	cnie_pcsc_free(&w->pcsc);
+}
+
+int
+cnied_pick_reader(cnied_card_ctx *w, const char *wanted, char *out, size_t max)
+{
+	char *chosen = NULL;
+	int r;
+
+	if (w->pcsc == NULL && (r = cnie_pcsc_new(&w->pcsc)) != 0)
+		return r;
+	/* A page names a reader by its full name, as /v1/status lists it. */
+	r = cnie_pcsc_select_reader(w->pcsc, wanted, CNIE_PCSC_SELECT_EXACT |
+	    CNIE_PCSC_SELECT_CARD, &chosen, NULL);
+	if (r == CNIE_ERR_NO_SERVICE || r == CNIE_ERR_COMM) {
+		/* pcscd restarted: a new context next time. */
+		cnie_pcsc_free(&w->pcsc);
+		return r;
+	}
+	if (r == CNIE_ERR_BUSY) /* several cards and none named */
+		return CNIED_ERR_MULTIPLE;
+	if (r == 0)
+		snprintf(out, max, "%s", chosen);
+	free(chosen);
+	return r;
+}
+
+int
+cnied_ask_can(cnied_card_ctx *w, const cnied_job *job, char *can, size_t max)
+{
+	char desc[768];
+
+	snprintf(desc, sizeof(desc),
+	    "%s wants to %s.\nEnter the 6-digit card access number (CAN) printed on "
+	    "the front of your CNIE card.",
+	    job->origin, cnied_op_doing(job->op));
+	return cnied_pinentry_getpin(w->cfg->pinentry, w->cfg->pin_timeout, "CNIE card",
+	    desc, "CAN:", can, max);
+}
+
+int
+cnied_card_open(cnied_card_ctx *w, cnied_job *job, const char *want, cnie_card **out,
+    char *reader, size_t rmax)
+{
+	cnie_transport *t = NULL;
+	char can[CNIED_SECRET_MAX];
+	int r;
+
+	*out = NULL;
+	if (w->cfg->refcard_dir != NULL) {
+		snprintf(reader, rmax, "%s", CNIED_REFCARD_READER);
+		if (w->ref_card == NULL) {
+			if ((r = cnie_refcard_open(w->cfg->refcard_dir, w->ref_state, false, &t)) != 0)
+				return r;
+			if ((r = cnie_card_open(t, &w->ref_card)) != 0)
+				return r;
+		}
+		*out = w->ref_card;
+		return 0;
+	}
+	if ((r = cnied_pick_reader(w, want, reader, rmax)) != 0)
+		return r;
+	r = cnie_card_open_reader(w->pcsc, reader, out);
+	if (r != CNIE_ERR_NEED_CAN)
+		goto done;
+	if ((r = cnied_ask_can(w, job, can, sizeof(can))) != 0)
+		goto done;
+	if ((r = cnie_pcsc_connect(w->pcsc, reader, &t)) == 0)
+		r = cnie_card_open_ex(t, can, out);
+	OPENSSL_cleanse(can, sizeof(can));
+done:
+	if (r == 0 || r == CNIE_ERR_CARD_NOT_RECOGNISED)
+		cnied_readers_note(reader, r == 0,
+		    r == 0 && cnie_transport_get_caps(cnie_card_transport(*out))->pinpad_verify);
+	return r;
+}
+
+void
+cnied_card_release(cnied_card_ctx *w, cnie_card **c, int err)
+{
+	if (*c == NULL)
+		return;
+	if (*c == w->ref_card) {
+		/* A broken session is reopened on the next job. */
+		if (err == CNIE_ERR_CARD_REMOVED || err == CNIE_ERR_CARD_RESET ||
+		    err == CNIE_ERR_COMM || err == CNIE_ERR_SM)
+			cnie_card_free(&w->ref_card);
+		*c = NULL;
+		return;
+	}
+	cnie_card_free(c);
+}
+
+int
+cnied_find_key(cnie_card *c, bool sign, cnie_card_key_info *ki)
+{
+	size_t n, i;
+	int r;
+
+	if ((r = cnie_card_key_count(c, &n)) != 0)
+		return r;
+	for (i = 0; i < n; i++) {
+		if ((r = cnie_card_get_key(c, i, ki)) != 0)
+			return r;
+		if (sign && (ki->usage & CNIE_CARD_USAGE_NON_REPUDIATION))
+			return 0;
+		if (!sign && (ki->usage & CNIE_CARD_USAGE_SIGN) &&
+		    !(ki->usage & CNIE_CARD_USAGE_NON_REPUDIATION))
+			return 0;
+	}
+	return CNIE_ERR_NOT_FOUND;
+}
+
+int
+cnied_key_cert(cnied_job *job, cnie_card *c, const cnie_card_key_info *ki,
+    const uint8_t **der, size_t *der_len)
+{
+	int r = cnie_card_certificate(c, ki->id, ki->id_len, der, der_len);
+
+	if (r == 0) {
+		SHA256(*der, *der_len, job->cert_fp);
+		job->has_fp = true;
+	}
+	return r;
+}
+
+/*
+ * The PIN on the PIN pad when the reader has one, else through pinentry,
+ * whose dialog shows the tries left that this card last reported in this
+ * reader (tries.c); a blocked PIN answers the VERIFY itself with
+ * CNIE_ERR_PIN_BLOCKED.
+ */
+int
+cnied_verify_pin(cnied_card_ctx *w, cnied_job *job, cnie_card *c, const char *reader)
+{
+	const cnie_transport_caps *caps = cnie_transport_get_caps(cnie_card_transport(c));
+	char pin[CNIED_SECRET_MAX], desc[768], tries_txt[64] = "", card[CNIED_CARD_ID_MAX];
+	const char *serial = NULL;
+	bool blocked = false;
+	int r, tries;
+
+	/* The card's TokenInfo serial; a card without one is told apart by its reader only. */
+	if (cnie_card_serial(c, &serial) != 0 || serial == NULL)
+		serial = "";
+	snprintf(card, sizeof(card), "%s", serial);
+	tries = cnied_tries_get(&w->tries, reader, card);
+	/* A blocked PIN: no dialog for a PIN the card would refuse anyway
+	 * (an empty VERIFY spends no try; a card that cannot tell goes on). */
+	if (cnie_card_pin_status(c, NULL, &blocked, NULL) == 0 && blocked) {
+		r = CNIE_ERR_PIN_BLOCKED;
+		goto done;
+	}
+	if (caps->pinpad_verify) {
+		r = cnie_card_pin_verify_pinpad(c, &job->tries_left);
+		if (r != CNIE_ERR_UNSUPPORTED)
+			goto done;
+	}
+	if (tries >= 0)
+		snprintf(tries_txt, sizeof(tries_txt), "\n(%d tries left)", tries);
+	snprintf(desc, sizeof(desc), "%s wants to %s with your CNIE card.%s", job->origin,
+	    cnied_op_doing(job->op), tries_txt);
+	if ((r = cnied_pinentry_getpin(w->cfg->pinentry, w->cfg->pin_timeout, "CNIE card PIN",
+	    desc, "PIN:", pin, sizeof(pin))) != 0)
+		return r;
+	r = cnie_card_pin_verify(c, pin, &job->tries_left);
+	OPENSSL_cleanse(pin, sizeof(pin));
+	if (r == CNIE_ERR_PIN_FORMAT) {
+		/* Nothing reached the card: no try spent. */
+		job->tries_left = tries;
+		r = CNIE_ERR_PIN_INCORRECT;
+	}
+done:
+	cnied_tries_set(&w->tries, reader, card, r == CNIE_ERR_PIN_INCORRECT ? job->tries_left : -1);
+	return r;
+}
+
+json_t *
+cnied_jb64(const uint8_t *p, size_t n)
+{
+	char *s = cnie_base64_encode(p, n);
+	json_t *j = s != NULL ? json_string(s) : NULL;
+
+	free(s);
+	return j;
+}
+
+void
+cnied_op_run(cnied_card_ctx *w, cnied_job *job)
+{
+	cnie_card *c = NULL;
+	const char *want = "";
+	char reader[CNIED_READER_MAX];
+	int r;
+
+	job->tries_left = -1;
+	if (job->op == CNIED_OP_IDENTITY) {
+		r = cnied_op_identity(w, job);
+		goto out;
+	}
+	want = job->op == CNIED_OP_CERT ? job->u.cert.reader : job->op == CNIED_OP_AUTH ?
+	    job->u.auth.reader : job->u.sign.reader;
+	if ((r = cnied_card_open(w, job, want, &c, reader, sizeof(reader))) != 0)
+		goto out;
+	switch (job->op) {
+	case CNIED_OP_CERT:
+		r = cnied_op_certificate(w, job, c);
+		break;
+	case CNIED_OP_AUTH:
+		r = cnied_op_authenticate(w, job, c, reader);
+		break;
+	case CNIED_OP_SIGN:
+		r = cnied_op_sign(w, job, c, reader);
+		break;
+	default:
+		r = CNIE_ERR_INTERNAL;
+	}
+	/* The reference card keeps its session: a card reset by another
+	 * program (CNIE_ERR_LOGIN_LOST) is simply the next job's fresh start. */
+	cnied_card_release(w, &c, r);
+out:
+	if (r != 0) {
+		json_decref(job->answer);
+		job->answer = NULL;
+	}
+	job->err = r;
+}

@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# Debian's firefox-esr on a fresh profile, after `cnie-tool register`:
+#  1. Firefox itself (headless) loads the module from its profile and reads
+#     the token: the virtual reader counts the APDUs Firefox's process sent;
+#  2. TLS client authentication with the card's authentication key through
+#     that same profile database (NSS tstclnt, the PIN from a file, against
+#     `openssl s_server` on loopback requiring a certificate of the test
+#     citizen CA);
+#  3. after `cnie-tool bridge trust`, the same database trusts the bridge
+#     (tstclnt to a running cnied verifies its certificate; before: refused).
+#
+# usage: firefox_nss.sh BUILD_DIR CNIE_TOOL MODULE CNIED CNIE_SIM
+#        (under tests/harness/with-pcscd --virtual; CNIE_SIM_BASE set by it)
+# Exit 77 (skipped) when firefox-esr or the NSS tools are missing.
+set -euo pipefail
+build=$1 tool=$2 module=$(realpath "$3") cnied=$4 sim=$5
+for t in firefox-esr certutil tstclnt openssl; do
+  command -v "$t" >/dev/null || { echo "SKIP: $t not installed (scripts/deps.d/package.sh)"; exit 77; }
+done
+# Firefox cannot load a sanitizer-instrumented module (the runtime would
+# have to be preloaded into the browser): the normal build runs this test.
+if ldd "$module" 2>/dev/null | grep -q 'lib\(asan\|ubsan\)'; then
+  echo "SKIP: $module is built with sanitizers"; exit 77
+fi
+T=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$T"; }
+trap cleanup EXIT
+[ -n "${CNIE_KEEP_TMP:-}" ] && trap - EXIT && echo "kept $T"
+export HOME=$T/home XDG_STATE_HOME=$T/state XDG_CACHE_HOME=$T/cache
+mkdir -p "$HOME"
+fail=0
+ok() { echo "ok   - $*"; }
+bad() { echo "FAIL - $*"; fail=1; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+apdus() { "$sim" --reader 0 status | python3 -c 'import json,sys; print(json.load(sys.stdin)["apdus"])'; }
+
+# A fresh Firefox ESR profile where Firefox ESR puts it (XDG layout).
+prof=$HOME/.config/mozilla/firefox/t1.cnie
+timeout 60 firefox-esr --headless -CreateProfile "cnie $prof" >/dev/null 2>&1 || true
+[ -d "$prof" ] && ok "firefox-esr -CreateProfile: ${prof#"$HOME"/}" || { bad "no profile"; exit 1; }
+# A profile that never ran: register makes its database (as Firefox's
+# first start would) and adds the module.
+o=$("$tool" register --module "$module" 2>&1) || true
+grep -q "^registered .*t1.cnie" <<<"$o" && ok "cnie-tool register: $(grep t1.cnie <<<"$o")" || { echo "$o"; bad "register"; }
+
+# 1. Firefox loads it and reads the card.
+before=$(apdus)
+timeout 120 firefox-esr --headless --profile "$prof" --screenshot "$T/shot.png" about:blank >"$T/ff.log" 2>&1 || true
+after=$(apdus)
+[ "$after" -gt "$before" ] && ok "Firefox's process read the card through the module ($((after - before)) APDUs)" ||
+  { tail -n 20 "$T/ff.log"; bad "Firefox sent no APDU ($before -> $after)"; }
+grep -q "^library=$module\$" "$prof/pkcs11.txt" && ok "the profile still lists the module after Firefox ran" ||
+  bad "Firefox dropped the module from pkcs11.txt"
+nick=$(certutil -L -d "sql:$prof" -h all 2>/dev/null | sed -n 's/^\(CNIE [0-9A-Fa-f]*:[^ ].*[^ ]\)  *[a-zA-Z,]*,[a-zA-Z,]*$/\1/p' | head -n1 || true)
+certutil -L -d "sql:$prof" -h all >"$T/certs.txt" 2>&1 || true
+[ -n "$nick" ] && ok "the profile's database sees the card's certificates: $(grep -c '^CNIE ' "$T/certs.txt") (e.g. $nick)" ||
+  { cat "$T/certs.txt"; bad "no card certificate through the profile"; }
+
+# 2. TLS client authentication with the card, through the profile.
+pki=$build/cards/pki
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/srv.key" \
+  -subj "/CN=127.0.0.1" -addext "subjectAltName=IP:127.0.0.1" -days 2 -out "$T/srv.pem" 2>/dev/null
+certutil -A -d "sql:$prof" -n "test server" -t "C,," -i "$T/srv.pem"
+port=$(free_port)
+# s_server is ready when it says ACCEPT (a probe would use up -naccept).
+# The card's authentication certificate (the module labels it so).
+auth=$(sed -n 's/^\(CNIE [0-9A-Fa-f]*:Authentication[^,]*[^ ,]\)  *[a-zA-Z]*,[a-zA-Z]*,[a-zA-Z]*$/\1/p' "$T/certs.txt" | head -n1)
+umask 077; printf '1234' >"$T/pin"   # the test card's PIN (docs/card-profile.md)
+# Without the card's certificate the server refuses (the check can fail).
+openssl s_server -accept "127.0.0.1:$port" -cert "$T/srv.pem" -key "$T/srv.key" \
+  -Verify 2 -verify_return_error -CAfile "$pki/citizen-ca.pem" -naccept 1 -www >"$T/s_server0.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do grep -q '^ACCEPT' "$T/s_server0.log" && break; sleep 0.1; done
+mkdir -p "$T/plain" && certutil -N --empty-password -d "sql:$T/plain" &&
+  certutil -A -d "sql:$T/plain" -n "test server" -t "C,," -i "$T/srv.pem"
+printf 'GET / HTTP/1.0\r\n\r\n' | timeout 60 tstclnt -h 127.0.0.1 -p "$port" -d "sql:$T/plain" >"$T/tstclnt0.log" 2>&1 || true
+grep -q '^HTTP/1.0 200' "$T/tstclnt0.log" && bad "the server accepted a client without the card" ||
+  ok "from a database without the module the server refuses the client"
+kill "${pids[-1]}" 2>/dev/null || true
+wait "${pids[-1]}" 2>/dev/null || true
+openssl s_server -accept "127.0.0.1:$port" -cert "$T/srv.pem" -key "$T/srv.key" \
+  -Verify 2 -verify_return_error -CAfile "$pki/citizen-ca.pem" -naccept 1 -www >"$T/s_server.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do grep -q '^ACCEPT' "$T/s_server.log" && break; sleep 0.1; done
+before=$(apdus)
+# tstclnt's exit status reflects the server closing after its page: the
+# proof is the page, which s_server -verify_return_error sends only after
+# checking the client's certificate against the citizen CA, and the card
+# having worked (the signature of the handshake).
+[ -n "$auth" ] && printf 'GET / HTTP/1.0\r\n\r\n' | timeout 60 tstclnt -h 127.0.0.1 -p "$port" -d "sql:$prof" \
+  -n "$auth" -W "$T/pin" >"$T/tstclnt.log" 2>&1 || true
+after=$(apdus)
+if grep -q '^HTTP/1.0 200' "$T/tstclnt.log" && [ "$after" -gt "$before" ]; then
+  ok "TLS client authentication with the card's key ($auth) through the profile ($((after - before)) APDUs)"
+else
+  head -n 12 "$T/tstclnt.log"; tail -n 5 "$T/s_server.log"; bad "TLS client authentication (nickname '${auth:-none}')"
+fi
+
+# 3. The bridge: refused before `bridge trust`, trusted after.
+bport=$(free_port)
+"$cnied" --foreground --listen "127.0.0.1:$bport" --state-dir "$T/cnied" \
+  --reference-card="$build/cards/ec" >"$T/cnied.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do [ -f "$T/cnied/ca.pem" ] && (exec 3<>"/dev/tcp/127.0.0.1/$bport") 2>/dev/null && break; sleep 0.1; done
+if timeout 20 tstclnt -h 127.0.0.1 -p "$bport" -d "sql:$prof" -Q </dev/null >"$T/b0.log" 2>&1; then
+  bad "the bridge was trusted before bridge trust"
+else
+  ok "before bridge trust the profile refuses the bridge ($(grep -o 'SEC_ERROR_[A-Z_]*\|SSL_ERROR_[A-Z_]*' "$T/b0.log" | head -n1))"
+fi
+"$tool" bridge trust --state-dir "$T/cnied" >"$T/trust.log" 2>&1 || { cat "$T/trust.log"; bad "bridge trust"; }
+if timeout 20 tstclnt -h 127.0.0.1 -p "$bport" -d "sql:$prof" -Q </dev/null >"$T/b1.log" 2>&1; then
+  ok "after bridge trust the profile verifies the bridge's certificate"
+else
+  tail -n 5 "$T/b1.log"; bad "the profile does not trust the bridge after bridge trust"
+fi
+# 4. register --system: the Firefox policy file at /etc/firefox/policies
+# (bind-mounted from a scratch directory in a private mount namespace, so
+# the machine's own policies stay untouched) makes a fresh profile that
+# was never registered load the module.  Root only (mount).
+if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null; then
+  mkdir -p "$T/etcff/policies" "$T/home2/p"
+  "$tool" register --system --policies "$T/etcff/policies/policies.json" --module "$module" >"$T/sys.log" 2>&1 ||
+    { cat "$T/sys.log"; bad "register --system"; }
+  made=""
+  [ -e /etc/firefox ] || { mkdir /etc/firefox && made=1; }
+  unshare --mount bash -c 'mount --bind "$1" /etc/firefox && HOME=$2 exec timeout 120 firefox-esr --headless \
+    --profile "$2/p" --screenshot "$2/s.png" about:blank' sh "$T/etcff" "$T/home2" >"$T/ff2.log" 2>&1 || true
+  [ -n "$made" ] && rmdir /etc/firefox
+  grep -q "^library=$module\$" "$T/home2/p/pkcs11.txt" 2>/dev/null &&
+    ok "register --system: Firefox ESR loads the module from /etc/firefox/policies/policies.json into a fresh profile" ||
+    { tail -n 5 "$T/ff2.log"; bad "the policy did not make Firefox load the module"; }
+fi
+exit "$fail"
