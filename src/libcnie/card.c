@@ -211,6 +211,14 @@ card_leave(cnie_card *c, int r)
 	return r;
 }
 
+/*
+ * The body of every public call: NULL card refused, then one transaction
+ * for the whole call (docs/card-profile.md 9), entered before `call` runs
+ * (the comma is a sequence point) and left, with call's result, after it.
+ */
+#define CARD_PUBLIC_CALL(c, call)                                              \
+	((c) == NULL ? CNIE_ERR_INVALID_ARG : (card_enter(c), card_leave((c), (call))))
+
 /* After CNIE_ERR_CARD_RESET: reattach, select the application, report the lost login. */
 static int
 card_xfer_reset(cnie_card *c)
@@ -906,10 +914,7 @@ card_resume(cnie_card *c, const char *can)
 int
 cnie_card_resume(cnie_card *c, const char *can)
 {
-	if (c == NULL)
-		return CNIE_ERR_INVALID_ARG;
-	card_enter(c);
-	return card_leave(c, card_resume(c, can));
+	return CARD_PUBLIC_CALL(c, card_resume(c, can));
 }
 
 int
@@ -1852,156 +1857,105 @@ card_internal_auth(cnie_card *c, const uint8_t *id, size_t id_len,
 int
 cnie_card_applications(cnie_card *c, cnie_p15_dir **out)
 {
-	if (c == NULL)
-		return CNIE_ERR_INVALID_ARG;
-	card_enter(c);
-	return card_leave(c, card_applications(c, out));
+	return CARD_PUBLIC_CALL(c, card_applications(c, out));
 }
 
 int
 cnie_card_serial(cnie_card *c, const char **out)
 {
-	if (c == NULL)
-		return CNIE_ERR_INVALID_ARG;
-	card_enter(c);
-	return card_leave(c, card_serial(c, out));
+	return CARD_PUBLIC_CALL(c, card_serial(c, out));
 }
 
 int
 cnie_card_label(cnie_card *c, const char **out)
 {
-	if (c == NULL)
-		return CNIE_ERR_INVALID_ARG;
-	card_enter(c);
-	return card_leave(c, card_label(c, out));
+	return CARD_PUBLIC_CALL(c, card_label(c, out));
 }
 
 int
 cnie_card_key_count(cnie_card *c, size_t *n)
 {
-	if (c == NULL)
-		return CNIE_ERR_INVALID_ARG;
-	card_enter(c);
-	return card_leave(c, card_key_count(c, n));
+	return CARD_PUBLIC_CALL(c, card_key_count(c, n));
 }
 
 int
 cnie_card_get_key(cnie_card *c, size_t i, cnie_card_key_info *info)
 {
-	if (c == NULL)
-		return CNIE_ERR_INVALID_ARG;
-	card_enter(c);
-	return card_leave(c, card_get_key(c, i, info));
+	return CARD_PUBLIC_CALL(c, card_get_key(c, i, info));
 }
 
 int
 cnie_card_cert_count(cnie_card *c, size_t *n)
 {
-	if (c == NULL)
-		return CNIE_ERR_INVALID_ARG;
-	card_enter(c);
-	return card_leave(c, card_cert_count(c, n));
+	return CARD_PUBLIC_CALL(c, card_cert_count(c, n));
 }
 
 int
 cnie_card_get_cert(cnie_card *c, size_t i, cnie_card_cert_info *info)
 {
-	if (c == NULL)
-		return CNIE_ERR_INVALID_ARG;
-	card_enter(c);
-	return card_leave(c, card_get_cert(c, i, info));
+	return CARD_PUBLIC_CALL(c, card_get_cert(c, i, info));
 }
 
 int
 cnie_card_certificate(cnie_card *c, const uint8_t *id, size_t id_len, const uint8_t **der,
     size_t *der_len)
 {
-	if (c == NULL)
-		return CNIE_ERR_INVALID_ARG;
-	card_enter(c);
-	return card_leave(c, card_certificate(c, id, id_len, der, der_len));
+	return CARD_PUBLIC_CALL(c, card_certificate(c, id, id_len, der, der_len));
 }
 
 int
 cnie_card_pin_status(cnie_card *c, int *tries_left, bool *blocked, bool *verified)
 {
-	if (c == NULL)
-		return CNIE_ERR_INVALID_ARG;
-	card_enter(c);
-	return card_leave(c, card_pin_status(c, tries_left, blocked, verified));
+	return CARD_PUBLIC_CALL(c, card_pin_status(c, tries_left, blocked, verified));
 }
 
 int
 cnie_card_logout(cnie_card *c)
 {
-	if (c == NULL)
-		return CNIE_ERR_INVALID_ARG;
-	card_enter(c);
-	return card_leave(c, card_logout(c));
+	return CARD_PUBLIC_CALL(c, card_logout(c));
 }
 
 int
 cnie_card_puk_status(cnie_card *c, int *tries_left, bool *blocked)
 {
-	if (c == NULL)
-		return CNIE_ERR_INVALID_ARG;
-	card_enter(c);
-	return card_leave(c, card_puk_status(c, tries_left, blocked));
+	return CARD_PUBLIC_CALL(c, card_puk_status(c, tries_left, blocked));
 }
 
 int
 cnie_card_pin_verify(cnie_card *c, const char *pin, int *tries_left)
 {
-	if (c == NULL)
-		return CNIE_ERR_INVALID_ARG;
-	card_enter(c);
-	return card_leave(c, card_pin_verify(c, pin, tries_left));
+	return CARD_PUBLIC_CALL(c, card_pin_verify(c, pin, tries_left));
 }
 
 int
 cnie_card_pin_verify_pinpad(cnie_card *c, int *tries_left)
 {
-	if (c == NULL)
-		return CNIE_ERR_INVALID_ARG;
-	card_enter(c);
-	return card_leave(c, card_pin_verify_pinpad(c, tries_left));
+	return CARD_PUBLIC_CALL(c, card_pin_verify_pinpad(c, tries_left));
 }
 
 int
 cnie_card_pin_change_pinpad(cnie_card *c, int *tries_left)
 {
-	if (c == NULL)
-		return CNIE_ERR_INVALID_ARG;
-	card_enter(c);
-	return card_leave(c, card_pin_change_pinpad(c, tries_left));
+	return CARD_PUBLIC_CALL(c, card_pin_change_pinpad(c, tries_left));
 }
 
 int
 cnie_card_pin_change(cnie_card *c, const char *old_pin, const char *new_pin, int *tries_left)
 {
-	if (c == NULL)
-		return CNIE_ERR_INVALID_ARG;
-	card_enter(c);
-	return card_leave(c, card_pin_change(c, old_pin, new_pin, tries_left));
+	return CARD_PUBLIC_CALL(c, card_pin_change(c, old_pin, new_pin, tries_left));
 }
 
 int
 cnie_card_pin_unblock(cnie_card *c, const char *puk, const char *new_pin, int *tries_left)
 {
-	if (c == NULL)
-		return CNIE_ERR_INVALID_ARG;
-	card_enter(c);
-	return card_leave(c, card_pin_unblock(c, puk, new_pin, tries_left));
+	return CARD_PUBLIC_CALL(c, card_pin_unblock(c, puk, new_pin, tries_left));
 }
 
 int
 cnie_card_sign(cnie_card *c, const uint8_t *id, size_t id_len, const cnie_card_mech *mech,
     const uint8_t *in, size_t in_len, uint8_t *sig, size_t *sig_len)
 {
-	if (c == NULL)
-		return CNIE_ERR_INVALID_ARG;
-	card_enter(c);
-	return card_leave(c, card_sign(c, id, id_len, mech, in, in_len, sig, sig_len));
+	return CARD_PUBLIC_CALL(c, card_sign(c, id, id_len, mech, in, in_len, sig, sig_len));
 }
 
 int
@@ -2009,8 +1963,5 @@ cnie_card_internal_auth(cnie_card *c, const uint8_t *id, size_t id_len,
     const cnie_card_mech *mech, const uint8_t *in, size_t in_len, uint8_t *sig,
     size_t *sig_len)
 {
-	if (c == NULL)
-		return CNIE_ERR_INVALID_ARG;
-	card_enter(c);
-	return card_leave(c, card_internal_auth(c, id, id_len, mech, in, in_len, sig, sig_len));
+	return CARD_PUBLIC_CALL(c, card_internal_auth(c, id, id_len, mech, in, in_len, sig, sig_len));
 }

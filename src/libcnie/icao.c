@@ -33,6 +33,7 @@
 #include <cnie/transport.h>
 
 #include "hash_internal.h"
+#include "lds_internal.h"
 
 /* ICAO application identifier (9303-10 4.1). */
 static const uint8_t icao_aid[] = { 0xA0, 0x00, 0x00, 0x02, 0x47, 0x10, 0x01 };
@@ -930,29 +931,15 @@ der_uint(const cnie_tlv *t, uint32_t *v)
 static int
 dg14_parse(const uint8_t *dg14, size_t n, ca_info *ci)
 {
-	cnie_tlv dg, set, seq, oid, x;
+	cnie_tlv oid, x;
 	cnie_cur c, s;
 	uint32_t v;
 	int r;
 
 	memset(ci, 0, sizeof(*ci));
-	if ((r = cnie_tlv_parse_one(dg14, n, &dg)) != 0)
+	if ((r = cnie_lds_dg14_open(dg14, n, &c)) != 0)
 		return r;
-	if (dg.tag != 0x6E || (r = cnie_tlv_parse_one(dg.value, dg.len, &set)) != 0)
-		return r != 0 ? r : CNIE_ERR_ENCODING;
-	if (set.tag != 0x31)
-		return CNIE_ERR_ENCODING;
-	cnie_cur_init(&c, set.value, set.len);
-	while (cnie_cur_left(&c) > 0) {
-		if ((r = cnie_tlv_next(&c, &seq)) != 0)
-			return r;
-		if (seq.tag != 0x30)
-			return CNIE_ERR_ENCODING;
-		cnie_cur_init(&s, seq.value, seq.len);
-		if ((r = cnie_tlv_next(&s, &oid)) != 0)
-			return r;
-		if (oid.tag != 0x06)
-			return CNIE_ERR_ENCODING;
+	while ((r = cnie_lds_security_info_next(&c, &oid, &s)) == 0) {
 		if (ci->oid == NULL && oid.len == sizeof(oid_ca_ecdh) + 1 &&
 		    memcmp(oid.value, oid_ca_ecdh, sizeof(oid_ca_ecdh)) == 0) {
 			/* ChipAuthenticationInfo: version, optional keyId. */
@@ -979,6 +966,8 @@ dg14_parse(const uint8_t *dg14, size_t n, ca_info *ci)
 				return r;
 		}
 	}
+	if (r != CNIE_ERR_NOT_FOUND)
+		return r;
 	if (ci->oid == NULL || ci->spki == NULL)
 		return CNIE_ERR_UNSUPPORTED;
 	if (ci->key_id != 0 && ci->pk_key_id != 0 && ci->key_id != ci->pk_key_id)

@@ -13,6 +13,8 @@
 #include <cnie/lds.h>
 #include <cnie/tlv.h>
 
+#include "lds_internal.h"
+
 /* Longest text value accepted in DG11/DG12 (9303-10 gives no bound). */
 #define LDS_TEXT_MAX 4096
 /* Most entries in a list of other names / other persons. */
@@ -738,6 +740,42 @@ cnie_lds_dg12_free(cnie_lds_dg12 **d)
 		*d = text_dg_free(&dg12, *d);
 }
 
+/* ---- DG14: SecurityInfos (9303-10 4.7.14; lds_internal.h) ------------ */
+
+int
+cnie_lds_dg14_open(const uint8_t *p, size_t n, cnie_cur *set)
+{
+	cnie_tlv dg, st;
+	int r;
+
+	if ((r = cnie_tlv_parse_one(p, n, &dg)) != 0)
+		return r;
+	if (dg.tag != 0x6E || (r = cnie_tlv_parse_one(dg.value, dg.len, &st)) != 0)
+		return r != 0 ? r : CNIE_ERR_ENCODING;
+	if (st.tag != 0x31)
+		return CNIE_ERR_ENCODING;
+	cnie_cur_init(set, st.value, st.len);
+	return 0;
+}
+
+int
+cnie_lds_security_info_next(cnie_cur *set, cnie_tlv *oid, cnie_cur *body)
+{
+	cnie_tlv seq;
+	int r;
+
+	if (cnie_cur_left(set) == 0)
+		return CNIE_ERR_NOT_FOUND;
+	if ((r = cnie_tlv_next(set, &seq)) != 0)
+		return r;
+	if (seq.tag != 0x30)
+		return CNIE_ERR_ENCODING;
+	cnie_cur_init(body, seq.value, seq.len);
+	if ((r = cnie_tlv_next(body, oid)) != 0)
+		return r;
+	return oid->tag == 0x06 ? 0 : CNIE_ERR_ENCODING;
+}
+
 /* ---- DG14: ActiveAuthenticationInfo (9303-11 9.2.9) ------------------ */
 
 /* 2.23.136.1.1.5 id-icao-mrtd-security-aaProtocolObject. */
@@ -752,30 +790,16 @@ cnie_lds_dg14_aa_hash(const uint8_t *p, size_t n, cnie_card_hash *out)
 	static const cnie_card_hash by_arc[] = { CNIE_CARD_HASH_NONE, CNIE_CARD_HASH_SHA1,
 		CNIE_CARD_HASH_SHA224, CNIE_CARD_HASH_SHA256, CNIE_CARD_HASH_SHA384,
 		CNIE_CARD_HASH_SHA512 };
-	cnie_tlv dg, set, seq, oid, t;
+	cnie_tlv oid, t;
 	cnie_cur c, s;
 	int r;
 
 	if ((p == NULL && n > 0) || out == NULL)
 		return CNIE_ERR_INVALID_ARG;
 	*out = CNIE_CARD_HASH_NONE;
-	if ((r = cnie_tlv_parse_one(p, n, &dg)) != 0)
+	if ((r = cnie_lds_dg14_open(p, n, &c)) != 0)
 		return r;
-	if (dg.tag != 0x6E || (r = cnie_tlv_parse_one(dg.value, dg.len, &set)) != 0)
-		return r != 0 ? r : CNIE_ERR_ENCODING;
-	if (set.tag != 0x31)
-		return CNIE_ERR_ENCODING;
-	cnie_cur_init(&c, set.value, set.len);
-	while (cnie_cur_left(&c) > 0) {
-		if ((r = cnie_tlv_next(&c, &seq)) != 0)
-			return r;
-		if (seq.tag != 0x30)
-			return CNIE_ERR_ENCODING;
-		cnie_cur_init(&s, seq.value, seq.len);
-		if ((r = cnie_tlv_next(&s, &oid)) != 0)
-			return r;
-		if (oid.tag != 0x06)
-			return CNIE_ERR_ENCODING;
+	while ((r = cnie_lds_security_info_next(&c, &oid, &s)) == 0) {
 		if (oid.len != sizeof(oid_aa_protocol) ||
 		    memcmp(oid.value, oid_aa_protocol, sizeof(oid_aa_protocol)) != 0)
 			continue;
@@ -797,5 +821,5 @@ cnie_lds_dg14_aa_hash(const uint8_t *p, size_t n, cnie_card_hash *out)
 		*out = by_arc[t.value[t.len - 1]];
 		return 0;
 	}
-	return CNIE_ERR_NOT_FOUND;
+	return r;
 }
