@@ -23,7 +23,7 @@ _cnie_tool() {
     cword=$COMP_CWORD
   }
   local globals="--json --reader --reference-card -v --verbose -h --help --version"
-  local commands="readers info identity certs pin sign verify bridge verify-token doctor help"
+  local commands="readers info identity certs pin sign verify bridge register unregister verify-token doctor help"
 
   case $prev in
     --reader)
@@ -35,7 +35,7 @@ _cnie_tool() {
       COMPREPLY=($(compgen -d -- "$cur")); [ "$prev" = --reference-card ] ||
         COMPREPLY+=($(compgen -f -- "$cur"))
       return ;;
-    --photo|--out|--in|--sig|--cert|--report|--pinentry)
+    --photo|--out|--in|--sig|--cert|--report|--pinentry|--module|--policies)
       local IFS=$'\n'
       COMPREPLY=($(compgen -f -- "$cur"))
       return ;;
@@ -78,6 +78,7 @@ _cnie_tool() {
                 --no-pinpad --can-stdin --pin-argv-insecure" ;;
     verify) opts="--key --cert --in --hash --hash-alg --sig --pss --can-stdin" ;;
     bridge) COMPREPLY=($(compgen -W "status trust" -- "$cur")); return ;;
+    register|unregister) opts="--module --system --policies" ;;
     doctor) opts="--report --ca --can-stdin --no-bridge" ;;
     *) opts="" ;;
   esac

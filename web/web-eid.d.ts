@@ -100,7 +100,7 @@ export declare function getSigningCertificate(options?: ActionOptions): Promise<
 export declare function sign(certificate: string, hash: string, hashFunction: string,
   options?: ActionOptions): Promise<LibrarySignResponse>;
 
-/** CNIE addition: the bridge's URL (default https://127.0.0.1:24727). */
+/** CNIE addition: the bridge's URL (default https://127.0.0.1:28219). */
 export declare function configure(options?: { url?: string; fetchImpl?: typeof fetch }): void;
 
 /** Every error this module throws: Web eID's name and code, plus the bridge's detail. */

@@ -174,7 +174,7 @@ function toWebEidError(e) {
 }
 
 // Configuration beyond Web eID's API (optional): the bridge's URL (default
-// https://127.0.0.1:24727, cnied's default port) and, for tests, fetch.
+// https://127.0.0.1:28219, cnied's default port) and, for tests, fetch.
 let settings = { url: DEFAULT_BRIDGE_URL, fetchImpl: undefined };
 export function configure({ url, fetchImpl } = {}) {
   settings = { url: url || DEFAULT_BRIDGE_URL, fetchImpl };

@@ -7,8 +7,8 @@
 #   coexist  one card, no card movement, ${CNIE_BENCH_COEXIST_S:-60} s:
 #            operations per kind (goal: 0 failed operations)
 #   chaos    two readers, random remove / insert / reset every 50-500 ms on
-#            each, pcscd restarted once, ${CNIE_BENCH_CHAOS_S:-180} s (about
-#            7 card events a second: >= 1000 events): operations, clean
+#            each, pcscd restarted once, ${CNIE_BENCH_CHAOS_S:-240} s (about
+#            4.5 card events a second: >= 1000 events): operations, clean
 #            errors by kind, crashes, hangs, wrong results, PIN tries left
 #            (goal: 0 crashes, hangs, wrong results, lost PIN tries)
 # Sourced by bench/run with $here and $build set.  Prints figures only.
@@ -20,7 +20,7 @@ else
     if [ "$mode" = coexist ]; then
       secs=${CNIE_BENCH_COEXIST_S:-60} cards="ec - -"
     else
-      secs=${CNIE_BENCH_CHAOS_S:-180} cards="ec - rsa"
+      secs=${CNIE_BENCH_CHAOS_S:-240} cards="ec - rsa"
     fi
     echo "-- $mode, $secs s"
     CNIE_VIRTUAL_CARDS=$cards "$here/tests/harness/with-pcscd" --virtual --hide-usb -- \

@@ -127,6 +127,9 @@ cnie_error_code_name(int err)
 	case CNIE_ERR_CARD_REMOVED:
 	case CNIE_ERR_UNRESPONSIVE:
 		return "no-card";
+	case CNIE_ERR_CARD_RESET:
+	case CNIE_ERR_LOGIN_LOST:
+		return "card-reset";
 	case CNIE_ERR_CARD_NOT_RECOGNISED:
 		return "card-not-recognised";
 	case CNIE_ERR_CANCELLED:

@@ -54,10 +54,10 @@ const tests = {
   },
   async "authenticate posts the nonce as JSON to /v1/authenticate"() {
     const token = { unverifiedCertificate: "MII=", algorithm: "ES256", signature: "AA==", format: "web-eid:1.0" };
-    const b = new CnieBridge({ url: "https://127.0.0.1:24727/", fetchImpl: reply(200, token) });
+    const b = new CnieBridge({ url: "https://127.0.0.1:28219/", fetchImpl: reply(200, token) });
     calls.length = 0;
     assert.deepEqual(await b.authenticate(NONCE), token);
-    assert.equal(calls[0].url, "https://127.0.0.1:24727/v1/authenticate");
+    assert.equal(calls[0].url, "https://127.0.0.1:28219/v1/authenticate");
     assert.equal(calls[0].init.method, "POST");
     assert.equal(calls[0].init.headers["Content-Type"], "application/json");
     assert.deepEqual(JSON.parse(calls[0].init.body), { challengeNonce: NONCE });

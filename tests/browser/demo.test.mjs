@@ -49,6 +49,9 @@ if (ignoreTls) args.push("--ignore-certificate-errors");
 
 const context = await chromium.launchPersistentContext(env.USER_DATA_DIR + (stateOnly ? `-${stateOnly}` : ""), {
   executablePath, headless: true, args, ignoreHTTPSErrors: ignoreTls, viewport: { width: 1000, height: 1100 },
+  // The page follows the browser's languages: the texts checked here are the
+  // English ones whatever the machine's LANG (Arabic, French: l10n.test.mjs).
+  locale: "en-US",
 });
 const page = context.pages()[0] || await context.newPage();
 page.on("console", (m) => console.log(`[page ${m.type()}] ${m.text()}`));

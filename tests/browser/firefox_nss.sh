@@ -11,17 +11,16 @@
 #
 # usage: firefox_nss.sh BUILD_DIR CNIE_TOOL MODULE CNIED CNIE_SIM
 #        (under tests/harness/with-pcscd --virtual; CNIE_SIM_BASE set by it)
-# Exit 77 (skipped) when firefox-esr or the NSS tools are missing.
+# A missing firefox-esr or NSS tool is a skip, and a failure under CI=true
+# (tests/harness/skip.sh).  Not registered in sanitizer builds
+# (tests/suites/firefox.cmake): Firefox cannot load an instrumented module.
 set -euo pipefail
+# shellcheck source=tests/harness/skip.sh
+. "$(dirname "$0")/../harness/skip.sh"
 build=$1 tool=$2 module=$(realpath "$3") cnied=$4 sim=$5
 for t in firefox-esr certutil tstclnt openssl; do
-  command -v "$t" >/dev/null || { echo "SKIP: $t not installed (scripts/deps.d/package.sh)"; exit 77; }
+  command -v "$t" >/dev/null || cnie_skip "$t not installed (scripts/deps.d/package.sh)"
 done
-# Firefox cannot load a sanitizer-instrumented module (the runtime would
-# have to be preloaded into the browser): the normal build runs this test.
-if ldd "$module" 2>/dev/null | grep -q 'lib\(asan\|ubsan\)'; then
-  echo "SKIP: $module is built with sanitizers"; exit 77
-fi
 T=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$T"; }

@@ -49,10 +49,10 @@ const tests = {
   async "authenticate(challengeNonce, options) posts the nonce and returns exactly the token's fields"() {
     const token = { unverifiedCertificate: CERT, algorithm: "ES256", signature: "AA==", format: "web-eid:1.0",
       appVersion: "https://example/v1" };
-    webeid.configure({ url: "https://127.0.0.1:24727", fetchImpl: reply(200, { ...token, extra: 1 }) });
+    webeid.configure({ url: "https://127.0.0.1:28219", fetchImpl: reply(200, { ...token, extra: 1 }) });
     calls.length = 0;
     assert.deepEqual(await webeid.authenticate(NONCE, { lang: "fr", userInteractionTimeout: 5000 }), token);
-    assert.equal(calls[0].url, "https://127.0.0.1:24727/v1/authenticate");
+    assert.equal(calls[0].url, "https://127.0.0.1:28219/v1/authenticate");
     assert.deepEqual(JSON.parse(calls[0].init.body), { challengeNonce: NONCE });
   },
   async "the reader option (CNIE addition) selects the reader"() {

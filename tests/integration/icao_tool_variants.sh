@@ -3,11 +3,14 @@
 # --reference-card): the MRZ of each layout through --mrz-stdin (TD3, TD2,
 # TD1 with a long document number; ICAO 9303-4/-6/-5 specimens) and a wrong
 # MRZ or CAN on chips answering 6988 or 6982: exit 4 naming the key.
-# usage: icao_tool_variants.sh TEST_ICAO CNIE_TOOL WORKDIR
+# The passport profile (TD3 in DG1) reads end to end with its MRZ and
+# passes Passive Authentication.
+# usage: icao_tool_variants.sh TEST_ICAO CNIE_TOOL WORKDIR BUILD_DIR
 set -eu
 ti=$1
 tl=$2
 d=$3
+bd=$4
 rm -rf "$d"
 mkdir -p "$d"
 
@@ -50,4 +53,14 @@ for sw in 6988 6982; do
 	run 4 "$td2" --reference-card "$d/w$sw" identity --mrz-stdin
 	grep -q 'wrong MRZ' "$d/err" || fail "$sw: message does not name the MRZ"
 done
+pp="$bd/cards-passport"
+pmrz=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["secrets"]["mrz"])' "$pp/passport/card.json")
+run 0 "$pmrz" --reference-card "$pp/passport" --json identity --mrz-stdin --csca "$pp/pki/csca.pem"
+python3 - "$d/out" <<'PY' || fail "passport: JSON"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["access"] == "PACE", d["access"]
+assert d["mrz"]["document_number"] == "PT0000007", d["mrz"]
+assert d["passive_authentication"]["verdict"] == "pass", d["passive_authentication"]
+PY
 echo "ok"

@@ -191,7 +191,8 @@ if install_to "$U" /usr; then
   su=$(pkg-config --variable=systemdsystemunitdir systemd)
   for f in "$uu/cnied.socket" "$uu/cnied.service" "$su/cnied-kiosk.service"; do
     [ -f "$U$f" ] || { bad "/usr: no $f"; continue; }
-    if o=$(systemd-analyze verify --root="$U" "$U$f" 2>&1 | grep -v -e 'is added as a dependency to a non-existent unit' \
+    # Documentation=man:cnied(8) is looked up by man(1), in the DESTDIR.
+    if o=$(MANPATH=$U/usr/share/man systemd-analyze verify --root="$U" "$U$f" 2>&1 | grep -v -e 'is added as a dependency to a non-existent unit' \
         -e 'Cannot add dependency job' -e 'not found' -e '^$' || true) && [ -z "$o" ]; then
       ok "/usr: systemd-analyze verify $f"
     else

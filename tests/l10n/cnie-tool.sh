@@ -112,6 +112,10 @@ card
 run ar_MA.UTF-8 0 "" --reference-card "$tmp/ec" --json info
 has '"tries_left": 3'
 lacks "محاولات"
+# The shared error vocabulary (docs/errors.md), untranslated.
+run ar_MA.UTF-8 4 $'9999\n' --reference-card "$tmp/ec" --json pin verify --pin-stdin
+has '"result": "pin-incorrect"'
+has '"name": "CNIE_ERR_PIN_INCORRECT"'
 
 case_name=C
 card

@@ -27,7 +27,7 @@ cnie_integration(icao_pcsc_plain_errors ${ICAO_WITH_PCSCD} --virtual --hide-usb 
 # --mrz-stdin, and exit 4 for a wrong CAN/MRZ whatever word the chip uses.
 cnie_integration(icao_tool_variants ${CNIE_HARNESS}/with-pcscd --no-pcscd --
   ${PROJECT_SOURCE_DIR}/tests/integration/icao_tool_variants.sh $<TARGET_FILE:test_icao>
-  $<TARGET_FILE:cnie-tool> ${PROJECT_BINARY_DIR}/icao-tool-variants)
+  $<TARGET_FILE:cnie-tool> ${PROJECT_BINARY_DIR}/icao-tool-variants ${PROJECT_BINARY_DIR})
 
 # PACE variants through pcscd, one each (no ';' in the script: it would split
 # the CMake list): several PACEInfos (IM, CAM, an

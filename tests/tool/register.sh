@@ -19,7 +19,9 @@ fail=0
 ok() { echo "ok   - $*"; }
 bad() { echo "FAIL - $*"; fail=1; }
 jq_() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if ($1) else 1)" "$2"; }
-command -v modutil >/dev/null && command -v certutil >/dev/null || { echo "SKIP: libnss3-tools missing"; exit 77; }
+# shellcheck source=tests/harness/skip.sh
+. "$(dirname "$0")/../harness/skip.sh"
+command -v modutil >/dev/null && command -v certutil >/dev/null || cnie_skip "libnss3-tools missing"
 # An ASan build of the module inside the uninstrumented modutil: the
 # runtime first (as tests/integration/p11_install.sh does).
 preload=$(ldd "$module" 2>/dev/null | awk '/lib(asan|ubsan)\.so/ {printf "%s%s", sep, $3; sep=":"}')

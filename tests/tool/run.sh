@@ -22,7 +22,7 @@ tmp=$(mktemp -d)
 lpid=
 trap '[ -z "$lpid" ] || kill "$lpid" 2>/dev/null || true; rm -rf "$tmp"' EXIT
 # No on-disk cache, no user state: a private HOME for the NSS/bridge checks.
-# CNIE_DOCTOR_NO_DEFAULT_PORT: a bridge of the machine on 24727 must not
+# CNIE_DOCTOR_NO_DEFAULT_PORT: a bridge of the machine on 28219 must not
 # answer for the test's (absent) one.
 export CNIE_NO_CACHE=1 HOME=$tmp/home XDG_STATE_HOME=$tmp/home/.local/state
 export CNIE_DOCTOR_NO_DEFAULT_PORT=1
@@ -225,7 +225,7 @@ pin)
   expect 0 "$TL" --reader "$R0" pin status
   has "Status: PIN 3 tries left, PUK 10 tries left"
   expect_in 4 $'4321\n' "$TL" --reader "$R0" --json pin verify --pin-stdin
-  jc "d['result']=='CNIE_ERR_PIN_INCORRECT'" "d['tries_left']==2" \
+  jc "d['result']=='pin-incorrect'" "d['tries_left']==2" \
      "d['before']['pin']['tries_left']==3" "d['after']['pin']['tries_left']==2"
   expect_in 0 $'1234\n' "$TL" --reader "$R0" pin verify --pin-stdin
   has "Before: PIN 2 tries left"; has "verify: OK"
@@ -239,9 +239,9 @@ pin)
   expect 0 "$TL" --reader "$R0" --json pin status
   jc "d['pin']['blocked'] is True and d['pin']['tries_left']==0"
   expect_in 4 $'1234\n' "$TL" --reader "$R0" --json pin verify --pin-stdin
-  jc "d['result']=='CNIE_ERR_PIN_BLOCKED'"
+  jc "d['result']=='pin-blocked'" "d['name']=='CNIE_ERR_PIN_BLOCKED'"
   expect_in 4 $'11111111\n1234\n' "$TL" --reader "$R0" --json pin unblock --pin-stdin
-  jc "d['result']=='CNIE_ERR_PIN_INCORRECT'" "d['after']['puk']['tries_left']==9"
+  jc "d['result']=='pin-incorrect'" "d['after']['puk']['tries_left']==9"
   expect_in 0 $'12345678\n1234\n' "$TL" --reader "$R0" --json pin unblock --pin-stdin
   jc "d['result']=='ok'" "d['before']['pin']['blocked'] is True" \
      "d['after']['pin']['tries_left']==3" "d['after']['puk']['tries_left']==10"
@@ -254,7 +254,7 @@ pin)
   printf '1234\n5555\n6666\n' > "$tmp/answers"; rm -f "$tmp/answers.used"
   PINENTRY_TEST_ANSWERS=$tmp/answers expect 4 "$TL" --reader "$R0" --json pin change \
     --pinentry "$here/pinentry-test"
-  jc "d['result']=='CNIE_ERR_PIN_FORMAT'" "d['after']['pin']['tries_left'] in (3,-1)"
+  jc "d['result']=='pin-format'" "d['after']['pin']['tries_left'] in (3,-1)"
   printf 'CANCEL\n' > "$tmp/answers"; rm -f "$tmp/answers.used"
   PINENTRY_TEST_ANSWERS=$tmp/answers expect 5 "$TL" --reader "$R0" pin verify \
     --pinentry "$here/pinentry-test"
@@ -264,7 +264,7 @@ pin)
   jc "d['result']=='ok'" "d['pinpad'] is True"
   "$SIM" --reader 2 keys 9999
   expect 4 "$TL" --reader "$R2" --json pin verify
-  jc "d['result']=='CNIE_ERR_PIN_INCORRECT'" "d['after']['pin']['tries_left']==2"
+  jc "d['result']=='pin-incorrect'" "d['after']['pin']['tries_left']==2"
   # PIN change on the PIN pad (current, new, new again), a cancel on the pad.
   "$SIM" --reader 2 keys 1234 4321 4321
   expect 0 "$TL" --reader "$R2" --json pin change
@@ -273,7 +273,7 @@ pin)
   expect 0 "$TL" --reader "$R2" pin verify
   "$SIM" --reader 2 keys cancel
   expect 5 "$TL" --reader "$R2" --json pin verify
-  jc "d['result']=='CNIE_ERR_PINPAD_CANCELLED'"
+  jc "d['result']=='user-cancelled'"
   # The insecure argv flag is explicit and works.
   expect 0 "$TL" --reader "$R0" pin verify --pin-argv-insecure 1234
   ;;

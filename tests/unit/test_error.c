@@ -235,6 +235,8 @@ test_error_code_names(void **state)
 		{ CNIE_ERR_READER_NOT_FOUND, "no-reader" },
 		{ CNIE_ERR_NO_CARD, "no-card" },
 		{ CNIE_ERR_CARD_REMOVED, "no-card" },
+		{ CNIE_ERR_CARD_RESET, "card-reset" },
+		{ CNIE_ERR_LOGIN_LOST, "card-reset" },
 		{ CNIE_ERR_CARD_NOT_RECOGNISED, "card-not-recognised" },
 		{ CNIE_ERR_CANCELLED, "user-cancelled" },
 		{ CNIE_ERR_PINPAD_CANCELLED, "user-cancelled" },

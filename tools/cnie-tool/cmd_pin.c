@@ -227,10 +227,13 @@ cnie_tool_cmd_pin(cnie_tool *tool, int argc, char **argv)
 	rc = cnie_tool_exit_for_error(r);
 	if (tool->json) {
 		j = json_pack("{s:s,s:s,s:s,s:o,s:o,s:b}", "action", action, "reader",
-		    tool->reader_used, "result", r == 0 ? "ok" : cnie_error_name(r), "before",
+		    tool->reader_used, "result", cnie_error_code_name(r), "before",
 		    state_json(&before), "after", state_json(&after), "pinpad", use_pad);
-		if (r != 0)
+		/* result: the shared code (docs/errors.md); name: the exact error. */
+		if (r != 0) {
+			json_object_set_new(j, "name", json_string(cnie_error_name(r)));
 			json_object_set_new(j, "message", json_string(cnie_strerror(r)));
+		}
 		if (r == CNIE_ERR_PIN_INCORRECT && tries >= 0)
 			json_object_set_new(j, "tries_left", json_integer(tries));
 		cnie_tool_print_json(j);

@@ -36,7 +36,7 @@ export async function versions(): Promise<string> {
 }
 
 export async function native(): Promise<string> {
-  const bridge = new CnieBridge({ url: "https://127.0.0.1:24727", timeoutMs: 60000 });
+  const bridge = new CnieBridge({ url: "https://127.0.0.1:28219", timeoutMs: 60000 });
   const s: BridgeStatus = await bridge.status();
   const r: ReaderStatus | undefined = s.readers.find((x) => x.card);
   const state = cardState(r, { falseMeansChecked: s.readers.some((x) => x.recognised === null) });
