@@ -77,6 +77,7 @@ cnied_api_card(cnied_op op, const cnied_request *rq, cnied_reply *rp)
 {
 	const char *why = "bad request";
 	cnied_job *job;
+	int r;
 
 	if ((job = calloc(1, sizeof(*job))) == NULL) {
 		cnied_reply_error(rp, 503, rq->origin, "busy", "out of memory", -1);
@@ -85,9 +86,13 @@ cnied_api_card(cnied_op op, const cnied_request *rq, cnied_reply *rp)
 	snprintf(job->origin, sizeof(job->origin), "%s", rq->origin);
 	job->op = op;
 	job->reply = *rp;
-	if (parse(job, rq, &why) != 0) {
+	if ((r = parse(job, rq, &why)) != 0) {
 		job->op = 0; /* nothing parsed to clear */
-		cnied_reply_error(rp, 400, rq->origin, "bad-request", why, -1);
+		if (r == CNIE_ERR_NOMEM)
+			cnied_reply_error(rp, 500, rq->origin, "internal-error", "out of memory",
+			    -1);
+		else
+			cnied_reply_error(rp, 400, rq->origin, "bad-request", why, -1);
 		cnied_job_free(job);
 		return;
 	}

@@ -156,7 +156,9 @@ typedef struct cnied_req_identity {
 /*
  * Parses a body strictly: JSON object, no duplicate keys, depth <= 4,
  * exact field types, unknown fields refused.  On error *why (static text)
- * says what is wrong.  0 or -1.  Pure functions: no state, no I/O.
+ * says what is wrong.  0, -1 (a bad body: 400) or CNIE_ERR_NOMEM (our
+ * allocation failed: 500, not the page's fault).  Pure functions: no
+ * state, no I/O.
  */
 int cnied_parse_cert(const char *body, size_t n, cnied_req_cert *out, const char **why);
 int cnied_parse_auth(const char *body, size_t n, cnied_req_auth *out, const char **why);
@@ -238,11 +240,18 @@ void cnied_chan_close(cnied_chan *c, void (*drop)(void *ptr));
 typedef struct cnied_reader_info {
 	char name[CNIED_READER_MAX];
 	bool card;
-	bool recognised;
+	bool checked;	 /* a card operation looked at this card (else recognised unknown) */
+	bool recognised; /* meaningful only when checked */
 	bool pinpad;
 } cnied_reader_info;
 #define CNIED_MAX_READERS 16
 size_t cnied_readers_snapshot(cnied_reader_info *out, size_t max, int *err);
+/*
+ * Loop thread, from /v1/status: when the snapshot says pcscd is gone, tries
+ * a new PC/SC context and, pcscd being back, refreshes the snapshot at once
+ * and wakes the watcher (no stale "no-service" after a pcscd restart).
+ */
+void cnied_readers_revive(void);
 /* The card worker reports what it learnt about a reader's card. */
 void cnied_readers_note(const char *reader, bool recognised, bool pinpad);
 /*

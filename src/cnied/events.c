@@ -57,6 +57,7 @@ cnied_readers_note(const char *reader, bool recognised, bool pinpad)
 	pthread_mutex_lock(&snap_lock);
 	for (i = 0; i < nsnap; i++) {
 		if (strcmp(snap[i].name, reader) == 0) {
+			snap[i].checked = true;
 			snap[i].recognised = recognised;
 			snap[i].pinpad = pinpad;
 		}
@@ -136,8 +137,22 @@ cnied_events_hello(void)
 
 /* ---- PC/SC watcher ---------------------------------------------------- */
 
-static void
-refresh(void)
+/* Serialises refresh(): the watcher's and a status revive()'s. */
+static pthread_mutex_t refresh_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* pcscd went away (or restarted: our context handle is stale). */
+static bool
+service_lost(int r)
+{
+	return r == CNIE_ERR_NO_SERVICE || r == CNIE_ERR_STATE;
+}
+
+/*
+ * Rebuilds the snapshot from ctx and posts the differences as events;
+ * returns the reader listing's error (0 also for no reader).
+ */
+static int
+refresh(cnie_pcsc *ctx)
 {
 	cnied_reader_info now[CNIED_MAX_READERS], old[CNIED_MAX_READERS];
 	char **names = NULL;
@@ -145,26 +160,32 @@ refresh(void)
 	int r;
 
 	memset(now, 0, sizeof(now));
-	r = cnie_pcsc_list_readers(watch_ctx, &names, &n);
+	pthread_mutex_lock(&refresh_lock);
+	r = cnie_pcsc_list_readers(ctx, &names, &n);
 	if (r == CNIE_ERR_NO_READER) {
 		r = 0;
 		n = 0;
 	}
+	if (r != 0)
+		n = 0;
 	if (n > CNIED_MAX_READERS)
 		n = CNIED_MAX_READERS;
 	for (i = 0; i < n; i++) {
 		cnie_reader_state st;
 		snprintf(now[i].name, sizeof(now[i].name), "%s", names[i]);
-		if (cnie_pcsc_reader_state(watch_ctx, names[i], &st) == 0)
+		if (cnie_pcsc_reader_state(ctx, names[i], &st) == 0)
 			now[i].card = st.card_present;
 	}
 	cnie_pcsc_free_names(&names);
 	pthread_mutex_lock(&snap_lock);
 	nold = nsnap;
 	memcpy(old, snap, sizeof(old));
+	/* What an operation learnt stays for the same card; a card newly
+	 * inserted is unchecked again ("recognised": null in /v1/status). */
 	for (i = 0; i < n; i++)
 		for (k = 0; k < nold; k++)
 			if (strcmp(now[i].name, old[k].name) == 0 && now[i].card == old[k].card) {
+				now[i].checked = old[k].checked;
 				now[i].recognised = old[k].recognised;
 				now[i].pinpad = old[k].pinpad;
 			}
@@ -198,6 +219,45 @@ refresh(void)
 			post_event("reader", old[k].name, "removed");
 		}
 	}
+	pthread_mutex_unlock(&refresh_lock);
+	return r;
+}
+
+void
+cnied_readers_revive(void)
+{
+	cnie_pcsc *ctx = NULL;
+	int err;
+
+	pthread_mutex_lock(&snap_lock);
+	err = snap_err;
+	pthread_mutex_unlock(&snap_lock);
+	if (!watch_running || !service_lost(err) || cnie_pcsc_new(&ctx) != 0)
+		return;
+	/* pcscd is back: a fresh snapshot now, and the watcher, perhaps in
+	 * its 5 s wait, retries at once with a context of its own. */
+	refresh(ctx);
+	cnie_pcsc_free(&ctx);
+	pthread_mutex_lock(&snap_lock);
+	pthread_cond_signal(&snap_cond);
+	pthread_mutex_unlock(&snap_lock);
+}
+
+/* pcscd absent: the snapshot says so, and the watcher tries again in 5 s
+ * (the only timed wait; a status call or a stop wakes it earlier). */
+static void
+wait_service(int r)
+{
+	struct timespec ts;
+
+	pthread_mutex_lock(&snap_lock);
+	snap_err = r;
+	nsnap = 0;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 5;
+	if (!watch_stop)
+		pthread_cond_timedwait(&snap_cond, &snap_lock, &ts);
+	pthread_mutex_unlock(&snap_lock);
 }
 
 static void *
@@ -205,6 +265,7 @@ watch_main(void *arg)
 {
 	(void)arg;
 	for (;;) {
+		bool fresh = false;
 		int r;
 		pthread_mutex_lock(&snap_lock);
 		if (watch_stop) {
@@ -212,20 +273,21 @@ watch_main(void *arg)
 			break;
 		}
 		pthread_mutex_unlock(&snap_lock);
-		if (watch_ctx == NULL && (r = cnie_pcsc_new(&watch_ctx)) != 0) {
-			struct timespec ts;
-			/* pcscd absent: try again in 5 s (the only timed wait). */
-			pthread_mutex_lock(&snap_lock);
-			snap_err = r;
-			nsnap = 0;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_sec += 5;
-			if (!watch_stop)
-				pthread_cond_timedwait(&snap_cond, &snap_lock, &ts);
-			pthread_mutex_unlock(&snap_lock);
+		if (watch_ctx == NULL) {
+			if ((r = cnie_pcsc_new(&watch_ctx)) != 0) {
+				wait_service(r);
+				continue;
+			}
+			fresh = true;
+		}
+		if (service_lost(r = refresh(watch_ctx))) {
+			/* pcscd restarted: our handle is stale; a new context
+			 * at once (after a wait if even a new one fails). */
+			cnie_pcsc_free(&watch_ctx);
+			if (fresh)
+				wait_service(r);
 			continue;
 		}
-		refresh();
 		r = cnie_pcsc_wait_change(watch_ctx, -1);
 		if (r != 0 && r != CNIE_ERR_TIMEOUT && r != CNIE_ERR_CANCELLED) {
 			cnie_log_warn("PC/SC watch: %s", cnie_strerror(r));
@@ -250,6 +312,7 @@ cnied_events_start(struct event_base *base, const cnied_config *cfg,
 		nsnap = 1;
 		snprintf(snap[0].name, sizeof(snap[0].name), "%s", CNIED_REFCARD_READER);
 		snap[0].card = true;
+		snap[0].checked = true;
 		snap[0].recognised = true;
 		return 0;
 	}
@@ -257,7 +320,7 @@ cnied_events_start(struct event_base *base, const cnied_config *cfg,
 	 * writes the port file after this): a status asked right after start
 	 * already lists the readers.  pcscd absent: the watcher retries. */
 	if ((r = cnie_pcsc_new(&watch_ctx)) == 0)
-		refresh();
+		refresh(watch_ctx);
 	else
 		snap_err = r;
 	if (pthread_create(&watch_thread, NULL, watch_main, NULL) != 0)

@@ -246,6 +246,7 @@ static struct bufferevent *
 bevcb(struct event_base *base, void *arg)
 {
 	struct timeval tv = {h_cfg->request_timeout, 0};
+	struct bufferevent *bev;
 	SSL *ssl;
 	conn *c;
 
@@ -284,8 +285,12 @@ bevcb(struct event_base *base, void *arg)
 	if (h_nconns >= (size_t)h_cfg->max_connections && !evict_idle())
 		listeners_enable(false);
 	evtimer_add(c->deadline, &tv);
-	return bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
+	bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
 	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	/* libevent keeps the SSL on failure: freeing it unlinks c (conn_ex_free). */
+	if (bev == NULL)
+		SSL_free(ssl);
+	return bev;
 }
 
 static conn *
@@ -714,6 +719,17 @@ handle(struct evhttp_request *req, void *arg)
 
 	(void)arg;
 	memset(&rq, 0, sizeof(rq));
+	/*
+	 * When bevcb returns NULL (no memory for the TLS state), libevent 2.1
+	 * serves the connection over a plain bufferevent of its own: such a
+	 * connection passed neither TLS nor the peer check (client_hello_cb),
+	 * so it gets nothing but this refusal.
+	 */
+	if (req_conn(req) == NULL) {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+		cnied_reply_error(&rp, 400, NULL, "bad-request", "TLS required", -1);
+		return;
+	}
 	rq.origin = evhttp_find_header(in, "Origin");
 	/* No deadline while the request is served: the reply rearms it. */
 	hold(req);

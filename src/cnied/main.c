@@ -439,6 +439,28 @@ default_refcard(void)
 	return out;
 }
 
+/*
+ * jansson's allocator.  jansson 2.14 does not survive its own allocation
+ * failures: a failed buffer growth while lexing is ignored (a byte
+ * dropped, then a write past the buffer: heap corruption), upstream
+ * akheron/jansson issue 362.  Out of memory inside jansson therefore stops
+ * the daemon (a broken invariant) rather than let it run on corrupted
+ * memory; systemd restarts it.
+ */
+static void *
+json_alloc_or_abort(size_t n)
+{
+	static const char msg[] = "cnied: out of memory in jansson: aborting\n";
+	void *p = malloc(n);
+
+	if (p == NULL) {
+		ssize_t w = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+		(void)w;
+		abort();
+	}
+	return p;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -473,6 +495,7 @@ main(int argc, char **argv)
 	uint16_t ports[CNIED_MAX_LISTEN];
 	bool use_syslog = false, refcard = false;
 
+	json_set_alloc_funcs(json_alloc_or_abort, free); /* before any jansson use */
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.request_timeout = 10;
 	cfg.idle_timeout = 30;

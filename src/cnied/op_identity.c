@@ -171,13 +171,16 @@ fill(cnied_job *job, cnie_icao *icao, cnie_icao_files *f)
  * Authentication) when the card has them.
  */
 static int
-read_files(cnied_job *job, cnie_icao *icao, cnie_icao_files *f)
+read_files(cnied_job *job, cnie_icao *icao, const cnie_icao_secret *sec, cnie_icao_files *f)
 {
 	unsigned fields = job->u.identity.fields;
 	int want[5], nwant = 0, i, r;
 
+	/* When the chip ends the session mid-read (or the card is reset),
+	 * access control runs again with this request's CAN; files refused
+	 * with 6982/6A82 are skipped. */
 	if (fields & CNIED_ID_RAW)
-		return cnie_icao_read_all(icao, f, NULL, NULL);
+		return cnie_icao_read_all_secret(icao, sec, 0, f, NULL, NULL);
 	if (fields & CNIED_ID_MRZ)
 		want[nwant++] = 1;
 	if (fields & CNIED_ID_NAMES)
@@ -255,14 +258,15 @@ cnied_op_identity(cnied_card_ctx *w, cnied_job *job)
 	sec.type = CNIE_ICAO_CAN;
 	sec.value = can;
 	sec.flags = 0;
-	r = cnie_icao_open(t, &sec, &icao);
+	/* The CAN stays for this request's reads only (recovery), then is wiped. */
+	if ((r = cnie_icao_open(t, &sec, &icao)) != 0)
+		goto out;
+	if ((r = read_files(job, icao, &sec, &files)) != 0)
+		goto out;
 	OPENSSL_cleanse(can, sizeof(can));
-	if (r != 0)
-		goto out;
-	if ((r = read_files(job, icao, &files)) != 0)
-		goto out;
 	r = fill(job, icao, &files);
 out:
+	OPENSSL_cleanse(can, sizeof(can));
 	cnie_icao_files_clear(&files);
 	cnie_icao_free(&icao);
 	cnie_transport_free(&t);

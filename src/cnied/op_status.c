@@ -1,7 +1,8 @@
 /*
  * GET /v1/status: the readers and cards as the watcher last saw them
- * (events.c), without touching PC/SC on the loop thread, and whether the
- * PC/SC service itself answers.
+ * (events.c), without touching PC/SC on the loop thread (except to try a
+ * new context while pcscd is reported gone), and whether the PC/SC service
+ * itself answers.
  */
 #include <cnie/error.h>
 
@@ -15,10 +16,17 @@ cnied_status_json(const cnied_config *cfg)
 	size_t n, i;
 	int err;
 
+	/* Only while pcscd is reported gone: a new PC/SC context is tried
+	 * here so the first status after pcscd is back lists the readers. */
+	cnied_readers_revive();
 	n = cnied_readers_snapshot(r, CNIED_MAX_READERS, &err);
+	/* "recognised": null until an operation has looked at the card (status
+	 * never touches it), then true or false (not a CNIE card). */
 	for (i = 0; i < n; i++)
-		json_array_append_new(a, json_pack("{s:s,s:b,s:b,s:b}", "name", r[i].name, "card",
-		    r[i].card, "recognised", r[i].recognised, "pinpad", r[i].pinpad));
+		json_array_append_new(a, json_pack("{s:s,s:b,s:o,s:b}", "name", r[i].name, "card",
+		    r[i].card, "recognised",
+		    r[i].checked ? json_boolean(r[i].recognised) : json_null(), "pinpad",
+		    r[i].pinpad));
 	j = json_pack("{s:s,s:s,s:o}", "version", CNIE_VERSION, "transport",
 	    cfg->refcard_dir != NULL ? "reference-card" : "pcsc", "readers", a);
 	if (err != 0 && j != NULL) {

@@ -72,16 +72,23 @@ int
 cnied_pick_reader(cnied_card_ctx *w, const char *wanted, char *out, size_t max)
 {
 	char *chosen = NULL;
+	bool fresh = false;
 	int r;
 
-	if (w->pcsc == NULL && (r = cnie_pcsc_new(&w->pcsc)) != 0)
-		return r;
+again:
+	if (w->pcsc == NULL) {
+		if ((r = cnie_pcsc_new(&w->pcsc)) != 0)
+			return r;
+		fresh = true;
+	}
 	/* A page names a reader by its full name, as /v1/status lists it. */
 	r = cnie_pcsc_select_reader(w->pcsc, wanted, CNIE_PCSC_SELECT_EXACT |
 	    CNIE_PCSC_SELECT_CARD, &chosen, NULL);
-	if (r == CNIE_ERR_NO_SERVICE || r == CNIE_ERR_COMM) {
-		/* pcscd restarted: a new context next time. */
+	if (r == CNIE_ERR_NO_SERVICE || r == CNIE_ERR_STATE || r == CNIE_ERR_COMM) {
+		/* pcscd restarted: our context is stale; one new one at once. */
 		cnie_pcsc_free(&w->pcsc);
+		if (!fresh)
+			goto again;
 		return r;
 	}
 	if (r == CNIE_ERR_BUSY) /* several cards and none named */
@@ -107,13 +114,13 @@ cnied_ask_can(cnied_card_ctx *w, const cnied_job *job, char *can, size_t max)
 
 int
 cnied_card_open(cnied_card_ctx *w, cnied_job *job, const char *want, cnie_card **out,
-    char *reader, size_t rmax)
+    char *reader, size_t rmax, char *can)
 {
 	cnie_transport *t = NULL;
-	char can[CNIED_SECRET_MAX];
 	int r;
 
 	*out = NULL;
+	can[0] = '\0';
 	if (w->cfg->refcard_dir != NULL) {
 		snprintf(reader, rmax, "%s", CNIED_REFCARD_READER);
 		if (w->ref_card == NULL) {
@@ -130,11 +137,12 @@ cnied_card_open(cnied_card_ctx *w, cnied_job *job, const char *want, cnie_card *
 	r = cnie_card_open_reader(w->pcsc, reader, out);
 	if (r != CNIE_ERR_NEED_CAN)
 		goto done;
-	if ((r = cnied_ask_can(w, job, can, sizeof(can))) != 0)
+	if ((r = cnied_ask_can(w, job, can, CNIED_SECRET_MAX)) != 0)
 		goto done;
 	if ((r = cnie_pcsc_connect(w->pcsc, reader, &t)) == 0)
 		r = cnie_card_open_ex(t, can, out);
-	OPENSSL_cleanse(can, sizeof(can));
+	if (r != 0)
+		OPENSSL_cleanse(can, CNIED_SECRET_MAX);
 done:
 	if (r == 0 || r == CNIE_ERR_CARD_NOT_RECOGNISED)
 		cnied_readers_note(reader, r == 0,
@@ -251,12 +259,28 @@ cnied_jb64(const uint8_t *p, size_t n)
 	return j;
 }
 
+/* One card operation on an open card. */
+static int
+op_on_card(cnied_card_ctx *w, cnied_job *job, cnie_card *c, const char *reader)
+{
+	switch (job->op) {
+	case CNIED_OP_CERT:
+		return cnied_op_certificate(w, job, c);
+	case CNIED_OP_AUTH:
+		return cnied_op_authenticate(w, job, c, reader);
+	case CNIED_OP_SIGN:
+		return cnied_op_sign(w, job, c, reader);
+	default:
+		return CNIE_ERR_INTERNAL;
+	}
+}
+
 void
 cnied_op_run(cnied_card_ctx *w, cnied_job *job)
 {
 	cnie_card *c = NULL;
 	const char *want = "";
-	char reader[CNIED_READER_MAX];
+	char reader[CNIED_READER_MAX], can[CNIED_SECRET_MAX] = "";
 	int r;
 
 	job->tries_left = -1;
@@ -266,25 +290,26 @@ cnied_op_run(cnied_card_ctx *w, cnied_job *job)
 	}
 	want = job->op == CNIED_OP_CERT ? job->u.cert.reader : job->op == CNIED_OP_AUTH ?
 	    job->u.auth.reader : job->u.sign.reader;
-	if ((r = cnied_card_open(w, job, want, &c, reader, sizeof(reader))) != 0)
+	if ((r = cnied_card_open(w, job, want, &c, reader, sizeof(reader), can)) != 0)
 		goto out;
-	switch (job->op) {
-	case CNIED_OP_CERT:
-		r = cnied_op_certificate(w, job, c);
-		break;
-	case CNIED_OP_AUTH:
-		r = cnied_op_authenticate(w, job, c, reader);
-		break;
-	case CNIED_OP_SIGN:
-		r = cnied_op_sign(w, job, c, reader);
-		break;
-	default:
-		r = CNIE_ERR_INTERNAL;
+	r = op_on_card(w, job, c, reader);
+	if (r == CNIE_ERR_CARD_RESET && can[0] != '\0') {
+		/* Contactless: the reset ended the PACE session.  The CAN this
+		 * request got is still in hand: PACE again and the operation
+		 * once more (its PIN, if any, asked again: never re-sent).  No
+		 * CAN in hand (never kept past a request): card-reset. */
+		int rr = cnie_card_resume(c, can);
+		if (rr == 0)
+			r = op_on_card(w, job, c, reader);
+		else if (rr == CNIE_ERR_NO_CARD || rr == CNIE_ERR_CARD_REMOVED)
+			r = rr;
 	}
+	OPENSSL_cleanse(can, sizeof(can));
 	/* The reference card keeps its session: a card reset by another
 	 * program (CNIE_ERR_LOGIN_LOST) is simply the next job's fresh start. */
 	cnied_card_release(w, &c, r);
 out:
+	OPENSSL_cleanse(can, sizeof(can));
 	if (r != 0) {
 		json_decref(job->answer);
 		job->answer = NULL;

@@ -1,7 +1,8 @@
 /*
  * The card operations, worker thread side.  Card access is libcnie only
  * (card.h, icao.h, lds.h): no APDU here.  Secrets (PIN, CAN) live in stack
- * buffers wiped before the function that asked for them returns.
+ * buffers wiped before the function that asked for them returns; the CAN
+ * of a PKI operation lives in cnied_op_run's, for that one request only.
  *
  * A cnied_card_ctx is what the worker keeps between jobs: the PC/SC
  * context, the open reference card and the PIN tries each card reported.
@@ -64,9 +65,13 @@ const char *cnied_op_doing(cnied_op op);
 int cnied_pick_reader(cnied_card_ctx *w, const char *wanted, char *out, size_t max);
 /* Asks the CAN through pinentry, naming the origin and the operation. */
 int cnied_ask_can(cnied_card_ctx *w, const cnied_job *job, char *can, size_t max);
-/* Opens the PKI application (the reference card stays open); reader gets its name. */
+/*
+ * Opens the PKI application (the reference card stays open); reader gets
+ * its name.  can (CNIED_SECRET_MAX bytes) gets the CAN the holder gave when
+ * the card needed PACE, else "": the caller wipes it when the request ends.
+ */
 int cnied_card_open(cnied_card_ctx *w, cnied_job *job, const char *want, cnie_card **out,
-    char *reader, size_t rmax);
+    char *reader, size_t rmax, char *can);
 /* Ends a job's use of the card; err decides whether the reference card is reopened. */
 void cnied_card_release(cnied_card_ctx *w, cnie_card **c, int err);
 /* The key for the operation: authentication (sign usage only) or signature. */

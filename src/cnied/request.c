@@ -43,15 +43,23 @@ sign_hash_by_name(const char *name)
 	return NULL;
 }
 
-/* Loads a body as a JSON object (cnie/json.h: size, depth, duplicates). */
+/*
+ * Loads a body as a JSON object (cnie/json.h: size, depth, duplicates).
+ * NULL and *err: -1 (a bad body) or CNIE_ERR_NOMEM.
+ */
 static json_t *
-load_object(const char *body, size_t n, const char **why)
+load_object(const char *body, size_t n, const char **why, int *err)
 {
 	json_t *j = NULL;
 
+	*err = -1;
 	switch (cnie_json_parse_object(body, n, CNIED_MAX_BODY, CNIED_JSON_MAX_DEPTH, &j)) {
 	case 0:
 		return j;
+	case CNIE_ERR_NOMEM:
+		*why = "out of memory";
+		*err = CNIE_ERR_NOMEM;
+		break;
 	case CNIE_ERR_NESTING:
 		*why = "JSON nested too deeply";
 		break;
@@ -65,11 +73,11 @@ load_object(const char *body, size_t n, const char **why)
 	return NULL;
 }
 
-/* The body as an object whose keys are all in allowed[]; NULL (and *why) if not. */
+/* The body as an object whose keys are all in allowed[]; NULL (*why, *err) if not. */
 static json_t *
-open_body(const char *body, size_t n, const char *const *allowed, const char **why)
+open_body(const char *body, size_t n, const char *const *allowed, const char **why, int *err)
 {
-	json_t *j = load_object(body, n, why);
+	json_t *j = load_object(body, n, why, err);
 
 	if (j != NULL && cnie_json_only_keys(j, allowed, NULL) != 0) {
 		*why = "unknown field";
@@ -130,13 +138,13 @@ parse_body(const char *body, size_t n, const char *const *keys, void *out, size_
     const char **why)
 {
 	json_t *j;
-	int r = -1;
+	int r;
 
 	memset(out, 0, out_size);
-	if ((j = open_body(body, n, keys, why)) == NULL)
-		return -1;
-	if (fields(j, out, why) == 0 && opt_string(j, "reader", reader, reader_max, why) == 0)
-		r = 0;
+	if ((j = open_body(body, n, keys, why, &r)) == NULL)
+		return r;
+	if ((r = fields(j, out, why)) == 0)
+		r = opt_string(j, "reader", reader, reader_max, why);
 	json_decref(j);
 	return r;
 }
@@ -240,9 +248,13 @@ sign_fields(json_t *j, void *vout, const char **why)
 	}
 	if ((s = req_string(j, "certificate", &l, why)) == NULL)
 		return -1;
-	if (l > 16384 || (out->cert = malloc(l / 4 * 3 + 3)) == NULL) {
+	if (l > 16384) {
 		*why = "certificate too long";
 		return -1;
+	}
+	if ((out->cert = malloc(l / 4 * 3 + 3)) == NULL) {
+		*why = "out of memory"; /* our failure, not the page's: a 500 */
+		return CNIE_ERR_NOMEM;
 	}
 	if (cnie_base64_decode(s, l, out->cert, l / 4 * 3 + 3, &out->cert_len) != 0) {
 		*why = "certificate must be base64 DER";
