@@ -411,8 +411,10 @@ cnie_pace_terminal_new(const uint8_t *card_access, size_t card_access_len,
 	}
 	if ((r = cnie_pace_card_access_of(infos, pick, one)) != 0)
 		goto out;
-	if ((p = calloc(1, sizeof(*p))) == NULL)
-		return CNIE_ERR_NOMEM;
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		r = CNIE_ERR_NOMEM;
+		goto out;
+	}
 	p->type = type;
 	if ((p->cmd = cnie_buf_new()) == NULL || (p->ctx = EAC_CTX_new()) == NULL) {
 		r = CNIE_ERR_NOMEM;
