@@ -66,6 +66,15 @@ typedef struct conn {
 	bool has_uid;	      /* uid below is the peer's (client_hello_cb) */
 	uint32_t uid;
 	struct conn *prev, *next; /* all connections, oldest first */
+	/* Raw head scan (head_scan_cb): what libevent's parser would hide. */
+	struct evbuffer *in; /* the TLS bufferevent's input (decrypted bytes) */
+	size_t seen;	     /* bytes at the front of `in` already scanned */
+	size_t head;	     /* bytes of the current request head, CRLFs included */
+	size_t line;	     /* characters of the current line, CR and LF excluded */
+	bool scan;	     /* inside a request head */
+	bool started;	     /* the request line has begun */
+	bool bad_ctl;	     /* a control character in the head */
+	bool too_big;	     /* the head passed CNIED_MAX_HEADERS */
 } conn;
 
 static struct event_base *h_base;
@@ -123,6 +132,8 @@ listeners_enable(bool on)
 	h_paused = !on;
 }
 
+static void head_scan_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg);
+
 static void
 conn_ex_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
 {
@@ -135,6 +146,9 @@ conn_ex_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, vo
 	(void)argp;
 	if (c == NULL)
 		return;
+	/* The bufferevent frees the SSL (here) before its input buffer. */
+	if (c->in != NULL)
+		evbuffer_remove_cb(c->in, head_scan_cb, c);
 	if (c->deadline != NULL)
 		event_free(c->deadline);
 	if (c->closed != NULL)
@@ -242,6 +256,93 @@ evict_idle(void)
 	return false;
 }
 
+/*
+ * The raw request head, seen before libevent parses it: libevent 2.1 keeps
+ * the text before a NUL of a header value and counts header bytes without
+ * their CRLFs, so cnied scans the decrypted bytes as they arrive (a callback
+ * on the TLS bufferevent's input buffer, which runs when data is added,
+ * before evhttp's read callback) and handle() refuses the request.  The
+ * scan stops at the empty line ending a head (evhttp's own rule: an empty
+ * line or a lone CR after the request line) and is re-armed by handle():
+ * evhttp has then taken exactly one request out of the buffer and reads
+ * nothing more before the answer, so what is left starts the next one.
+ */
+static void
+head_scan_bytes(conn *c, const uint8_t *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && c->scan; i++) {
+		uint8_t b = p[i];
+
+		if (++c->head > CNIED_MAX_HEADERS)
+			c->too_big = true;
+		if (b == '\n') {
+			if (c->line == 0 && c->started)
+				c->scan = false;
+			c->line = 0;
+			continue;
+		}
+		if (b == '\r')
+			continue;
+		c->started = true;
+		c->line++;
+		if ((b < 0x20 && b != '\t') || b == 0x7F)
+			c->bad_ctl = true;
+	}
+}
+
+static void
+head_scan_from_seen(conn *c)
+{
+	struct evbuffer_ptr pos;
+	struct evbuffer_iovec v[8];
+	size_t len = evbuffer_get_length(c->in);
+	int n, i;
+
+	while (c->scan && c->seen < len) {
+		if (evbuffer_ptr_set(c->in, &pos, c->seen, EVBUFFER_PTR_SET) != 0)
+			break;
+		n = evbuffer_peek(c->in, (ev_ssize_t)(len - c->seen), &pos, v, 8);
+		if (n <= 0)
+			break;
+		for (i = 0; i < n && i < 8 && c->scan; i++) {
+			size_t k = v[i].iov_len;
+
+			if (k > len - c->seen)
+				k = len - c->seen;
+			head_scan_bytes(c, v[i].iov_base, k);
+			c->seen += k;
+		}
+	}
+	c->seen = len;
+}
+
+static void
+head_scan_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+	conn *c = arg;
+
+	(void)buf;
+	/* evhttp drains from the front, the TLS layer adds at the end. */
+	c->seen -= info->n_deleted < c->seen ? info->n_deleted : c->seen;
+	if (info->n_added > 0 && c->scan)
+		head_scan_from_seen(c);
+}
+
+/* A new request head starts at the front of the buffer (handle()). */
+static void
+head_scan_rearm(conn *c)
+{
+	c->seen = 0;
+	c->head = 0;
+	c->line = 0;
+	c->started = false;
+	c->scan = true;
+	if (c->in != NULL)
+		head_scan_from_seen(c);
+}
+
 static struct bufferevent *
 bevcb(struct event_base *base, void *arg)
 {
@@ -288,8 +389,17 @@ bevcb(struct event_base *base, void *arg)
 	bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
 	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 	/* libevent keeps the SSL on failure: freeing it unlinks c (conn_ex_free). */
-	if (bev == NULL)
+	if (bev == NULL) {
 		SSL_free(ssl);
+		return NULL;
+	}
+	c->scan = true;
+	c->in = bufferevent_get_input(bev);
+	if (evbuffer_add_cb(c->in, head_scan_cb, c) == NULL) {
+		c->in = NULL;
+		bufferevent_free(bev); /* frees the SSL, and c with it */
+		return NULL;
+	}
 	return bev;
 }
 
@@ -713,6 +823,7 @@ handle(struct evhttp_request *req, void *arg)
 	cnied_reply rp = {&http_reply_ops, req};
 	cnied_request rq;
 	struct evbuffer *body;
+	conn *c;
 	char *p;
 
 	const char *bad;
@@ -725,11 +836,19 @@ handle(struct evhttp_request *req, void *arg)
 	 * connection passed neither TLS nor the peer check (client_hello_cb),
 	 * so it gets nothing but this refusal.
 	 */
-	if (req_conn(req) == NULL) {
+	if ((c = req_conn(req)) == NULL) {
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
 		cnied_reply_error(&rp, 400, NULL, "bad-request", "TLS required", -1);
 		return;
 	}
+	if (c->bad_ctl || c->too_big) {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+		cnied_reply_error(&rp, 400, NULL, "bad-request",
+		    c->bad_ctl ? "control character in the request head"
+			       : "request head over 8 KiB (line ends counted)", -1);
+		return;
+	}
+	head_scan_rearm(c);
 	rq.origin = evhttp_find_header(in, "Origin");
 	/* No deadline while the request is served: the reply rearms it. */
 	hold(req);
@@ -793,7 +912,8 @@ cnied_http_start(struct event_base *base, const cnied_config *cfg, SSL_CTX *ssl,
 	SSL_CTX_set_client_hello_cb(ssl, client_hello_cb, NULL);
 	evhttp_set_allowed_methods(h_http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
 	    EVHTTP_REQ_OPTIONS);
-	evhttp_set_max_headers_size(h_http, CNIED_MAX_HEADERS);
+	/* Above cnied's own limit (head_scan_bytes), so that cnied answers. */
+	evhttp_set_max_headers_size(h_http, 4 * CNIED_MAX_HEADERS);
 	evhttp_set_max_body_size(h_http, CNIED_MAX_BODY);
 	evhttp_set_timeout(h_http, cfg->idle_timeout);
 	evhttp_set_bevcb(h_http, bevcb, NULL);
