@@ -397,7 +397,13 @@ interferer_run(bool chaos)
 			rd = p;
 	if (rd == NULL)
 		return 1;
-	while (!stop) {
+	/*
+	 * Until stopped, and in coexist mode at least INTERFERE_MIN transactions
+	 * whatever the others' speed (a fast machine finished the signers after
+	 * 9): the test proves nothing if the interferer hardly ran.  A failure
+	 * ends it, so this cannot spin.
+	 */
+	while (!stop || (!chaos && done < INTERFERE_MIN && failed == 0)) {
 		if (SCardConnect(ctx, rd, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1,
 		    &h, &proto) != SCARD_S_SUCCESS) {
 			/* With the card coming and going, no card is an answer too. */
@@ -407,7 +413,7 @@ interferer_run(bool chaos)
 				failed++;
 			continue;
 		}
-		for (int i = 0; i < 5 && !stop; i++) {
+		for (int i = 0; i < 5 && (!stop || (!chaos && done < INTERFERE_MIN)); i++) {
 			if (SCardBeginTransaction(h) != SCARD_S_SUCCESS) {
 				failed++;
 				break;
