@@ -50,56 +50,6 @@ state_dir(const char *opt, char *out, size_t max)
 	return snprintf(out, max, "%s/.local/state/cnied", home) < (int)max ? 0 : -1;
 }
 
-/* Runs argv (no shell); stdout into out (may be NULL).  Exit status or -1. */
-static int
-run(const char *const argv[], unsigned char *out, size_t max, size_t *out_len)
-{
-	/* posix_spawnp's argv is char *const[]: it does not write to the strings. */
-	union {
-		const char *const *c;
-		char *const *m;
-	} av = {argv};
-	posix_spawn_file_actions_t fa;
-	int p[2], st;
-	pid_t pid;
-	size_t n = 0;
-	ssize_t r;
-
-	if (pipe(p) != 0)
-		return -1;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
-	posix_spawn_file_actions_addclose(&fa, p[0]);
-	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	if (posix_spawnp(&pid, argv[0], &fa, NULL, av.m, environ) != 0) {
-		posix_spawn_file_actions_destroy(&fa);
-		close(p[0]);
-		close(p[1]);
-		return -1;
-	}
-	posix_spawn_file_actions_destroy(&fa);
-	close(p[1]);
-	for (;;) {
-		unsigned char buf[4096];
-		r = read(p[0], buf, sizeof(buf));
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		if (out != NULL && (size_t)r <= max - n) {
-			memcpy(out + n, buf, (size_t)r);
-			n += (size_t)r;
-		}
-	}
-	close(p[0]);
-	if (out_len != NULL)
-		*out_len = n;
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 /* The DER of STATE/ca.pem (malloc) or NULL. */
 static unsigned char *
 ca_der(const char *dir, size_t *len)
@@ -153,13 +103,14 @@ nss_dbs(char dbs[][1024], size_t max, bool create)
 static bool
 trusted_in(const char *db, const unsigned char *der, size_t der_len)
 {
-	static unsigned char out[16384];
+	static char out[16384];
 	char dbarg[1100];
 	const char *argv[] = {"certutil", "-L", "-d", dbarg, "-n", BRIDGE_NICK, "-r", NULL};
 	size_t n = 0;
 
 	snprintf(dbarg, sizeof(dbarg), "sql:%s", db);
-	return run(argv, out, sizeof(out), &n) == 0 && n == der_len && memcmp(out, der, n) == 0;
+	return cnie_tool_run(argv, out, sizeof(out), &n) == 0 && n == der_len &&
+	    memcmp(out, der, n) == 0;
 }
 
 /* GET /v1/status over TLS to 127.0.0.1:port, trusting ca.pem only. */
@@ -321,8 +272,8 @@ bridge_trust(cnie_tool *tool, const char *dir)
 		/* Replace an older CA of the same name (a new state dir, a new CA). */
 		if (!trusted_in(dbs[i], der, der_len)) {
 			const char *del[] = {"certutil", "-D", "-d", dbarg, "-n", BRIDGE_NICK, NULL};
-			(void)run(del, NULL, 0, NULL);
-			(void)run(argv, NULL, 0, NULL);
+			(void)cnie_tool_run(del, NULL, 0, NULL);
+			(void)cnie_tool_run(argv, NULL, 0, NULL);
 		}
 		if (trusted_in(dbs[i], der, der_len))
 			json_array_append_new(done, json_string(dbs[i]));
