@@ -123,8 +123,10 @@ foreach(v CNIE_P11KIT_MODULE_CONFIG_DIR CNIE_SYSTEMD_USER_UNIT_DIR CNIE_SYSTEMD_
 endforeach()
 install(CODE "${_cnie_sys_vars}include(\"${CMAKE_CURRENT_LIST_DIR}/CnieInstallSystem.cmake\")")
 
-# The bridge API the units name as their documentation.
-install(FILES ${PROJECT_SOURCE_DIR}/docs/bridge-api.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
+# The bridge API and the kiosk guide the units name as their documentation,
+# and the documented example of cnied's config file (docs/kiosk.md).
+install(FILES ${PROJECT_SOURCE_DIR}/docs/bridge-api.md ${PROJECT_SOURCE_DIR}/docs/kiosk.md
+  ${PROJECT_SOURCE_DIR}/etc/cnied.conf.example DESTINATION ${CMAKE_INSTALL_DOCDIR})
 
 # pkg-config: libcnie.pc.  The installed headers include only the C
 # library's and each other, and only libcnie.so is installed: its own

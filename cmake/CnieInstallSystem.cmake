@@ -90,6 +90,8 @@ foreach(u cnied.service cnied.socket cnied-kiosk.service)
   string(REPLACE "/etc/cnied/" "${_sysconfdir}/cnied/" _text "${_text}")
   string(REPLACE "file:///usr/share/doc/cnie/bridge-api.md"
     "man:cnied(8) file://${_docdir}/bridge-api.md" _text "${_text}")
+  string(REPLACE "file:///usr/share/doc/cnie/kiosk.md" "file://${_docdir}/kiosk.md"
+    _text "${_text}")
   file(WRITE "${_gen}/${u}" "${_text}")
   if(u STREQUAL "cnied-kiosk.service")
     file(INSTALL DESTINATION "${_system_units}" TYPE FILE FILES "${_gen}/${u}")

@@ -53,9 +53,22 @@ typedef struct p11_object {
 	size_t nattrs;
 } p11_object;
 
+/* p11_pace.c: the CAN of a contactless card, kept in a locked page. */
+typedef struct p11_can p11_can;
+
 /* A token: one recognised card in one slot, from insertion to removal. */
 typedef struct p11_token {
+	/*
+	 * NULL while a contactless card waits for PACE (README
+	 * "Contactless"): the token is shown, its objects appear after
+	 * C_Login runs PACE.
+	 */
 	cnie_card *card;
+	cnie_transport *link;	/* contactless, before PACE: the connection */
+	bool contactless;	/* the card is reached over ISO 14443: PACE */
+	bool reader_pace;	/* the reader runs PACE with its keypad: no CAN here */
+	p11_can *can;		/* contactless: the CAN PACE accepted (until removal) */
+	int can_note;		/* P11_CAN_NOTE_*: what the next CAN dialog says first */
 	uint32_t gen; /* bumped on each new token in the slot: stale handles fail */
 	char serial[17];
 	char label[33];
@@ -74,7 +87,6 @@ typedef struct p11_slot {
 	pthread_mutex_t lock;
 	char *reader;
 	bool gone;	   /* reader no longer listed (guarded by the global lock) */
-	bool contactless;  /* needs PACE with a CAN: no token (documented) */
 	bool pinpad;
 	cnie_pcsc *pcsc;   /* this slot's own PC/SC context (lazy) */
 	uint32_t events;   /* pcsc-lite insert/remove counter at token open */
@@ -136,6 +148,26 @@ bool p11_object_match(const p11_object *o, const CK_ATTRIBUTE *tmpl, CK_ULONG n)
 CK_RV p11_object_get(const p11_object *o, CK_ATTRIBUTE *tmpl, CK_ULONG n);
 const p11_attr *p11_object_attr(const p11_object *o, CK_ATTRIBUTE_TYPE type);
 
+/* p11_pace.c */
+/*
+ * Asks the CAN through the pinentry (CNIE_PINENTRY, else "pinentry"), the
+ * dialog naming the application and the reader.  note: what the dialog
+ * says about the last answer.  0 with 1..12 digits in can;
+ * CNIE_ERR_CANCELLED, CNIE_ERR_TIMEOUT, CNIE_ERR_INVALID_ARG (not digits:
+ * nothing sent), CNIE_PINENTRY_ERR_FAILED (logged).
+ */
+#define P11_CAN_NOTE_NONE 0
+#define P11_CAN_NOTE_REFUSED 1 /* the card refused the last CAN (PACE failed) */
+#define P11_CAN_NOTE_FORMAT 2  /* the last answer was not 1..12 digits */
+int p11_can_ask(const char *reader, int note, char *can, size_t cap);
+int p11_can_keep(p11_can **out, const char *can);
+/* The kept CAN (NUL-terminated), NULL when none. */
+const char *p11_can_value(const p11_can *c);
+/* Wipes, unlocks and frees *c; sets it to NULL (NULL-safe). */
+void p11_can_wipe(p11_can **c);
+/* Zeroes the CAN of a slot a fork child inherited (nothing else touched). */
+void p11_can_forget_in_child(p11_can *c);
+
 /* p11_sign.c */
 /* The mechanisms for tokens with RSA and/or EC keys. */
 CK_RV p11_mech_list(bool rsa, bool ec, CK_MECHANISM_TYPE *list, CK_ULONG *count);
@@ -146,9 +178,14 @@ CK_RV p11_sign_init(p11_sign_state *st, const CK_MECHANISM *mech,
 CK_RV p11_sign_update(p11_sign_state *st, const uint8_t *in, size_t n);
 /* The largest signature for the operation's key. */
 size_t p11_sign_max_len(const p11_sign_state *st, const cnie_card_key_info *key);
-/* Hashes if needed and signs on the card (c under its slot's lock). */
+/*
+ * Hashes if needed and signs on the card (c under its slot's lock).  When
+ * the card answers CNIE_ERR_CARD_RESET (a contactless session another
+ * program ended) and resume(arg) re-establishes it, the same input is
+ * sent once more (nothing was signed).
+ */
 CK_RV p11_sign_final(p11_sign_state *st, cnie_card *c, const cnie_card_key_info *key,
-    uint8_t *sig, size_t *sig_len, int *cnie_err);
+    uint8_t *sig, size_t *sig_len, int *cnie_err, int (*resume)(void *), void *arg);
 void p11_sign_clear(p11_sign_state *st);
 
 #endif

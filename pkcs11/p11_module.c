@@ -9,10 +9,14 @@
  * - One slot per PC/SC reader; slot IDs are table indexes and stay stable
  *   for the module's life (a reader that goes away keeps its ID and comes
  *   back on it).  The table is refreshed on C_GetSlotList(NULL list).
- * - A contactless reader never shows a token: the card there needs PACE
- *   with the CAN, which Cryptoki has no way to ask for (C_Login takes the
- *   PIN only).  Such cards are used with cnie-tool.  The slot description
- *   says "(contactless: no token)" once a card was seen there.
+ * - A card on a contactless reader is a token at once, with nothing sent
+ *   (README "Contactless"): its fixed label, no serial, both key types'
+ *   mechanisms, no objects.  PACE runs when an application logs in (or
+ *   changes the PIN): the CAN comes from a pinentry dialog naming the
+ *   application (p11_pace.c), the PIN still from C_Login, its VERIFY
+ *   inside secure messaging.  The CAN PACE accepted is kept, locked in
+ *   memory, until the card leaves the reader: PACE is run again with it,
+ *   once per call, when another program ended our session.
  * - A token is one card from insertion to removal (pcsc-lite's event
  *   counter): a re-inserted card is a new token, old sessions and object
  *   handles are invalid.
@@ -25,7 +29,9 @@
  *   machines.
  * - The token label is the card's label (TokenInfo, "CNIE") and its
  *   serial: distinct per card (NSS names certificates "TOKEN:LABEL"), the
- *   same each time the card is inserted.
+ *   same each time the card is inserted.  A contactless token's label is
+ *   fixed ("CNIE contactless"): its serial is readable only after PACE,
+ *   and NSS keeps the label it read at insertion.
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -36,6 +42,8 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+
+#include <cnie/log.h>
 
 #include "p11_int.h"
 #include "p11_v3.h"
@@ -202,7 +210,9 @@ slot_drop_token(p11_slot *sl)
 	if (sl->have_token) {
 		p11_objects_free(&sl->tok);
 		cnie_card_free(&sl->tok.card);
+		cnie_transport_free(&sl->tok.link);
 	}
+	p11_can_wipe(&sl->tok.can);
 	memset(&sl->tok, 0, sizeof(sl->tok));
 	sl->have_token = false;
 }
@@ -250,17 +260,74 @@ slot_card_error(p11_slot *sl, int r)
 	return p11_ckr(r);
 }
 
+/* Keys of an open card (PrKDF).  Slot lock held. */
+static int
+token_keys(p11_token *t)
+{
+	size_t i, n;
+	int r;
+
+	if ((r = cnie_card_key_count(t->card, &n)) != 0)
+		return r;
+	if (n > P11_MAX_KEYS)
+		n = P11_MAX_KEYS;
+	for (i = 0; i < n; i++) {
+		if ((r = cnie_card_get_key(t->card, i, &t->keys[i])) != 0)
+			return r;
+	}
+	t->nkeys = n;
+	return 0;
+}
+
+/*
+ * A card on a contactless reader: shown as a token with nothing sent
+ * (PACE needs the CAN, asked only when an application logs in).  Its
+ * token information never changes while it stays (README "Contactless":
+ * NSS reads it once, at insertion).  t->link is the connection PACE
+ * will use.
+ */
+static void
+token_contactless(p11_slot *sl, cnie_transport *link)
+{
+	p11_token *t = &sl->tok;
+	const cnie_transport_caps *caps = cnie_transport_get_caps(link);
+
+	t->contactless = true;
+	t->link = link;
+	/*
+	 * A reader that runs PACE itself asks the CAN on its keypad and
+	 * wraps our commands in its session: its PIN pad works too
+	 * (CKF_PROTECTED_AUTHENTICATION_PATH), so neither CAN nor PIN
+	 * reaches the computer.  Any other PIN pad's VERIFY would be plain,
+	 * outside our PACE session: not offered.
+	 */
+	t->reader_pace = caps != NULL && caps->reader_pace;
+	sl->pinpad = t->reader_pace && caps->pinpad_verify;
+	snprintf(t->label, sizeof(t->label), "CNIE contactless");
+	t->serial[0] = '\0';
+	t->tries_left = -1;
+	t->gen = ++sl->next_gen;
+}
+
 static int
 token_open(p11_slot *sl)
 {
 	p11_token *t = &sl->tok;
 	const cnie_transport_caps *caps;
+	cnie_transport *link = NULL;
 	const char *s;
-	size_t i, n;
 	int r;
 
 	memset(t, 0, sizeof(*t));
-	if ((r = cnie_card_open_reader(sl->pcsc, sl->reader, &t->card)) != 0)
+	if ((r = cnie_pcsc_connect(sl->pcsc, sl->reader, &link)) != 0)
+		return r;
+	caps = cnie_transport_get_caps(link);
+	if (caps != NULL && caps->contactless) {
+		token_contactless(sl, link);
+		return 0;
+	}
+	/* The transport is the card's from here, also on failure. */
+	if ((r = cnie_card_open(link, &t->card)) != 0)
 		return r;
 	caps = cnie_transport_get_caps(cnie_card_transport(t->card));
 	sl->pinpad = caps != NULL && caps->pinpad_verify;
@@ -273,21 +340,152 @@ token_open(p11_slot *sl)
 	snprintf(t->label, sizeof(t->label), "%.*s %s",
 	    (int)(sizeof(t->label) - 2 - strlen(t->serial)), s[0] != '\0' ? s : "CNIE",
 	    t->serial);
-	if ((r = cnie_card_key_count(t->card, &n)) != 0)
+	if ((r = token_keys(t)) != 0)
 		goto out;
-	if (n > P11_MAX_KEYS)
-		n = P11_MAX_KEYS;
-	for (i = 0; i < n; i++) {
-		if ((r = cnie_card_get_key(t->card, i, &t->keys[i])) != 0)
-			goto out;
-	}
-	t->nkeys = n;
 	t->tries_left = -1;
 	t->gen = ++sl->next_gen;
 out:
 	if (r != 0)
 		cnie_card_free(&t->card);
 	return r;
+}
+
+/*
+ * PACE for a contactless card that waits for it (C_Login, C_SetPIN): the
+ * CAN from the holder through the pinentry, one PACE per answer.  A CAN
+ * the card refused is not kept and never sent again by the module: the
+ * next call that needs the card asks again, the dialog saying the last one
+ * was refused.  Then the card is open as a contact card is (keys read)
+ * and the CAN is kept until the card leaves (token_resume).  Slot lock
+ * held; a removed card ends the token (sessions freed).
+ */
+static CK_RV
+token_pace(p11_slot *sl)
+{
+	p11_token *t = &sl->tok;
+	char can[16];
+	int r;
+
+	if (t->card != NULL)
+		return CKR_OK;
+	if (t->link == NULL && (r = cnie_pcsc_connect(sl->pcsc, sl->reader, &t->link)) != 0)
+		return slot_card_error(sl, r);
+	if (t->reader_pace) {
+		/* The holder types the CAN on the reader's keypad (card.h). */
+		r = cnie_card_open_ex(t->link, NULL, &t->card);
+		t->link = NULL;
+		if (r == 0)
+			r = token_keys(t);
+		if (r == 0) {
+			t->tries_left = -1;
+			t->pin_known = false;
+			return CKR_OK;
+		}
+		cnie_card_free(&t->card);
+		goto failed;
+	}
+	r = p11_can_ask(sl->reader, t->can_note, can, sizeof(can));
+	if (r != 0) {
+		OPENSSL_cleanse(can, sizeof(can));
+		if (r == CNIE_ERR_INVALID_ARG) {
+			t->can_note = P11_CAN_NOTE_FORMAT;
+			return CKR_FUNCTION_FAILED;
+		}
+		/* The holder cancelled or let the dialog time out: nothing sent. */
+		if (r == CNIE_ERR_CANCELLED || r == CNIE_ERR_TIMEOUT)
+			return CKR_FUNCTION_CANCELED;
+		return CKR_FUNCTION_FAILED; /* the pinentry failed: logged */
+	}
+	/* The connection is the card's from here (freed with it on failure). */
+	r = cnie_card_open_ex(t->link, can, &t->card);
+	t->link = NULL;
+	if (r == 0)
+		r = p11_can_keep(&t->can, can);
+	OPENSSL_cleanse(can, sizeof(can));
+	if (r == 0)
+		r = token_keys(t);
+	if (r == 0) {
+		t->can_note = P11_CAN_NOTE_NONE;
+		t->tries_left = -1;
+		t->pin_known = false;
+		return CKR_OK;
+	}
+	cnie_card_free(&t->card);
+	p11_can_wipe(&t->can);
+failed:
+	if (r == CNIE_ERR_PACE) {
+		/*
+		 * Not CKR_PIN_INCORRECT: the PIN was not even sent, and an
+		 * application told that would ask the holder for the PIN again.
+		 */
+		t->can_note = P11_CAN_NOTE_REFUSED;
+		cnie_log_warn("card on \"%s\": PACE failed, the card access number (CAN) was "
+		    "refused; the next operation asks again", sl->reader);
+		return CKR_FUNCTION_FAILED;
+	}
+	if (r == CNIE_ERR_CARD_NOT_RECOGNISED) {
+		/* PACE worked but there is no CNIE PKI application (a passport?). */
+		slot_drop_token(sl);
+		sl->unrecognised = true;
+		sl->bad_events = sl->events;
+		return CKR_TOKEN_NOT_RECOGNIZED;
+	}
+	return slot_card_error(sl, r);
+}
+
+/*
+ * After CNIE_ERR_CARD_RESET from an open contactless card: another
+ * program's plain command or its own PACE ended our secure messaging
+ * session, or the card was reset (docs/card-profile.md 9).  PACE runs
+ * again with the kept CAN (MSE:SET AT and four GENERAL AUTHENTICATE; a
+ * reconnect and a SELECT after a reset).  The call then sends its command
+ * once more: the card refused the first at the secure messaging layer,
+ * before executing it (so a VERIFY was not compared).  Whether the PIN
+ * status survived is the card's: a card that dropped it answers 6982 and
+ * the call gets CKR_USER_NOT_LOGGED_IN.  Slot lock held; arg is the slot.
+ * Returns 0, or the error the call reports.
+ */
+static int
+token_resume(void *arg)
+{
+	p11_slot *sl = arg;
+	p11_token *t = &sl->tok;
+	int r;
+
+	if (!t->contactless || t->card == NULL ||
+	    (p11_can_value(t->can) == NULL && !t->reader_pace))
+		return CNIE_ERR_CARD_RESET;
+	/* A PACE reader asks for the CAN on its keypad again (nothing kept here). */
+	r = cnie_card_resume(t->card, t->reader_pace ? NULL : p11_can_value(t->can));
+	if (r != 0) {
+		cnie_log_warn("card on \"%s\": secure messaging could not be re-established: %s",
+		    sl->reader, cnie_strerror(r));
+		return r;
+	}
+	t->pin_known = false;
+	cnie_log_info("card on \"%s\": another program ended the secure messaging session; "
+	    "PACE run again with the kept card access number", sl->reader);
+	return 0;
+}
+
+/*
+ * *r from a card call: true when the contactless session was lost and is
+ * back, and the call is to be made once more.  When it cannot come back,
+ * *r becomes the reason (a removal, say).
+ */
+static bool
+resumed(p11_slot *sl, int *r)
+{
+	int r2;
+
+	if (*r != CNIE_ERR_CARD_RESET || !sl->tok.contactless)
+		return false;
+	if ((r2 = token_resume(sl)) != 0) {
+		if (r2 != CNIE_ERR_CARD_RESET)
+			*r = r2;
+		return false;
+	}
+	return true;
 }
 
 /*
@@ -322,7 +520,7 @@ slot_refresh(p11_slot *sl)
 			return 0;
 		slot_drop_token(sl); /* removed and inserted again */
 	}
-	if ((sl->unrecognised || sl->contactless) && st.event_count == sl->bad_events)
+	if (sl->unrecognised && st.event_count == sl->bad_events)
 		return 0;
 	sl->unrecognised = false;
 	r = token_open(sl);
@@ -331,10 +529,7 @@ slot_refresh(p11_slot *sl)
 		sl->events = st.event_count;
 		return 0;
 	}
-	if (r == CNIE_ERR_NEED_CAN) {
-		sl->contactless = true;
-		sl->bad_events = st.event_count;
-	} else if (r == CNIE_ERR_CARD_NOT_RECOGNISED) {
+	if (r == CNIE_ERR_CARD_NOT_RECOGNISED) {
 		sl->unrecognised = true;
 		sl->bad_events = st.event_count;
 	}
@@ -512,8 +707,12 @@ C_Initialize(CK_VOID_PTR pInitArgs)
 	}
 	if (g.init) {
 		/* Forked child: the parent's handles are left alone. */
-		for (i = 0; i < g.nslots && norphans < sizeof(orphans) / sizeof(orphans[0]); i++)
-			orphans[norphans++] = g.slots[i];
+		for (i = 0; i < g.nslots; i++) {
+			/* The parent's card access numbers are not the child's. */
+			p11_can_forget_in_child(g.slots[i]->tok.can);
+			if (norphans < sizeof(orphans) / sizeof(orphans[0]))
+				orphans[norphans++] = g.slots[i];
+		}
 		if (g.pcsc != NULL && norphan_ctx < 8)
 			orphan_ctx[norphan_ctx++] = g.pcsc;
 		if (g.wait_pcsc != NULL && norphan_ctx < 8)
@@ -712,8 +911,7 @@ C_GetSlotInfo(CK_SLOT_ID slotID, CK_SLOT_INFO_PTR pInfo)
 		return CKR_ARGUMENTS_BAD;
 	}
 	memset(pInfo, 0, sizeof(*pInfo));
-	snprintf(desc, sizeof(desc), "%s%s", sl->reader,
-	    sl->contactless ? " (contactless: no token)" : "");
+	snprintf(desc, sizeof(desc), "%s", sl->reader);
 	pad(pInfo->slotDescription, sizeof(pInfo->slotDescription), desc);
 	pad(pInfo->manufacturerID, sizeof(pInfo->manufacturerID), "PC/SC");
 	pInfo->flags = CKF_REMOVABLE_DEVICE | CKF_HW_SLOT;
@@ -731,7 +929,13 @@ token_pin_status(p11_slot *sl)
 	bool blocked = false, verified = false;
 	int tries = -1, r;
 
-	if (t->pin_known)
+	/*
+	 * Contactless: only what our own VERIFYs taught.  An empty VERIFY
+	 * would need PACE, and every PACE ends another program's session:
+	 * two programs merely polling C_GetTokenInfo would take turns
+	 * re-running it.
+	 */
+	if (t->pin_known || t->contactless)
 		return CKR_OK;
 	r = cnie_card_pin_status(t->card, &tries, &blocked, &verified);
 	if (r == CNIE_ERR_LOGIN_LOST) {
@@ -769,7 +973,8 @@ C_GetTokenInfo(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo)
 	memset(pInfo, 0, sizeof(*pInfo));
 	pad(pInfo->label, sizeof(pInfo->label), t->label);
 	pad(pInfo->manufacturerID, sizeof(pInfo->manufacturerID), "CNIE");
-	snprintf(model, sizeof(model), "CNIE %s",
+	/* Contactless: the same before and after PACE (README "Contactless"). */
+	snprintf(model, sizeof(model), "CNIE %s", t->contactless ? "contactless" :
 	    t->nkeys > 0 && t->keys[0].type == CNIE_CARD_KEY_RSA ? "RSA" : "EC");
 	pad(pInfo->model, sizeof(pInfo->model), model);
 	pad(pInfo->serialNumber, sizeof(pInfo->serialNumber), t->serial);
@@ -814,7 +1019,13 @@ token_key_types(const p11_token *t, bool *rsa, bool *ec)
 {
 	size_t i;
 
-	*rsa = *ec = false;
+	/*
+	 * Contactless: the keys are known only after PACE, and NSS reads the
+	 * mechanism list once at insertion: both types, all the time.
+	 */
+	*rsa = *ec = t->contactless;
+	if (t->contactless)
+		return;
 	for (i = 0; i < t->nkeys; i++) {
 		if (t->keys[i].type == CNIE_CARD_KEY_RSA)
 			*rsa = true;
@@ -1194,8 +1405,14 @@ C_Login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR pPin,
 	}
 	if (pPin != NULL && (rv = pin_copy(pin, sizeof(pin), pPin, ulPinLen)) != CKR_OK)
 		goto out;
+	/* Contactless: PACE first (the CAN dialog), then the VERIFY under it. */
+	if ((rv = token_pace(sl)) != CKR_OK)
+		goto out;
 	r = pPin == NULL ? cnie_card_pin_verify_pinpad(sl->tok.card, &tries) :
 	    cnie_card_pin_verify(sl->tok.card, pin, &tries);
+	if (resumed(sl, &r))
+		r = pPin == NULL ? cnie_card_pin_verify_pinpad(sl->tok.card, &tries) :
+		    cnie_card_pin_verify(sl->tok.card, pin, &tries);
 	if (r == CNIE_ERR_LOGIN_LOST) {
 		/*
 		 * The card was reset by another program and reconnected before
@@ -1273,6 +1490,8 @@ C_SetPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pOldPin, CK_ULONG ulOldLen,
 		goto out;
 	}
 	if (pOldPin == NULL && pNewPin == NULL && sl->pinpad) {
+		if ((rv = token_pace(sl)) != CKR_OK)
+			goto out;
 		r = cnie_card_pin_change_pinpad(sl->tok.card, &tries);
 	} else {
 		if (pOldPin == NULL || pNewPin == NULL) {
@@ -1282,7 +1501,11 @@ C_SetPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pOldPin, CK_ULONG ulOldLen,
 		if ((rv = pin_copy(old, sizeof(old), pOldPin, ulOldLen)) != CKR_OK ||
 		    (rv = pin_copy(nw, sizeof(nw), pNewPin, ulNewLen)) != CKR_OK)
 			goto out;
+		if ((rv = token_pace(sl)) != CKR_OK)
+			goto out;
 		r = cnie_card_pin_change(sl->tok.card, old, nw, &tries);
+		if (resumed(sl, &r))
+			r = cnie_card_pin_change(sl->tok.card, old, nw, &tries);
 	}
 	note_pin_result(&sl->tok, r, tries);
 	if (r != 0)
@@ -1339,9 +1562,14 @@ token_objects(p11_slot *sl)
 
 	if (sl->tok.objects_built)
 		return CKR_OK;
+	/* Contactless before PACE: no objects yet (README "Contactless"). */
+	if (sl->tok.card == NULL)
+		return CKR_OK;
 	r = p11_objects_build(&sl->tok);
 	if (r == CNIE_ERR_LOGIN_LOST)
 		r = p11_objects_build(&sl->tok); /* the reset cost the login only */
+	if (resumed(sl, &r))
+		r = p11_objects_build(&sl->tok);
 	return r == 0 ? CKR_OK : slot_card_error(sl, r);
 }
 
@@ -1631,7 +1859,8 @@ sign_finish(p11_slot *sl, p11_session *s, CK_BYTE_PTR sig, CK_ULONG_PTR sig_len)
 		rv = CKR_USER_NOT_LOGGED_IN;
 		goto out;
 	}
-	rv = p11_sign_final(&s->sign, sl->tok.card, &sl->tok.keys[s->sign.key], sig, &n, &r);
+	rv = p11_sign_final(&s->sign, sl->tok.card, &sl->tok.keys[s->sign.key], sig, &n, &r,
+	    token_resume, sl);
 	if (rv == CKR_OK)
 		*sig_len = n;
 out:

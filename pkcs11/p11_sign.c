@@ -227,13 +227,13 @@ p11_sign_max_len(const p11_sign_state *st, const cnie_card_key_info *key)
 
 CK_RV
 p11_sign_final(p11_sign_state *st, cnie_card *c, const cnie_card_key_info *key, uint8_t *sig,
-    size_t *sig_len, int *cnie_err)
+    size_t *sig_len, int *cnie_err, int (*resume)(void *), void *arg)
 {
 	uint8_t hash[EVP_MAX_MD_SIZE];
 	const uint8_t *in;
 	unsigned int hlen = 0;
 	size_t n, k = (key->bits + 7) / 8;
-	int r;
+	int r, rr;
 
 	*cnie_err = 0;
 	if (st->mdctx != NULL) {
@@ -260,10 +260,24 @@ p11_sign_final(p11_sign_state *st, cnie_card *c, const cnie_card_key_info *key, 
 			break;
 		}
 	}
-	if (st->internal_auth)
-		r = cnie_card_internal_auth(c, key->id, key->id_len, &st->cm, in, n, sig, sig_len);
-	else
-		r = cnie_card_sign(c, key->id, key->id_len, &st->cm, in, n, sig, sig_len);
+	for (int round = 0;; round++) {
+		size_t len = *sig_len;
+
+		if (st->internal_auth)
+			r = cnie_card_internal_auth(c, key->id, key->id_len, &st->cm, in, n, sig, &len);
+		else
+			r = cnie_card_sign(c, key->id, key->id_len, &st->cm, in, n, sig, &len);
+		if (r == 0)
+			*sig_len = len;
+		if (r != CNIE_ERR_CARD_RESET || round > 0 || resume == NULL)
+			break;
+		/* The session cannot come back: its reason (a removal, say) is the outcome. */
+		if ((rr = resume(arg)) != 0) {
+			if (rr != CNIE_ERR_CARD_RESET)
+				r = rr;
+			break;
+		}
+	}
 	OPENSSL_cleanse(hash, sizeof(hash));
 	*cnie_err = r;
 	return p11_ckr(r);

@@ -28,6 +28,10 @@ export declare const ErrorCode: Readonly<{
   CARD_ERROR: "card-error";
   PAYLOAD_TOO_LARGE: "payload-too-large";
   CAN_INCORRECT: "can-incorrect";
+  /** Kiosk mode: a PIN operation on a reader without PIN pad. */
+  PINPAD_REQUIRED: "pinpad-required";
+  /** Kiosk mode: the card needs a CAN, which no dialog may ask. */
+  PACE_READER_REQUIRED: "pace-reader-required";
   BRIDGE_UNREACHABLE: "bridge-unreachable";
   PERMISSION_DENIED: "permission-denied";
   INSECURE_CONTEXT: "insecure-context";
@@ -81,6 +85,16 @@ export interface CardOptions extends RequestOptions {
   reader?: string;
 }
 
+export interface SignOptions extends CardOptions {
+  /**
+   * The document's title, shown in the consent dialog beside the origin as
+   * the site's own words: 1 to 100 characters of one-line printable text (no
+   * control, bidirectional or invisible formatting character), else the
+   * bridge answers 400 bad-request naming "description".
+   */
+  description?: string;
+}
+
 export type HashFunction = "SHA-224" | "SHA-256" | "SHA-384" | "SHA-512";
 
 export interface SignatureAlgorithm {
@@ -125,6 +139,8 @@ export interface Identity {
   raw?: { com: string; sod: string; dg: Record<string, string> };
   activeAuth?: { signature: string; verified: boolean };
   chipAuth?: boolean;
+  /** How the chip proved it holds DG14's key: PACE Chip Authentication Mapping or Chip Authentication. */
+  chipAuthMethod?: "cam" | "ca";
 }
 
 export type CardState = "no-card" | "cnie" | "not-checked" | "not-recognised";
@@ -142,7 +158,7 @@ export declare class CnieBridge {
   authenticate(challengeNonce: string, options?: CardOptions): Promise<AuthToken>;
   getCertificate(type?: "auth" | "sign", options?: CardOptions): Promise<CertificateResult>;
   sign(certificate: string, hash: Uint8Array | ArrayBuffer | string, hashFunction?: HashFunction,
-    options?: CardOptions): Promise<SignResult>;
+    options?: SignOptions): Promise<SignResult>;
   identity(fields?: IdentityField[], challenge?: Uint8Array | ArrayBuffer | string,
     options?: CardOptions): Promise<Identity>;
 }

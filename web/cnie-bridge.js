@@ -51,6 +51,9 @@ export const ErrorCode = Object.freeze({
   CARD_ERROR: "card-error",
   PAYLOAD_TOO_LARGE: "payload-too-large",
   CAN_INCORRECT: "can-incorrect",
+  // Kiosk mode (docs/kiosk.md): the PIN only on a PIN pad, no CAN dialog.
+  PINPAD_REQUIRED: "pinpad-required",
+  PACE_READER_REQUIRED: "pace-reader-required",
   // Client side:
   BRIDGE_UNREACHABLE: "bridge-unreachable", // not running, TLS not trusted, or blocked by the browser
   PERMISSION_DENIED: "permission-denied", // the user refused loopback access (Local Network Access)
@@ -234,7 +237,10 @@ export class CnieBridge {
 
   // Signs a hash (Uint8Array/ArrayBuffer or base64) with the signing key of
   // the card holding certificate (b64 DER from getCertificate("sign")).
-  async sign(certificate, hash, hashFunction = "SHA-256", { reader, ...opts } = {}) {
+  // description (optional): the document's title, up to 100 characters of
+  // one-line printable text, shown in the consent dialog as the site's words
+  // (docs/bridge-api.md "sign").
+  async sign(certificate, hash, hashFunction = "SHA-256", { reader, description, ...opts } = {}) {
     if (!(hashFunction in HASH_LENGTHS)) {
       throw new CnieBridgeError(ErrorCode.BAD_REQUEST, msg(N_("unsupported hash function {name}"), { name: hashFunction }));
     }
@@ -250,6 +256,7 @@ export class CnieBridge {
     }
     const body = { certificate, hash: toBase64(bytes), hashFunction };
     if (reader) body.reader = reader;
+    if (description !== undefined) body.description = description;
     return this._request("POST", "/v1/sign", body, opts);
   }
 

@@ -156,7 +156,15 @@ export const CODE_MAP = Object.freeze({
   [BridgeCode.PIN_BLOCKED]: NativeFatalError,
   [BridgeCode.CARD_ERROR]: NativeFatalError,
   "can-incorrect": NativeFatalError,
-  [BridgeCode.NOT_FOUND]: UnknownError,
+  "pinpad-required": NativeFatalError,
+  "pace-reader-required": NativeFatalError,
+  // The card lacks the key or certificate asked for (422), or the bridge lacks
+  // the endpoint (404): either way the native side cannot do it.
+  [BridgeCode.NOT_FOUND]: NativeFatalError,
+  // libcnie's other codes (docs/errors.md), which the bridge passes on as they are.
+  "pin-format": NativeFatalError,
+  "can-required": NativeFatalError,
+  "reader-access-denied": NativeFatalError,
   [BridgeCode.BAD_RESPONSE]: UnknownError,
   [BridgeCode.ABORTED]: UnknownError,
 });

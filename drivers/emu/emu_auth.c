@@ -70,6 +70,7 @@ struct emu_auth {
 	uint16_t wrong_key_sw; /* answer to a wrong BAC/PACE key */
 	cnie_card_hash aa_hash_rsa, aa_hash_ec;
 	bool aa_explicit_trailer;
+	int cam_fault;
 
 	enum auth_state state;
 	bool challenge_valid;
@@ -79,6 +80,8 @@ struct emu_auth {
 	BUF_MEM *term_map;
 	BUF_MEM *term_eph;
 	int ca_nid;
+	bool cam; /* the PACE run in progress is PACE-CAM */
+	bool im;  /* ... or PACE-IM */
 
 	cnie_sm *sm;	  /* protects the next command */
 	cnie_sm *retired; /* replaced during the last call, freed on the next */
@@ -139,6 +142,8 @@ run_reset(emu_auth *a)
 	a->term_map = NULL;
 	BUF_MEM_clear_free(a->term_eph);
 	a->term_eph = NULL;
+	a->cam = false;
+	a->im = false;
 	a->state = ST_IDLE;
 	/* A failed step leaves OpenSSL errors behind: not the next caller's. */
 	ERR_clear_error();
@@ -253,6 +258,7 @@ emu_auth_new(const emu_auth_cfg *cfg, emu_auth **out)
 	a->aa_key = cfg->aa_key;
 	a->ca_key = cfg->ca_key;
 	a->aa_explicit_trailer = cfg->aa_explicit_trailer;
+	a->cam_fault = (int)cfg->cam_fault;
 	a->aa_hash_rsa = cfg->aa_hash != CNIE_CARD_HASH_NONE ? cfg->aa_hash : CNIE_CARD_HASH_SHA1;
 	a->aa_hash_ec = cfg->aa_hash;
 	if (a->aa_hash_ec == CNIE_CARD_HASH_NONE && (cfg->dg14 == NULL ||
@@ -412,25 +418,24 @@ out:
 /*
  * The card's side of several PACEInfos (9303-11 9.2.1): the one the
  * terminal names by OID (80) and parameterId (84, needed only when the
- * OID is offered with several), as a one-PACEInfo EF.CardAccess for
- * OpenPACE.  false when EF.CardAccess offers no such PACEInfo.
+ * OID is offered with several), in *infos.  NULL when EF.CardAccess offers
+ * no such PACEInfo.
  */
-static bool
-pace_offer(const emu_auth *a, const cnie_tlv *oid, const uint8_t *d, size_t n, cnie_buf *one)
+static const cnie_pace_info *
+pace_offer(const emu_auth *a, const cnie_tlv *oid, const uint8_t *d, size_t n,
+    cnie_pace_infos *infos)
 {
-	cnie_pace_infos *infos = calloc(1, sizeof(*infos));
 	const cnie_pace_info *hit = NULL;
 	cnie_tlv id, seq, po;
 	cnie_cur c;
 	long want = -1;
 	size_t i, k;
-	bool ok = false;
 
-	if (infos == NULL || cnie_pace_infos_parse(a->card_access, a->card_access_len, infos) != 0)
-		goto out;
+	if (cnie_pace_infos_parse(a->card_access, a->card_access_len, infos) != 0)
+		return NULL;
 	if (cnie_tlv_find(d, n, 0x84, &id) == 0) {
 		if (id.len == 0 || id.len > 3)
-			goto out;
+			return NULL;
 		want = 0;
 		for (k = 0; k < id.len; k++)
 			want = (want << 8) | id.value[k];
@@ -448,22 +453,23 @@ pace_offer(const emu_auth *a, const cnie_tlv *oid, const uint8_t *d, size_t n, c
 		if (want >= 0 && pi->param_id != want)
 			continue;
 		if (hit != NULL)
-			goto out; /* ambiguous without parameterId */
+			return NULL; /* ambiguous without parameterId */
 		hit = pi;
 	}
-	ok = hit != NULL && cnie_pace_card_access_of(infos, hit, one) == 0;
-out:
-	free(infos);
-	return ok;
+	return hit;
 }
+
+static int curve_id(EVP_PKEY *key);
 
 static int
 mse_pace(emu_auth *a, const uint8_t *d, size_t n, uint16_t *sw)
 {
 	cnie_tlv oid, ref, id;
-	cnie_buf *one = NULL;
+	cnie_pace_infos *infos = NULL;
+	const cnie_pace_info *hit;
 	uint8_t h[20];
 	int nid;
+	bool ok;
 
 	run_reset(a);
 	if (cnie_tlv_validate(d, n, 2) != 0 || cnie_tlv_find(d, n, 0x80, &oid) != 0 ||
@@ -475,20 +481,28 @@ mse_pace(emu_auth *a, const uint8_t *d, size_t n, uint16_t *sw)
 		*sw = SW_REF_NOT_FOUND;
 		return 1;
 	}
-	if ((a->ctx = EAC_CTX_new()) == NULL || (one = cnie_buf_new()) == NULL) {
-		cnie_buf_free(&one);
+	if ((a->ctx = EAC_CTX_new()) == NULL || (infos = calloc(1, sizeof(*infos))) == NULL) {
+		free(infos);
 		return CNIE_ERR_NOMEM;
 	}
-	if (!pace_offer(a, &oid, d, n, one) ||
-	    EAC_CTX_init_ef_cardaccess(cnie_buf_ptr(one), cnie_buf_len(one), a->ctx) != 1 ||
-	    a->ctx->pace_ctx == NULL) {
-		cnie_buf_free(&one);
+	/*
+	 * PACE-CAM (9303-11 4.4.3.5) needs the chip's static Chip
+	 * Authentication key on the PACE domain parameters; a chip without one
+	 * could not offer it.
+	 */
+	hit = pace_offer(a, &oid, d, n, infos);
+	ok = hit != NULL && cnie_pace_ctx_init(a->ctx, infos, hit) == 0 &&
+	    (hit->mapping != CNIE_PACE_CAM ||
+		(a->ca_key != NULL && curve_id(a->ca_key) == a->ctx->pace_ctx->id));
+	a->cam = ok && hit->mapping == CNIE_PACE_CAM;
+	a->im = ok && hit->mapping == CNIE_PACE_IM;
+	free(infos);
+	if (!ok) {
 		ERR_clear_error();
 		run_reset(a);
 		*sw = SW_REF_NOT_FOUND;
 		return 1;
 	}
-	cnie_buf_free(&one);
 	/* The OID must be the one EF.CardAccess offers (and its parameterId). */
 	nid = oid_nid(oid.value, oid.len);
 	if (nid == NID_undef || nid != a->ctx->pace_ctx->protocol) {
@@ -536,7 +550,7 @@ mse_pace(emu_auth *a, const uint8_t *d, size_t n, uint16_t *sw)
 	return 1;
 }
 
-/* The curve's standardized domain parameter id (TR-03110-3 Table 4). */
+/* The key's standardized domain parameter id (TR-03110-3 Table 4), -1 if none. */
 static int
 curve_id(EVP_PKEY *key)
 {
@@ -551,7 +565,23 @@ curve_id(EVP_PKEY *key)
 	};
 	char name[64];
 	size_t i, len = 0;
+	BIGNUM *q = NULL;
+	int qbits;
 
+	/* DH: the standardized groups 0-2 (RFC 5114 2.1-2.3), told by p and q. */
+	if (EVP_PKEY_get_base_id(key) == EVP_PKEY_DH || EVP_PKEY_get_base_id(key) == EVP_PKEY_DHX) {
+		if (EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_FFC_Q, &q) != 1)
+			return -1;
+		qbits = BN_num_bits(q);
+		BN_free(q);
+		if (EVP_PKEY_get_bits(key) == 1024 && qbits == 160)
+			return 0;
+		if (EVP_PKEY_get_bits(key) == 2048 && qbits == 224)
+			return 1;
+		if (EVP_PKEY_get_bits(key) == 2048 && qbits == 256)
+			return 2;
+		return -1;
+	}
 	if (EVP_PKEY_get_base_id(key) != EVP_PKEY_EC ||
 	    EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, name, sizeof(name),
 		&len) != 1)
@@ -606,7 +636,9 @@ mse_ca(emu_auth *a, const uint8_t *d, size_t n, uint16_t *sw)
 	nid = oid_nid(oid.value, oid.len);
 	if (a->ca_key == NULL || !dg14_has_ca_oid(a, oid.value, oid.len) ||
 	    (nid != NID_id_CA_ECDH_3DES_CBC_CBC && nid != NID_id_CA_ECDH_AES_CBC_CMAC_128 &&
-		nid != NID_id_CA_ECDH_AES_CBC_CMAC_192 && nid != NID_id_CA_ECDH_AES_CBC_CMAC_256) ||
+		nid != NID_id_CA_ECDH_AES_CBC_CMAC_192 && nid != NID_id_CA_ECDH_AES_CBC_CMAC_256 &&
+		nid != NID_id_CA_DH_3DES_CBC_CBC && nid != NID_id_CA_DH_AES_CBC_CMAC_128 &&
+		nid != NID_id_CA_DH_AES_CBC_CMAC_192 && nid != NID_id_CA_DH_AES_CBC_CMAC_256) ||
 	    (cid = curve_id(a->ca_key)) < 0) {
 		*sw = SW_REF_NOT_FOUND;
 		return 1;
@@ -667,6 +699,106 @@ put_ga(cnie_buf *resp, uint32_t tag, const BUF_MEM *v)
 	return cnie_tlv_close(resp, mark);
 }
 
+/*
+ * The chip's half of Chip Authentication Mapping (9303-11 4.4.3.5):
+ * CA_IC = SK_IC^-1 * SK_Map,IC mod n, with SK_Map,IC its generic-mapping
+ * private key and SK_IC its static Chip Authentication key, as an octet
+ * string of the order's length; A_IC = E(KSenc, CA_IC) in CBC with IV =
+ * E(KSenc, -1) after ISO/IEC 9797-1 method 2 padding.  Written here with
+ * OpenSSL directly, independently of libcnie's terminal side.
+ */
+static int
+cam_data(emu_auth *a, cnie_buf *enc)
+{
+	static const uint8_t ones[16] = { 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+		0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF };
+	const KA_CTX *ka = a->ctx->pace_ctx->ka_ctx;
+	BIGNUM *sk_map = NULL, *sk_ic = NULL, *n = NULL, *ca = NULL;
+	BN_CTX *bc = NULL;
+	EVP_CIPHER_CTX *cx = NULL;
+	const EVP_CIPHER *cbc, *ecb;
+	uint8_t plain[66 + 16], iv[16], out[66 + 16];
+	size_t olen, plen;
+	int l1 = 0, l2 = 0, r = CNIE_ERR_CRYPTO;
+
+	switch (ka->k_enc != NULL ? ka->k_enc->length : 0) {
+	case 16:
+		cbc = EVP_aes_128_cbc();
+		ecb = EVP_aes_128_ecb();
+		break;
+	case 24:
+		cbc = EVP_aes_192_cbc();
+		ecb = EVP_aes_192_ecb();
+		break;
+	case 32:
+		cbc = EVP_aes_256_cbc();
+		ecb = EVP_aes_256_ecb();
+		break;
+	default:
+		return CNIE_ERR_INTERNAL;
+	}
+	if ((bc = BN_CTX_new()) == NULL || (ca = BN_new()) == NULL ||
+	    EVP_PKEY_get_bn_param(a->ctx->pace_ctx->static_key, OSSL_PKEY_PARAM_PRIV_KEY,
+		&sk_map) != 1 ||
+	    EVP_PKEY_get_bn_param(a->ca_key, OSSL_PKEY_PARAM_PRIV_KEY, &sk_ic) != 1 ||
+	    EVP_PKEY_get_bn_param(a->ca_key, OSSL_PKEY_PARAM_EC_ORDER, &n) != 1 ||
+	    BN_mod_inverse(ca, sk_ic, n, bc) == NULL ||
+	    BN_mod_mul(ca, ca, sk_map, n, bc) != 1)
+		goto out;
+	/* Test fault: another number, well formed, that does not verify. */
+	if (a->cam_fault == EMU_CAM_WRONG && BN_mod_add(ca, ca, BN_value_one(), n, bc) != 1)
+		goto out;
+	olen = (size_t)BN_num_bytes(n);
+	if (olen > 66 || BN_bn2binpad(ca, plain, (int)olen) != (int)olen)
+		goto out;
+	plen = (olen / 16 + 1) * 16;
+	memset(plain + olen, 0, plen - olen);
+	/* Test fault: the padding's 80 missing. */
+	plain[olen] = a->cam_fault == EMU_CAM_PADDING ? 0x00 : 0x80;
+	if ((cx = EVP_CIPHER_CTX_new()) == NULL ||
+	    EVP_EncryptInit_ex(cx, ecb, NULL, (const uint8_t *)ka->k_enc->data, NULL) != 1 ||
+	    EVP_CIPHER_CTX_set_padding(cx, 0) != 1 ||
+	    EVP_EncryptUpdate(cx, iv, &l1, ones, sizeof(ones)) != 1 || l1 != 16 ||
+	    EVP_EncryptInit_ex(cx, cbc, NULL, (const uint8_t *)ka->k_enc->data, iv) != 1 ||
+	    EVP_CIPHER_CTX_set_padding(cx, 0) != 1 ||
+	    EVP_EncryptUpdate(cx, out, &l1, plain, (int)plen) != 1 ||
+	    EVP_EncryptFinal_ex(cx, out + l1, &l2) != 1 || (size_t)(l1 + l2) != plen)
+		goto out;
+	r = cnie_buf_put(enc, out, plen);
+out:
+	EVP_CIPHER_CTX_free(cx);
+	BN_clear_free(sk_map);
+	BN_clear_free(sk_ic);
+	BN_free(n);
+	BN_clear_free(ca);
+	BN_CTX_free(bc);
+	cnie_wipe(plain, sizeof(plain));
+	cnie_wipe(iv, sizeof(iv));
+	return r;
+}
+
+/* 7C{86 T.PICC, 8A A_IC}: the last PACE-CAM answer (9303-11 4.4.4.2). */
+static int
+cam_answer(emu_auth *a, const BUF_MEM *token, cnie_buf *resp)
+{
+	cnie_buf *enc = NULL;
+	size_t mark;
+	int r;
+
+	if ((enc = cnie_buf_new()) == NULL)
+		return CNIE_ERR_NOMEM;
+	if ((r = cam_data(a, enc)) != 0 || (r = cnie_tlv_open(resp, 0x7C, &mark)) != 0 ||
+	    (r = cnie_tlv_put(resp, 0x86, token->data, token->length)) != 0)
+		goto out;
+	if (a->cam_fault != EMU_CAM_ABSENT &&
+	    (r = cnie_tlv_put(resp, 0x8A, cnie_buf_ptr(enc), cnie_buf_len(enc))) != 0)
+		goto out;
+	r = cnie_tlv_close(resp, mark);
+out:
+	cnie_buf_free(&enc);
+	return r;
+}
+
 static int
 ga_pace(emu_auth *a, const cnie_apdu *cmd, cnie_buf *resp, uint16_t *sw)
 {
@@ -694,6 +826,21 @@ ga_pace(emu_auth *a, const cnie_apdu *cmd, cnie_buf *resp, uint16_t *sw)
 		break;
 
 	case ST_PACE_1:
+		if (a->im) {
+			/*
+			 * Step 2, integrated mapping (9303-11 4.4.3.3.2): the
+			 * terminal's nonce t; G~ = f(R_p(s, t)); the answer is an
+			 * empty 7C.
+			 */
+			if ((r = ga_get(cmd, 0x81, &a->term_map)) != 0)
+				goto fail;
+			fail = SW_AUTH_FAILED;
+			if (cnie_pace_im_map(ctx, (const uint8_t *)a->term_map->data,
+				a->term_map->length) != 0 || (r = put_ga(resp, 0, NULL)) != 0)
+				goto fail;
+			a->state = ST_PACE_2;
+			break;
+		}
 		/* Step 2: mapping (generic mapping: H = SK.PICC x PK.PCD). */
 		if ((r = ga_get(cmd, 0x81, &a->term_map)) != 0)
 			goto fail;
@@ -738,9 +885,14 @@ ga_pace(emu_auth *a, const cnie_apdu *cmd, cnie_buf *resp, uint16_t *sw)
 			cnie_log_debug("PACE: terminal token does not verify");
 			goto fail;
 		}
-		if ((out = PACE_STEP3D_compute_authentication_token(ctx, a->term_eph)) == NULL ||
-		    (r = put_ga(resp, 0x86, out)) != 0)
+		if ((out = PACE_STEP3D_compute_authentication_token(ctx, a->term_eph)) == NULL)
 			goto fail;
+		if (a->cam) {
+			if ((r = cam_answer(a, out, resp)) != 0)
+				goto fail;
+		} else if ((r = put_ga(resp, 0x86, out)) != 0) {
+			goto fail;
+		}
 		{
 			const KA_CTX *ka = ctx->pace_ctx->ka_ctx;
 			cnie_sm_cipher c;

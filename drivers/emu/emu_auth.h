@@ -41,6 +41,12 @@ typedef struct emu_auth_cfg {
 	 */
 	cnie_card_hash aa_hash;
 	bool aa_explicit_trailer;
+	/*
+	 * PACE-CAM test faults (card.json "icao.cam_fault"): the chip's
+	 * authentication data is another number (does not verify), badly
+	 * padded, or absent.
+	 */
+	enum { EMU_CAM_OK = 0, EMU_CAM_WRONG, EMU_CAM_PADDING, EMU_CAM_ABSENT } cam_fault;
 	emu_rng_fn rng;		       /* never NULL */
 	void *rng_arg;
 } emu_auth_cfg;

@@ -670,8 +670,13 @@ load_keys(cnie_emu *e, const char *dir, json_t *root, char *err, size_t errlen)
 		bits = EVP_PKEY_get_bits(k->pkey);
 		if (EVP_PKEY_get_base_id(k->pkey) == EVP_PKEY_RSA) {
 			k->rsa = true;
+		} else if ((EVP_PKEY_get_base_id(k->pkey) == EVP_PKEY_DH ||
+			       EVP_PKEY_get_base_id(k->pkey) == EVP_PKEY_DHX) &&
+		    k->use == EMU_USE_CA) {
+			/* A DH key serves Chip Authentication only (9303-11 6.2). */
 		} else if (EVP_PKEY_get_base_id(k->pkey) != EVP_PKEY_EC) {
-			return fail(err, errlen, CNIE_ERR_UNSUPPORTED, "%s: neither RSA nor EC", s);
+			return fail(err, errlen, CNIE_ERR_UNSUPPORTED,
+			    "%s: neither RSA nor EC (DH only for chip-authentication)", s);
 		}
 		if (bits <= 0)
 			return fail(err, errlen, CNIE_ERR_CRYPTO, "%s: unusable key", s);
@@ -694,7 +699,7 @@ load_misc(cnie_emu *e, json_t *root, char *err, size_t errlen)
 	static const char *const pace_ok[] = { "oid", "parameter_id", NULL };
 	static const char *const hook_ok[] = { "tamper", NULL };
 	static const char *const icao_ok[] = { "plain_errors", "wrong_key_sw", "aa_hash",
-		"aa_trailer", NULL };
+		"aa_trailer", "cam_fault", NULL };
 	uint8_t oid[32];
 	json_t *o, *v;
 	const char *s;
@@ -787,6 +792,20 @@ load_misc(cnie_emu *e, json_t *root, char *err, size_t errlen)
 		    e->aa_hash != CNIE_CARD_HASH_SHA1)
 			return fail(err, errlen, CNIE_ERR_ENCODING,
 			    CONF_NAME ": icao.aa_trailer \"bc\" implies SHA-1");
+		if ((r = get_str(o, "cam_fault", false, "icao.", &s, err, errlen)) != 0)
+			return r;
+		if (s == NULL || strcmp(s, "none") == 0)
+			e->cam_fault = EMU_CAM_OK;
+		else if (strcmp(s, "wrong") == 0)
+			e->cam_fault = EMU_CAM_WRONG;
+		else if (strcmp(s, "padding") == 0)
+			e->cam_fault = EMU_CAM_PADDING;
+		else if (strcmp(s, "absent") == 0)
+			e->cam_fault = EMU_CAM_ABSENT;
+		else
+			return fail(err, errlen, CNIE_ERR_ENCODING,
+			    CONF_NAME ": icao.cam_fault: \"none\", \"wrong\", \"padding\" or "
+			    "\"absent\"");
 	}
 	if ((o = json_object_get(root, "hooks")) != NULL) {
 		if (!json_is_object(o))
@@ -838,6 +857,7 @@ make_auth(cnie_emu *e)
 	cfg.wrong_key_sw = e->wrong_key_sw;
 	cfg.aa_hash = e->aa_hash;
 	cfg.aa_explicit_trailer = e->aa_explicit_trailer;
+	cfg.cam_fault = e->cam_fault;
 	cfg.rng = emu_random;
 	cfg.rng_arg = e;
 	return emu_auth_new(&cfg, &e->auth);

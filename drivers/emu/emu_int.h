@@ -170,6 +170,8 @@ struct cnie_emu {
 	/* card.json "icao.aa_hash", "icao.aa_trailer" (emu_auth.h). */
 	cnie_card_hash aa_hash;
 	bool aa_explicit_trailer;
+	/* card.json "icao.cam_fault" (emu_auth.h). */
+	int cam_fault;
 
 	bool garbage;
 	bool no_persist;

@@ -10,6 +10,9 @@
  *   ifd_control.c the control socket server (one thread per reader)
  *   ifd_pinpad.c  PC/SC part 10 PIN_VERIFY/PIN_MODIFY structures: bounded
  *                 parsing and PIN formatting into the command APDU (pure)
+ *   ifd_pace.c    the PACE reader (type "pace"): PC/SC part 10 amendment 1
+ *                 FEATURE_EXECUTE_PACE, the reader's PACE run and its
+ *                 secure messaging over the emulated card
  */
 #ifndef CNIE_IFD_H
 #define CNIE_IFD_H
@@ -20,6 +23,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
+
+#include <cnie/transport.h>
 
 #include "emu.h"
 
@@ -40,8 +45,13 @@
 #define IFD_IOCTL_BASE 0x42330000u
 #define IFD_IOCTL_VERIFY_PIN_DIRECT (IFD_IOCTL_BASE + 0x06u)
 #define IFD_IOCTL_MODIFY_PIN_DIRECT (IFD_IOCTL_BASE + 0x07u)
+#define IFD_IOCTL_EXECUTE_PACE (IFD_IOCTL_BASE + 0x20u)
 
-enum ifd_type { IFD_TYPE_CONTACT, IFD_TYPE_CONTACTLESS, IFD_TYPE_PINPAD };
+/*
+ * IFD_TYPE_PACE: contactless, with a keypad, FEATURE_EXECUTE_PACE and the
+ * PIN pad features; the reader runs PACE itself (ifd_pace.c).
+ */
+enum ifd_type { IFD_TYPE_CONTACT, IFD_TYPE_CONTACTLESS, IFD_TYPE_PINPAD, IFD_TYPE_PACE };
 
 enum ifd_key_kind { IFD_KEY_DIGITS, IFD_KEY_CANCEL, IFD_KEY_TIMEOUT };
 
@@ -84,6 +94,15 @@ struct ifd_reader {
 	bool pin_waiting;	/* a PIN entry is waiting for keys */
 
 	char last_error[160];
+
+	/*
+	 * PACE run by the reader (ifd_pace.c): pace_sm is the secure
+	 * messaging session over pace_inner (the card, plain) while a channel
+	 * is up; pace_failed after the session broke (APDUs answered 6988).
+	 */
+	cnie_transport *pace_inner;
+	cnie_transport *pace_sm;
+	bool pace_failed;
 
 	/* Control socket (ifd_control.c). */
 	int listen_fd;
@@ -157,5 +176,37 @@ int ifd_pin_parse(const uint8_t *p, size_t n, bool modify, struct ifd_pin_req *r
  */
 int ifd_pin_build(const struct ifd_pin_req *req, const char *old, size_t old_len,
     const char *new_pin, size_t new_len, uint8_t *out, size_t cap, size_t *out_len);
+
+/* ---- ifd_pace.c ----------------------------------------------------- */
+
+/* A parsed EXECUTE_PACE input (PC/SC part 10 amendment 1; pointers borrowed). */
+struct ifd_pace_req {
+	uint8_t function; /* CNIE_RPACE_GET_CAPABILITIES, _ESTABLISH, _DESTROY */
+	uint8_t pin_id;
+	const uint8_t *chat, *pin, *cert_desc;
+	size_t chat_len, pin_len, cert_desc_len;
+};
+
+/*
+ * Parses n bytes from SCardControl: CNIE_ERR_TRUNCATED or _ENCODING when
+ * the lengths are inconsistent, CNIE_ERR_TRAILING for unexpected data.
+ */
+int ifd_pace_parse(const uint8_t *p, size_t n, struct ifd_pace_req *req);
+/*
+ * Executes one EXECUTE_PACE call (lock held; released while the keypad
+ * waits) and writes dwResult || wLengthOutputData || data into out.
+ * Errors only when out cannot hold the answer or memory runs out: every
+ * protocol outcome is a dwResult.
+ */
+int ifd_pace_control(struct ifd_reader *r, const uint8_t *in, size_t in_len, uint8_t *out,
+    size_t cap, size_t *out_len);
+/*
+ * One APDU of a client: through the reader's secure messaging while a
+ * channel is up, answered 6988 after it broke, plain otherwise (lock held).
+ */
+int ifd_pace_transmit(struct ifd_reader *r, const uint8_t *cmd, size_t n, unsigned trace_flags,
+    uint8_t *resp, size_t *resp_len);
+/* Ends the channel (card removed, reset, powered down; reader closed). Lock held. */
+void ifd_pace_end(struct ifd_reader *r);
 
 #endif

@@ -3,7 +3,7 @@
  * (an emulator instance), the PIN-pad key queue and the control commands.
  *
  * reader.json:
- *   {"type": "contact" | "contactless" | "pinpad",
+ *   {"type": "contact" | "contactless" | "pinpad" | "pace",
  *    "card": "/abs/card-dir",        optional: the card inserted at start
  *    "state": "/abs/state-file",     optional: state file of that card
  *    "state_dir": "/abs/dir"}        optional: state files of cards inserted
@@ -192,6 +192,8 @@ ifd_reader_configure(struct ifd_reader *r, const char *dir)
 		r->type = IFD_TYPE_CONTACTLESS;
 	else if (strcmp(type, "pinpad") == 0)
 		r->type = IFD_TYPE_PINPAD;
+	else if (strcmp(type, "pace") == 0)
+		r->type = IFD_TYPE_PACE; /* contactless, keypad, EXECUTE_PACE (ifd_pace.c) */
 	else {
 		rc = CNIE_ERR_ENCODING;
 		goto out;
@@ -327,6 +329,8 @@ ifd_reader_remove(struct ifd_reader *r)
 {
 	if (r->emu == NULL)
 		return CNIE_ERR_NO_CARD;
+	/* The reader's PACE session ends with the card (ifd_pace.c). */
+	ifd_pace_end(r);
 	if (r->powered)
 		cnie_emu_power_off(r->emu);
 	cnie_emu_free(&r->emu);
@@ -346,6 +350,7 @@ ifd_reader_clear(struct ifd_reader *r)
 {
 	if (r->emu != NULL)
 		(void)ifd_reader_remove(r);
+	ifd_pace_end(r);
 	drop_keys(r);
 }
 
@@ -428,6 +433,8 @@ type_name(enum ifd_type t)
 		return "contactless";
 	case IFD_TYPE_PINPAD:
 		return "pinpad";
+	case IFD_TYPE_PACE:
+		return "pace";
 	}
 	return "?";
 }
@@ -447,12 +454,14 @@ cmd_status(struct ifd_reader *r, char *reply, size_t cap)
 	json_t *o;
 	char *s = NULL;
 
-	o = json_pack("{s:i, s:s, s:o, s:b, s:b, s:i, s:b, s:I, s:o}", "reader", (int)r->idx,
-	    "type", type_name(r->type), "card",
+	o = json_pack("{s:i, s:s, s:o, s:b, s:b, s:i, s:b, s:I, s:o, s:s}", "reader",
+	    (int)r->idx, "type", type_name(r->type), "card",
 	    r->emu != NULL ? json_string(r->card) : json_null(), "present", r->emu != NULL,
 	    "powered", r->powered, "keys", (int)r->nkeys, "pin_waiting", r->pin_waiting,
 	    "apdus", (json_int_t)r->apdus, "error",
-	    r->last_error[0] != '\0' ? json_string(r->last_error) : json_null());
+	    r->last_error[0] != '\0' ? json_string(r->last_error) : json_null(),
+	    /* The reader's own PACE channel (type "pace"): none, up, or broken. */
+	    "pace", r->pace_sm != NULL ? "up" : r->pace_failed ? "failed" : "none");
 	if (o != NULL)
 		s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
 	if (s != NULL && strlen(s) + 4 <= cap)
@@ -571,8 +580,8 @@ ifd_reader_command(struct ifd_reader *r, char *line, char *reply, size_t cap)
 		else
 			snprintf(reply, cap, "ok reset");
 	} else if (strcmp(cmd, "keys") == 0) {
-		if (r->type != IFD_TYPE_PINPAD) {
-			reply_err(reply, cap, "not a PIN-pad reader", 0);
+		if (r->type != IFD_TYPE_PINPAD && r->type != IFD_TYPE_PACE) {
+			reply_err(reply, cap, "not a reader with a keypad", 0);
 		} else {
 			size_t before = r->nkeys;
 

@@ -343,6 +343,11 @@ IFDHPowerICC(DWORD Lun, DWORD Action, PUCHAR Atr, PDWORD AtrLength)
 		return IFD_COMMUNICATION_ERROR;
 	if (AtrLength != NULL && Action != IFD_POWER_DOWN)
 		*AtrLength = 0;
+	/*
+	 * Power off, power on and reset all end the card's secure messaging
+	 * session, so the reader's PACE channel too (ifd_pace.c).
+	 */
+	ifd_pace_end(r);
 	switch (Action) {
 	case IFD_POWER_DOWN:
 		if (r->emu != NULL && r->powered)
@@ -366,7 +371,8 @@ IFDHPowerICC(DWORD Lun, DWORD Action, PUCHAR Atr, PDWORD AtrLength)
 		r->powered = false;
 		r->atr_len = 0;
 		rc = cnie_emu_power_on(r->emu,
-		    r->type == IFD_TYPE_CONTACTLESS ? CNIE_EMU_CONTACTLESS : CNIE_EMU_CONTACT, atr,
+		    r->type == IFD_TYPE_CONTACTLESS || r->type == IFD_TYPE_PACE ?
+		    CNIE_EMU_CONTACTLESS : CNIE_EMU_CONTACT, atr,
 		    &atr_len);
 		if (rc != 0 || atr_len == 0 || atr_len > sizeof(atr)) {
 			snprintf(r->last_error, sizeof(r->last_error), "power on: %s",
@@ -423,7 +429,8 @@ IFDHTransmitToICC(DWORD Lun, SCARD_IO_HEADER SendPci, PUCHAR TxBuffer, DWORD TxL
 	*RxLength = 0;
 	if ((r = reader_lock(Lun)) == NULL)
 		return IFD_COMMUNICATION_ERROR;
-	rc = ifd_reader_transmit(r, TxBuffer, TxLength, RxBuffer, &len);
+	/* Through the reader's PACE channel when one is up (type "pace"), else plain. */
+	rc = ifd_pace_transmit(r, TxBuffer, TxLength, 0, RxBuffer, &len);
 	if (rc == 0) {
 		*RxLength = (DWORD)len;
 		if (RecvPci != NULL) {
@@ -445,14 +452,20 @@ get_features(struct ifd_reader *r, PUCHAR RxBuffer, DWORD RxLength, LPDWORD retu
 	} feats[] = {
 		{ FEATURE_VERIFY_PIN_DIRECT, IFD_IOCTL_VERIFY_PIN_DIRECT },
 		{ FEATURE_MODIFY_PIN_DIRECT, IFD_IOCTL_MODIFY_PIN_DIRECT },
+		/* PC/SC part 10 amendment 1: the PACE reader only. */
+		{ FEATURE_EXECUTE_PACE, IFD_IOCTL_EXECUTE_PACE },
 	};
-	size_t i, n = 0;
+	size_t i, n = 0, count;
 
-	if (r->type != IFD_TYPE_PINPAD)
+	if (r->type == IFD_TYPE_PINPAD)
+		count = 2;
+	else if (r->type == IFD_TYPE_PACE)
+		count = 3;
+	else
 		return IFD_SUCCESS; /* no feature: an empty list */
-	if (RxBuffer == NULL || RxLength < 6 * (sizeof(feats) / sizeof(feats[0])))
+	if (RxBuffer == NULL || RxLength < 6 * count)
 		return IFD_ERROR_INSUFFICIENT_BUFFER;
-	for (i = 0; i < sizeof(feats) / sizeof(feats[0]); i++) {
+	for (i = 0; i < count; i++) {
 		RxBuffer[n++] = feats[i].tag;
 		RxBuffer[n++] = 4;
 		RxBuffer[n++] = (uint8_t)(feats[i].code >> 24);
@@ -499,7 +512,7 @@ pin_entry(struct ifd_reader *r, bool modify, LPCVOID TxBuffer, DWORD TxLength,
 	memset(&k_old, 0, sizeof(k_old));
 	memset(&k_new, 0, sizeof(k_new));
 	memset(&k_conf, 0, sizeof(k_conf));
-	if (r->type != IFD_TYPE_PINPAD)
+	if (r->type != IFD_TYPE_PINPAD && r->type != IFD_TYPE_PACE)
 		return IFD_ERROR_NOT_SUPPORTED;
 	if ((rc = ifd_pin_parse(TxBuffer, TxLength, modify, &req)) != 0) {
 		cnie_log_warn("reader %u: malformed PIN %s structure: %s", r->idx,
@@ -555,7 +568,13 @@ pin_entry(struct ifd_reader *r, bool modify, LPCVOID TxBuffer, DWORD TxLength,
 		goto out;
 	}
 	resp_len = RxLength;
-	rc = ifd_reader_transmit(r, apdu, apdu_len, RxBuffer, &resp_len);
+	/*
+	 * The PACE reader sends the command inside its secure messaging when a
+	 * channel is up (ifd_pace.c): a plain VERIFY would be refused under
+	 * PACE, and the PIN would cross the air in clear.  Body masked in any
+	 * trace.
+	 */
+	rc = ifd_pace_transmit(r, apdu, apdu_len, CNIE_TRACE_MASK_BODY, RxBuffer, &resp_len);
 	if (rc == 0)
 		*returned = (DWORD)resp_len;
 	ret = transmit_ret(rc);
@@ -565,6 +584,27 @@ out:
 	cnie_wipe(&k_conf, sizeof(k_conf));
 	cnie_wipe(apdu, sizeof(apdu));
 	return ret;
+}
+
+/* PC/SC part 10 amendment 1 FEATURE_EXECUTE_PACE (ifd_pace.c). */
+static RESPONSECODE
+execute_pace(struct ifd_reader *r, LPCVOID TxBuffer, DWORD TxLength, PUCHAR RxBuffer,
+    DWORD RxLength, LPDWORD returned)
+{
+	size_t len = 0;
+	int rc;
+
+	if (r->type != IFD_TYPE_PACE)
+		return IFD_ERROR_NOT_SUPPORTED;
+	if (RxBuffer == NULL)
+		return IFD_ERROR_INSUFFICIENT_BUFFER;
+	rc = ifd_pace_control(r, (const uint8_t *)TxBuffer, TxLength, RxBuffer, RxLength, &len);
+	if (rc == CNIE_ERR_BUFFER_TOO_SMALL)
+		return IFD_ERROR_INSUFFICIENT_BUFFER;
+	if (rc != 0)
+		return IFD_COMMUNICATION_ERROR;
+	*returned = (DWORD)len;
+	return IFD_SUCCESS;
 }
 
 RESPONSECODE
@@ -590,6 +630,9 @@ IFDHControl(DWORD Lun, DWORD dwControlCode, PUCHAR TxBuffer, DWORD TxLength, PUC
 		break;
 	case IFD_IOCTL_MODIFY_PIN_DIRECT:
 		ret = pin_entry(r, true, TxBuffer, TxLength, RxBuffer, RxLength, pdwBytesReturned);
+		break;
+	case IFD_IOCTL_EXECUTE_PACE:
+		ret = execute_pace(r, TxBuffer, TxLength, RxBuffer, RxLength, pdwBytesReturned);
 		break;
 	default:
 		ret = IFD_ERROR_NOT_SUPPORTED;

@@ -101,6 +101,20 @@ CNIE_EXPORT int cnie_card_open(cnie_transport *t, cnie_card **out);
  * every later command inside its secure messaging.  can is ignored over a
  * contact transport and not kept.  Wrong CAN: CNIE_ERR_PACE; CAN not all
  * digits (1..12): CNIE_ERR_INVALID_ARG.
+ *
+ * A contactless reader that runs PACE itself (caps->reader_pace: PC/SC
+ * part 10 amendment 1 FEATURE_EXECUTE_PACE with generic PACE, e.g. BSI
+ * TR-03119 keypad readers): the reader is asked to run PACE with the CAN
+ * typed on its own keypad (EstablishPACEChannel, PinID CAN, no PIN from
+ * the host) and keeps the secure messaging; every later command goes
+ * plain to the reader, which wraps it.  can is not used (NULL is fine):
+ * the CAN never reaches the computer, so check caps->reader_pace before
+ * asking the holder for it.  The call waits for the keypad entry (the
+ * reader's timeout).  Errors: a wrong CAN typed on the keypad
+ * CNIE_ERR_PACE; Cancel on the keypad CNIE_ERR_PINPAD_CANCELLED; no entry
+ * in time CNIE_ERR_PINPAD_TIMEOUT; a malformed answer from the reader
+ * CNIE_ERR_BAD_RESPONSE; other reader failures CNIE_ERR_TRANSPORT or
+ * CNIE_ERR_COMM.  The library never repeats the keypad request itself.
  */
 CNIE_EXPORT int cnie_card_open_ex(cnie_transport *t, const char *can, cnie_card **out);
 /*
@@ -112,7 +126,12 @@ CNIE_EXPORT int cnie_card_open_ex(cnie_transport *t, const char *can, cnie_card 
  * again.  Over contact (where the card re-establishes itself and reports
  * CNIE_ERR_LOGIN_LOST) it reconnects and selects; can is ignored.  A
  * contactless card without can: CNIE_ERR_NEED_CAN; wrong CAN:
- * CNIE_ERR_PACE, and the call may be repeated with the right one.
+ * CNIE_ERR_PACE, and the call may be repeated with the right one.  On a
+ * reader that runs PACE itself (see cnie_card_open_ex) can is not used: the
+ * reader asks for the CAN on its keypad again; errors as there.  Its
+ * session ends with a reset of the card and when the reader reports its
+ * secure messaging failed (it answers 6987/6988): both give
+ * CNIE_ERR_CARD_RESET.
  */
 CNIE_EXPORT int cnie_card_resume(cnie_card *c, const char *can);
 /*
@@ -202,8 +221,12 @@ CNIE_EXPORT int cnie_card_pin_verify(cnie_card *c, const char *pin, int *tries_l
  * Verifies the user PIN on the reader's PIN pad (PC/SC part 10
  * FEATURE_VERIFY_PIN_DIRECT): the PIN never reaches the host.  Errors as
  * cnie_card_pin_verify, plus CNIE_ERR_PINPAD_TIMEOUT, CNIE_ERR_PINPAD_CANCELLED;
- * a reader without the feature, or a card under PACE (the reader's VERIFY
- * would be plain): CNIE_ERR_UNSUPPORTED.
+ * a reader without the feature, or a card under the library's own PACE
+ * (the reader's VERIFY would be plain, outside our secure messaging):
+ * CNIE_ERR_UNSUPPORTED.  Under the reader's PACE (cnie_card_open_ex on a
+ * reader with caps->reader_pace) the reader sends the VERIFY inside its
+ * own secure messaging: the PIN pad works, and neither CAN nor PIN
+ * reaches the computer.
  */
 CNIE_EXPORT int cnie_card_pin_verify_pinpad(cnie_card *c, int *tries_left);
 /* CHANGE REFERENCE DATA old -> new; errors as cnie_card_pin_verify. */
@@ -217,8 +240,9 @@ CNIE_EXPORT int cnie_card_pin_change(cnie_card *c, const char *old_pin, const ch
  * plus CNIE_ERR_PINPAD_TIMEOUT (6400), CNIE_ERR_PINPAD_CANCELLED (6401);
  * the new PIN and its confirmation differ (6402) or a PIN of the wrong
  * length (6403): CNIE_ERR_PIN_FORMAT, nothing sent to the card, no try
- * spent.  A reader without the feature, or a card under PACE:
- * CNIE_ERR_UNSUPPORTED.
+ * spent.  A reader without the feature, or a card under the library's
+ * own PACE: CNIE_ERR_UNSUPPORTED (the reader's PACE is fine, as for
+ * cnie_card_pin_verify_pinpad).
  */
 CNIE_EXPORT int cnie_card_pin_change_pinpad(cnie_card *c, int *tries_left);
 /*

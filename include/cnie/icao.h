@@ -53,8 +53,9 @@ typedef void (*cnie_icao_progress_fn)(size_t done, size_t total, void *arg);
 /*
  * Opens the application: reads EF.CardAccess (plain, SFI 28 of the MF);
  * runs PACE with the PACEInfo it prefers among all those offered
- * (docs/card-profile.md: generic mapping, ECDH before DH, strongest
- * cipher), with the CAN or the MRZ alike, or BAC with the MRZ when
+ * (docs/card-profile.md: chip authentication mapping first, ECDH before
+ * DH, strongest cipher, generic before integrated mapping), with the CAN
+ * or the MRZ alike, or BAC with the MRZ when
  * EF.CardAccess is absent, offers nothing usable or CNIE_ICAO_NO_PACE is
  * set; then selects the ICAO application inside secure messaging.  t is
  * borrowed and must outlive *out.  Errors: CNIE_ERR_PACE (wrong CAN/MRZ
@@ -70,6 +71,20 @@ CNIE_EXPORT int cnie_icao_open(cnie_transport *t, const cnie_icao_secret *secret
 CNIE_EXPORT void cnie_icao_free(cnie_icao **icao);
 /* True when PACE (not BAC) protects the session. */
 CNIE_EXPORT int cnie_icao_used_pace(const cnie_icao *icao);
+/*
+ * True when the session came from PACE with chip authentication mapping
+ * (9303-11 4.4.3.5, preferred when EF.CardAccess offers it): the chip is
+ * not authenticated until cnie_icao_chip_auth has checked its
+ * authentication data against DG14's key.
+ */
+CNIE_EXPORT int cnie_icao_used_cam(const cnie_icao *icao);
+
+/* What cnie_icao_chip_authenticated reports. */
+#define CNIE_ICAO_CHIP_NONE 0 /* the chip is not authenticated (yet) */
+#define CNIE_ICAO_CHIP_CA 1   /* by Chip Authentication (9303-11 6.2) */
+#define CNIE_ICAO_CHIP_CAM 2  /* by PACE chip authentication mapping (4.4.3.5) */
+/* How the chip was authenticated by cnie_icao_chip_auth (CNIE_ICAO_CHIP_*). */
+CNIE_EXPORT int cnie_icao_chip_authenticated(const cnie_icao *icao);
 /* The secure messaging transport (borrowed; replaced by Chip Authentication). */
 CNIE_EXPORT cnie_transport *cnie_icao_transport(cnie_icao *icao);
 
@@ -156,15 +171,29 @@ CNIE_EXPORT int cnie_icao_active_auth_ex(cnie_icao *icao, const uint8_t *challen
     size_t dg14_len, cnie_buf *sig);
 
 /*
- * Chip Authentication (9303-11 6.2, version 1, ECDH): takes the first
- * ChipAuthenticationInfo of DG14 and its ChipAuthenticationPublicKeyInfo,
+ * After PACE with chip authentication mapping (cnie_icao_used_cam), no
+ * APDU is sent: the chip's authentication data of the PACE run is checked
+ * against DG14's ChipAuthenticationPublicKeyInfo (PK_Map,IC = CA_IC *
+ * PK_IC, 9303-11 4.4.3.5; DG14 rather than EF.CardSecurity, which holds the
+ * same SecurityInfos: DG14 is what Passive Authentication covers here).
+ * 0 and CNIE_ICAO_CHIP_CAM when it holds; CNIE_ERR_AUTH_FAILED when it does
+ * not (the chip is not the one DG14 describes: a cloned or substituted
+ * chip), CNIE_ERR_UNSUPPORTED when DG14 has no ECDH chip key; the session
+ * stays usable either way.
+ *
+ * Otherwise, Chip Authentication (9303-11 6.2, version 1, ECDH or DH):
+ * takes the first ChipAuthenticationInfo of DG14 (id-CA-ECDH-* or
+ * id-CA-DH-*) and the first ChipAuthenticationPublicKeyInfo of the same
+ * key agreement,
  * sends MSE:SET AT and GENERAL AUTHENTICATE with an ephemeral key, derives
  * the new session keys from the shared secret, switches secure messaging
  * to them and re-selects the application under the new session: success
  * proves the chip holds the DG14 private key.  On failure the session is
- * gone (CNIE_ERR_SM on later reads).  Errors: CNIE_ERR_UNSUPPORTED (no
- * usable CA info, DH keys), CNIE_ERR_ENCODING (DG14), CNIE_ERR_AUTH_FAILED
- * (the card refused or the new session did not work).
+ * gone (CNIE_ERR_SM on later reads).  Success sets CNIE_ICAO_CHIP_CA.
+ * Errors: CNIE_ERR_UNSUPPORTED (no usable CA info, a key not of the
+ * info's agreement, a DH modulus over 4096 bits),
+ * CNIE_ERR_ENCODING (DG14), CNIE_ERR_AUTH_FAILED (the card refused or the
+ * new session did not work).
  */
 CNIE_EXPORT int cnie_icao_chip_auth(cnie_icao *icao, const uint8_t *dg14, size_t dg14_len);
 

@@ -71,6 +71,17 @@ CNIE_EXPORT int cnie_pcsc_cancel(cnie_pcsc *ctx);
  */
 CNIE_EXPORT int cnie_pcsc_connect(cnie_pcsc *ctx, const char *reader, cnie_transport **out);
 
+/*
+ * What the reader itself offers, without touching a card (a direct
+ * connection): the PC/SC part 10 features (PIN pad verify/modify,
+ * EXECUTE_PACE with generic PACE) in caps; the card-dependent members
+ * (contactless, extended, sizes) stay 0.  Errors as SCardConnect's
+ * (e.g. CNIE_ERR_SHARING while another program holds the reader
+ * exclusively).
+ */
+CNIE_EXPORT int cnie_pcsc_reader_caps(cnie_pcsc *ctx, const char *reader,
+    cnie_transport_caps *caps);
+
 /* ---- choosing a reader (public API) ---- */
 
 /*

@@ -36,6 +36,14 @@ typedef struct cnie_transport_caps {
 	bool pinpad_modify;   /* PC/SC part 10 FEATURE_MODIFY_PIN_DIRECT */
 	uint32_t ioctl_verify; /* control code for VERIFY_PIN_DIRECT */
 	uint32_t ioctl_modify; /* control code for MODIFY_PIN_DIRECT */
+	/*
+	 * PC/SC part 10 amendment 1 FEATURE_EXECUTE_PACE with generic PACE
+	 * (GetReaderPACECapabilities bit 0x40): the reader runs PACE itself,
+	 * taking the CAN or PIN from its own keypad, and keeps the secure
+	 * messaging (cnie_card_open_ex on such a reader talks plainly).
+	 */
+	bool reader_pace;
+	uint32_t ioctl_pace;  /* control code for EXECUTE_PACE */
 } cnie_transport_caps;
 
 typedef struct cnie_transport_stats {

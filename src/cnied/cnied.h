@@ -9,7 +9,7 @@
  *   http.c       the only file that knows libevent's HTTP: evhttp over
  *                bufferevent_openssl, limits, Host and Origin allowlist,
  *                the cnied_reply of a request, event streams (http.h)
- *                                                 -> route, events, listen
+ *                                           -> head, route, events, listen
  *   route.c      the route table and every path-, method-, header- and
  *                size-based answer, then dispatch (route.h)  -> api, reply
  *   api.c        card endpoints: body -> job -> answer, audit (api.h)
@@ -27,9 +27,14 @@
  *   tls.c        local CA + server certificate, SSL_CTX
  *   listen.c     loopback listener addresses, "port in use" diagnosis
  *   peer.c       the user on the other end of a connection (sock_diag)
+ *   kiosk.c      kiosk mode policy (no dialog), public copies of ca.pem/port
  *   origin.c     Origin / Host parsing and checks (pure, fuzzed)
  *   request.c    strict JSON request bodies (pure, fuzzed)
- *   pinentry.c   Assuan pinentry client (PIN, CAN, consent)
+ *   head.c       the raw request head, checked before libevent parses it
+ *                (head.h; pure, fuzzed)
+ *   description.c  the /v1/sign description's check (pure, fuzzed)
+ *   pinentry.c   the dialogs (PIN, CAN, consent) over the shared pinentry
+ *                client, src/pinentry/cnie_pinentry.h
  *   events.c     reader/card watcher, reader snapshot, event texts -> chan
  *   chan.c       a pipe carrying pointers from a thread to the loop
  *   audit.c      audit log
@@ -44,6 +49,19 @@
 #include <jansson.h>
 
 #include <cnie/hash.h>
+
+#include <libintl.h>
+
+#include "cnie_pinentry.h"
+
+/*
+ * Dialog texts in the desktop user's language: _("...") through the "cnie"
+ * gettext catalogue (po/), bound at startup by cnied_locale_init();
+ * N_("...") only marks a text for po/cnie.pot.  Logs, audit and JSON stay
+ * untranslated.
+ */
+#define _(s) gettext(s)
+#define N_(s) (s)
 
 /*
  * Default port: 28219, in IANA's user range, assigned to nobody, below the
@@ -68,7 +86,10 @@
 #define CNIED_ERR_BAD_ALG (-1003)	 /* sign: padding unsuited to the key */
 #define CNIED_ERR_SHUTDOWN (-1004)	 /* cnied is stopping: the operation was cut short */
 #define CNIED_ERR_CLIENT_GONE (-1005)	 /* the client left before its answer */
-#define CNIED_ERR_DIALOG (-1006)	 /* the pinentry could not be run or failed */
+#define CNIED_ERR_DIALOG CNIE_PINENTRY_ERR_FAILED /* the pinentry could not be run or failed */
+/* Kiosk mode (kiosk.c): the PIN only on a PIN pad, no CAN dialog. */
+#define CNIED_ERR_PINPAD_REQUIRED (-1010) /* a PIN operation on a reader without PIN pad */
+#define CNIED_ERR_PACE_READER_REQUIRED (-1011) /* a CAN needed: no dialog to ask it */
 /* The reader name reported for the in-process reference card. */
 #define CNIED_REFCARD_READER "CNIE Reference Card (in-process)"
 
@@ -91,7 +112,37 @@ typedef struct cnied_config {
 	uint32_t self_uid;		 /* the user cnied serves (its own uid) */
 	uint32_t users[CNIED_MAX_USERS]; /* allow-user: other users let in */
 	size_t nusers;
+	bool kiosk;	   /* kiosk mode: no dialog at all (kiosk.c, docs/kiosk.md) */
+	char *public_dir;  /* NULL, or where ca.pem and cnied.port are copied 0644 */
 } cnied_config;
+
+/* ---- kiosk.c --------------------------------------------------------- */
+/*
+ * Kiosk mode (docs/kiosk.md): cnied opens no dialog.  Consent is given on
+ * the kiosk page (the only allowed origin, the operator's), the PIN only on
+ * the reader's PIN pad.  These are the policy's only entry points.
+ *
+ * True when the consent for op (cnied_op_name) asked by origin is the
+ * kiosk page's (kiosk mode: logged, no dialog); false: ask the holder.
+ */
+bool cnied_kiosk_consent(const cnied_config *cfg, const char *origin, const char *op);
+/* Before a PIN would be asked through pinentry: 0, or CNIED_ERR_PINPAD_REQUIRED. */
+int cnied_kiosk_pin_dialog(const cnied_config *cfg);
+/* Before a CAN would be asked through pinentry: 0, or CNIED_ERR_PACE_READER_REQUIRED. */
+int cnied_kiosk_can_dialog(const cnied_config *cfg);
+/*
+ * Startup check of a kiosk configuration: explicit origins (not the
+ * built-in portal list), at least one allow-user; prints why on stderr.
+ * origins_explicit: an allow-origin came from the config or the command line.
+ */
+int cnied_kiosk_check(const cnied_config *cfg, bool origins_explicit);
+/*
+ * public_dir: must be a directory of ours, not writable by others; 0 or -1
+ * (message on stderr).
+ */
+int cnied_public_dir_check(const char *dir);
+/* Copies state_dir/name to public_dir/name, mode 0644, atomically; 0 or -1. */
+int cnied_public_copy(const char *state_dir, const char *public_dir, const char *name);
 
 /* ---- peer.c ---------------------------------------------------------- */
 /*
@@ -131,6 +182,8 @@ typedef struct cnied_req_auth {
 	char reader[CNIED_READER_MAX];
 } cnied_req_auth;
 
+#define CNIED_DESC_MAX_CHARS 100 /* sign "description": characters (code points) */
+#define CNIED_DESC_MAX_BYTES 400 /* their UTF-8, at most 4 bytes each */
 typedef struct cnied_req_sign {
 	uint8_t *cert; /* DER, owned */
 	size_t cert_len;
@@ -139,6 +192,9 @@ typedef struct cnied_req_sign {
 	cnie_card_hash hash_fn; /* one of cnied_sign_hash_at() */
 	bool pss; /* "paddingScheme": "PSS" (RSA only) */
 	char reader[CNIED_READER_MAX];
+	/* "description": the portal's words for the document, "" when absent
+	 * (cnied_description_check: at most CNIED_DESC_MAX_CHARS characters). */
+	char description[CNIED_DESC_MAX_BYTES + 1];
 } cnied_req_sign;
 
 #define CNIED_ID_MRZ 0x01
@@ -169,6 +225,19 @@ int cnied_parse_identity(const char *body, size_t n, cnied_req_identity *out,
 /* The hashes a page may sign with, i = 0..; CNIE_CARD_HASH_NONE past the last. */
 cnie_card_hash cnied_sign_hash_at(size_t i);
 
+/* ---- description.c --------------------------------------------------- */
+/*
+ * A /v1/sign "description" (the portal's words shown in the consent
+ * dialog): n bytes of UTF-8, 1 to CNIED_DESC_MAX_CHARS characters, not only
+ * spaces, no control character (C0, DEL, C1), no line or paragraph
+ * separator, no bidirectional formatting character (LRM, RLM, ALM, the
+ * embeddings, overrides and isolates) nor any other invisible format
+ * character (zero-width space, word joiner, BOM, tags...) except ZWNJ and
+ * ZWJ, which some scripts need.  0, or -1 with *why (static, names the
+ * field).  Pure.
+ */
+int cnied_description_check(const char *s, size_t n, const char **why);
+
 /* ---- tls.c ----------------------------------------------------------- */
 struct ssl_ctx_st;
 /* Renewal margin: a certificate this close to its end is replaced. */
@@ -191,11 +260,24 @@ void cnied_listen_port_holder(uint16_t port, char *out, size_t max);
 
 /* ---- pinentry.c ------------------------------------------------------ */
 #define CNIED_SECRET_MAX 64
-/* 0, CNIE_ERR_CANCELLED, CNIE_ERR_TIMEOUT, CNIED_ERR_DIALOG (the pinentry failed). */
-int cnied_pinentry_getpin(const char *program, int timeout, const char *title,
-    const char *desc, const char *prompt, char *out, size_t out_max);
-int cnied_pinentry_confirm(const char *program, int timeout, const char *title,
-    const char *desc);
+/*
+ * One dialog through the shared client (src/pinentry/cnie_pinentry.h) with
+ * cfg's program and timeout; texts already translated (gettext).  0,
+ * CNIE_ERR_CANCELLED, CNIE_ERR_TIMEOUT, CNIE_ERR_PIN_FORMAT (getpin: too
+ * long), the abort's error, CNIED_ERR_DIALOG (the pinentry failed: logged).
+ */
+int cnied_pinentry_getpin(const cnied_config *cfg, const cnie_pinentry_text *t, char *out,
+    size_t out_max);
+int cnied_pinentry_confirm(const cnied_config *cfg, const cnie_pinentry_text *t);
+/* One OK button (what to do next, e.g. a blocked PIN). */
+int cnied_pinentry_message(const cnied_config *cfg, const cnie_pinentry_text *t);
+/*
+ * main(), first: the locale of the environment (LC_NUMERIC stays "C") and
+ * the "cnie" catalogue (CNIE_LOCALEDIR_OVERRIDE: the build tree's, tests),
+ * so the dialogs and the pinentry's own labels (OPTION lc-ctype and
+ * lc-messages) follow the user's language.
+ */
+void cnied_locale_init(void);
 /*
  * Any thread: kills the dialog on screen; it and every later one return err
  * (CNIED_ERR_SHUTDOWN, CNIED_ERR_CLIENT_GONE) until cnied_pinentry_arm().
@@ -242,7 +324,8 @@ typedef struct cnied_reader_info {
 	bool card;
 	bool checked;	 /* a card operation looked at this card (else recognised unknown) */
 	bool recognised; /* meaningful only when checked */
-	bool pinpad;
+	bool pinpad;	 /* PIN pad (VERIFY_PIN_DIRECT): probed when the reader appears */
+	bool probed;	 /* the reader's features were read (direct connection) */
 } cnied_reader_info;
 #define CNIED_MAX_READERS 16
 size_t cnied_readers_snapshot(cnied_reader_info *out, size_t max, int *err);

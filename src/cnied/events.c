@@ -183,11 +183,41 @@ refresh(cnie_pcsc *ctx)
 	/* What an operation learnt stays for the same card; a card newly
 	 * inserted is unchecked again ("recognised": null in /v1/status). */
 	for (i = 0; i < n; i++)
-		for (k = 0; k < nold; k++)
-			if (strcmp(now[i].name, old[k].name) == 0 && now[i].card == old[k].card) {
+		for (k = 0; k < nold; k++) {
+			if (strcmp(now[i].name, old[k].name) != 0)
+				continue;
+			/* The reader's own features stay while the reader does. */
+			now[i].probed = old[k].probed;
+			now[i].pinpad = old[k].pinpad;
+			if (now[i].card == old[k].card) {
 				now[i].checked = old[k].checked;
 				now[i].recognised = old[k].recognised;
-				now[i].pinpad = old[k].pinpad;
+			}
+		}
+	pthread_mutex_unlock(&snap_lock);
+	/*
+	 * A reader seen for the first time: its PIN pad is read at once
+	 * through a direct connection (no card power, no APDU), so /v1/status
+	 * names keypad readers before any card operation.  Outside snap_lock:
+	 * status answers from the previous snapshot meanwhile.  A reader held
+	 * exclusively stays unprobed and is asked again at the next change.
+	 */
+	for (i = 0; i < n; i++) {
+		cnie_transport_caps caps;
+
+		if (now[i].probed || cnie_pcsc_reader_caps(ctx, now[i].name, &caps) != 0)
+			continue;
+		now[i].probed = true;
+		now[i].pinpad = caps.pinpad_verify;
+	}
+	pthread_mutex_lock(&snap_lock);
+	/* What an operation noted meanwhile (cnied_readers_note) is kept. */
+	for (i = 0; i < n; i++)
+		for (k = 0; k < nsnap; k++)
+			if (strcmp(now[i].name, snap[k].name) == 0 && now[i].card == snap[k].card &&
+			    snap[k].checked) {
+				now[i].checked = true;
+				now[i].recognised = snap[k].recognised;
 			}
 	memcpy(snap, now, sizeof(snap));
 	nsnap = n;

@@ -7,7 +7,10 @@
  * Every request passes, in order: the Host check (DNS rebinding), the
  * Origin allowlist (exact match; a request naming another origin gets 403
  * before anything else happens), then the route's rules and handler.
- * Limits: headers 8 KiB and body 64 KiB (evhttp answers 413 itself), a
+ * Before all that, the raw request head is checked as its bytes arrive
+ * (head.c, head_scan_*): whatever evhttp would read leniently or answer
+ * itself with an HTML page is refused by cnied with a JSON error.
+ * Limits: head 8 KiB and body 64 KiB (both checked in the raw head), a
  * connection cap (the listeners are paused while it is reached, the kernel
  * backlog holds the rest), an idle timeout (evhttp) and a whole-request
  * deadline per connection against slowloris: a client that drips header
@@ -52,6 +55,7 @@
 #include <cnie/log.h>
 
 #include "cnied.h"
+#include "head.h"
 #include "http.h"
 #include "route.h"
 
@@ -66,15 +70,14 @@ typedef struct conn {
 	bool has_uid;	      /* uid below is the peer's (client_hello_cb) */
 	uint32_t uid;
 	struct conn *prev, *next; /* all connections, oldest first */
-	/* Raw head scan (head_scan_cb): what libevent's parser would hide. */
+	/* Raw head scan (head_scan_cb): the head checked before libevent parses it. */
 	struct evbuffer *in; /* the TLS bufferevent's input (decrypted bytes) */
 	size_t seen;	     /* bytes at the front of `in` already scanned */
-	size_t head;	     /* bytes of the current request head, CRLFs included */
-	size_t line;	     /* characters of the current line, CR and LF excluded */
+	size_t scanned;	     /* bytes of the current head scanned (some maybe parsed by evhttp) */
 	bool scan;	     /* inside a request head */
-	bool started;	     /* the request line has begun */
-	bool bad_ctl;	     /* a control character in the head */
-	bool too_big;	     /* the head passed CNIED_MAX_HEADERS */
+	bool refused;	     /* the head was refused: the next request handle() sees is ours */
+	bool editing;	     /* head_refuse() is rewriting `in` */
+	cnied_head hs;
 } conn;
 
 static struct event_base *h_base;
@@ -257,39 +260,53 @@ evict_idle(void)
 }
 
 /*
- * The raw request head, seen before libevent parses it: libevent 2.1 keeps
- * the text before a NUL of a header value and counts header bytes without
- * their CRLFs, so cnied scans the decrypted bytes as they arrive (a callback
- * on the TLS bufferevent's input buffer, which runs when data is added,
- * before evhttp's read callback) and handle() refuses the request.  The
- * scan stops at the empty line ending a head (evhttp's own rule: an empty
- * line or a lone CR after the request line) and is re-armed by handle():
- * evhttp has then taken exactly one request out of the buffer and reads
- * nothing more before the answer, so what is left starts the next one.
+ * The raw request head, checked before libevent parses it (head.c says
+ * what passes and why).  A callback on the TLS bufferevent's input buffer
+ * runs when decrypted bytes are added, before evhttp's read callback
+ * (deferred: BEV_OPT_DEFER_CALLBACKS), so every byte of a head is checked
+ * before evhttp reads it.  The scan stops at the empty line ending a head
+ * and is re-armed by handle(): evhttp has then taken exactly one request
+ * out of the buffer and reads nothing more before the answer, so what is
+ * left starts the next one.
+ *
+ * A refused head never reaches evhttp's parser, which would answer some
+ * of them itself with an HTML page (libevent 2.1 has no error callback):
+ * head_refuse() replaces what evhttp has not read yet with a request it
+ * parses without complaint, and handle() answers that one with the
+ * refusal, as JSON, with Connection: close.
  */
 static void
-head_scan_bytes(conn *c, const uint8_t *p, size_t n)
+head_refuse(conn *c)
 {
-	size_t i;
+	static const char fresh[] = "GET / HTTP/1.1\r\nConnection: close\r\n\r\n";
+	static const char pad[1024];
+	/* What evhttp has already taken of this head: whole lines we passed. */
+	size_t parsed = c->scanned - c->seen, left;
 
-	for (i = 0; i < n && c->scan; i++) {
-		uint8_t b = p[i];
+	c->scan = false;
+	c->refused = true;
+	c->editing = true;
+	evbuffer_drain(c->in, evbuffer_get_length(c->in));
+	if (parsed == 0) {
+		(void)evbuffer_add(c->in, fresh, sizeof(fresh) - 1);
+	} else {
+		/*
+		 * evhttp holds the request line and some header lines: end the
+		 * head there and, when it read a Content-Length (at most the
+		 * body limit: a larger one is refused on its own line), give
+		 * it that many bytes so that it dispatches at once.
+		 */
+		(void)evbuffer_add(c->in, "\r\n", 2);
+		left = c->hs.cl_end != 0 && c->hs.cl_end <= parsed ? c->hs.cl : 0;
+		while (left > 0) {
+			size_t k = left < sizeof(pad) ? left : sizeof(pad);
 
-		if (++c->head > CNIED_MAX_HEADERS)
-			c->too_big = true;
-		if (b == '\n') {
-			if (c->line == 0 && c->started)
-				c->scan = false;
-			c->line = 0;
-			continue;
+			if (evbuffer_add(c->in, pad, k) != 0)
+				break;
+			left -= k;
 		}
-		if (b == '\r')
-			continue;
-		c->started = true;
-		c->line++;
-		if ((b < 0x20 && b != '\t') || b == 0x7F)
-			c->bad_ctl = true;
 	}
+	c->editing = false;
 }
 
 static void
@@ -307,15 +324,19 @@ head_scan_from_seen(conn *c)
 		if (n <= 0)
 			break;
 		for (i = 0; i < n && i < 8 && c->scan; i++) {
-			size_t k = v[i].iov_len;
+			size_t k = v[i].iov_len, t;
 
 			if (k > len - c->seen)
 				k = len - c->seen;
-			head_scan_bytes(c, v[i].iov_base, k);
-			c->seen += k;
+			t = cnied_head_feed(&c->hs, v[i].iov_base, k);
+			c->seen += t;
+			c->scanned += t;
+			if (c->hs.result == CNIED_HEAD_DONE)
+				c->scan = false;
+			else if (c->hs.result == CNIED_HEAD_REFUSED)
+				head_refuse(c);
 		}
 	}
-	c->seen = len;
 }
 
 static void
@@ -324,6 +345,8 @@ head_scan_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *ar
 	conn *c = arg;
 
 	(void)buf;
+	if (c->editing)
+		return;
 	/* evhttp drains from the front, the TLS layer adds at the end. */
 	c->seen -= info->n_deleted < c->seen ? info->n_deleted : c->seen;
 	if (info->n_added > 0 && c->scan)
@@ -335,9 +358,8 @@ static void
 head_scan_rearm(conn *c)
 {
 	c->seen = 0;
-	c->head = 0;
-	c->line = 0;
-	c->started = false;
+	c->scanned = 0;
+	cnied_head_init(&c->hs);
 	c->scan = true;
 	if (c->in != NULL)
 		head_scan_from_seen(c);
@@ -393,6 +415,7 @@ bevcb(struct event_base *base, void *arg)
 		SSL_free(ssl);
 		return NULL;
 	}
+	cnied_head_init(&c->hs);
 	c->scan = true;
 	c->in = bufferevent_get_input(bev);
 	if (evbuffer_add_cb(c->in, head_scan_cb, c) == NULL) {
@@ -469,14 +492,24 @@ reason(int status)
 		return "Payload Too Large";
 	case 415:
 		return "Unsupported Media Type";
+	case 417:
+		return "Expectation Failed";
 	case 422:
 		return "Unprocessable Entity";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 500:
+		return "Internal Server Error";
+	case 501:
+		return "Not Implemented";
 	case 502:
 		return "Bad Gateway";
 	case 503:
 		return "Service Unavailable";
 	case 504:
 		return "Gateway Timeout";
+	case 505:
+		return "HTTP Version Not Supported";
 	}
 	return "Error";
 }
@@ -770,48 +803,17 @@ method_of(enum evhttp_cmd_type cmd)
 }
 
 /*
- * What evhttp lets through and we do not (the request smuggling and
- * confusion cases): a second Host, Origin, Content-Length or
- * Transfer-Encoding (evhttp keeps both, readers see the first); a
- * control character in a header value; a Transfer-Encoding other than
- * plain "chunked", or one beside a Content-Length; a target that is not
- * origin-form ("/path", no "#fragment").  NULL when fine, else why not.
- *
- * What this cannot see, because evhttp 2.1 parses before any hook of ours
- * runs: a NUL inside a header value (evhttp keeps the text before it), the
- * exact byte count of the header block (its limit leaves CRLFs out), and
- * the bodies of evhttp's own 400/413 answers (HTML; 2.1 has no error
- * callback).  A browser never sends a NUL, and since only the user's own
- * processes get in (peer.c), a forged header comes from the user's side.
+ * A header's value.  evhttp skips the spaces after the colon but not the
+ * tabs, which RFC 9110 5.6.3 also allows there (head.c accepts both).
  */
 static const char *
-strict_violation(struct evhttp_request *req)
+header(struct evkeyvalq *in, const char *name)
 {
-	static const char *const once[] = {"Host", "Origin", "Content-Length",
-	    "Transfer-Encoding"};
-	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
-	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-	const char *target = evhttp_request_get_uri(req), *te, *v;
-	struct evkeyval *h;
-	size_t i, seen[4] = {0, 0, 0, 0};
+	const char *v = evhttp_find_header(in, name);
 
-	if (target == NULL || target[0] != '/' || strchr(target, '#') != NULL ||
-	    (uri != NULL && (evhttp_uri_get_host(uri) != NULL ||
-	    evhttp_uri_get_fragment(uri) != NULL)))
-		return "the request target must be a path (no absolute form, no fragment)";
-	for (h = in->tqh_first; h != NULL; h = h->next.tqe_next) {
-		for (i = 0; i < 4; i++)
-			if (strcasecmp(h->key, once[i]) == 0 && ++seen[i] > 1)
-				return "a header that must appear once appears twice";
-		for (v = h->value; *v != '\0'; v++)
-			if (((unsigned char)*v < 0x20 && *v != '\t') || *v == 0x7f)
-				return "a control character in a header value";
-	}
-	te = evhttp_find_header(in, "Transfer-Encoding");
-	if (te != NULL && (strcasecmp(te, "chunked") != 0 ||
-	    evhttp_find_header(in, "Content-Length") != NULL))
-		return "unsupported Transfer-Encoding";
-	return NULL;
+	while (v != NULL && (*v == ' ' || *v == '\t'))
+		v++;
+	return v;
 }
 
 static void
@@ -819,14 +821,12 @@ handle(struct evhttp_request *req, void *arg)
 {
 	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-	const char *host = evhttp_find_header(in, "Host");
+	const char *host = header(in, "Host");
 	cnied_reply rp = {&http_reply_ops, req};
 	cnied_request rq;
 	struct evbuffer *body;
 	conn *c;
 	char *p;
-
-	const char *bad;
 
 	(void)arg;
 	memset(&rq, 0, sizeof(rq));
@@ -841,24 +841,23 @@ handle(struct evhttp_request *req, void *arg)
 		cnied_reply_error(&rp, 400, NULL, "bad-request", "TLS required", -1);
 		return;
 	}
-	if (c->bad_ctl || c->too_big) {
+	if (c->refused) {
+		/* The request head_refuse() put in place of a refused head. */
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
-		cnied_reply_error(&rp, 400, NULL, "bad-request",
-		    c->bad_ctl ? "control character in the request head"
-			       : "request head over 8 KiB (line ends counted)", -1);
+		cnied_reply_error(&rp, c->hs.status, NULL,
+		    c->hs.status == 413 ? "payload-too-large" : "bad-request", c->hs.why, -1);
 		return;
 	}
 	head_scan_rearm(c);
-	rq.origin = evhttp_find_header(in, "Origin");
+	rq.origin = header(in, "Origin");
 	/* No deadline while the request is served: the reply rearms it. */
 	hold(req);
-	if ((bad = strict_violation(req)) != NULL) {
-		/* The connection is not trusted to frame the next request either. */
-		evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
-		cnied_reply_error(&rp, 400, NULL, "bad-request", bad, -1);
+	if (host == NULL) {
+		/* RFC 9112 section 3.2: 400 for a request without Host. */
+		cnied_reply_error(&rp, 400, NULL, "bad-request", "no Host header", -1);
 		return;
 	}
-	if (host == NULL || !cnied_host_allowed(host, strlen(host), h_ports, h_nports)) {
+	if (!cnied_host_allowed(host, strlen(host), h_ports, h_nports)) {
 		cnied_reply_error(&rp, 403, NULL, "origin-not-allowed",
 		    "Host must name the loopback listener", -1);
 		return;
@@ -870,8 +869,8 @@ handle(struct evhttp_request *req, void *arg)
 	rq.method = method_of(evhttp_request_get_command(req));
 	rq.path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
 	rq.has_query = uri != NULL && evhttp_uri_get_query(uri) != NULL;
-	rq.content_type = evhttp_find_header(in, "Content-Type");
-	rq.acr_method = evhttp_find_header(in, "Access-Control-Request-Method");
+	rq.content_type = header(in, "Content-Type");
+	rq.acr_method = header(in, "Access-Control-Request-Method");
 	body = evhttp_request_get_input_buffer(req);
 	rq.body_len = evbuffer_get_length(body);
 	p = rq.body_len > 0 && rq.body_len <= CNIED_MAX_BODY ?
@@ -912,7 +911,7 @@ cnied_http_start(struct event_base *base, const cnied_config *cfg, SSL_CTX *ssl,
 	SSL_CTX_set_client_hello_cb(ssl, client_hello_cb, NULL);
 	evhttp_set_allowed_methods(h_http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
 	    EVHTTP_REQ_OPTIONS);
-	/* Above cnied's own limit (head_scan_bytes), so that cnied answers. */
+	/* Above cnied's own limits (head.c), so that cnied answers first. */
 	evhttp_set_max_headers_size(h_http, 4 * CNIED_MAX_HEADERS);
 	evhttp_set_max_body_size(h_http, CNIED_MAX_BODY);
 	evhttp_set_timeout(h_http, cfg->idle_timeout);

@@ -51,7 +51,7 @@ usage(FILE *f)
 	    "                            and [::1]:%d; port 0 picks a free port)\n"
 	    "  --allow-origin ORIGIN     allowed origin, exact scheme://host[:port] (repeatable)\n"
 	    "  --pinentry PROGRAM        Assuan pinentry for PIN, CAN and consent\n"
-	    "                            (default: pinentry)\n"
+	    "                            (default pinentry; $CNIE_PINENTRY overrides)\n"
 	    "  --state-dir DIR           certificate, port file, lock (default\n"
 	    "                            $XDG_STATE_HOME/cnied)\n"
 	    "  --reference-card[=DIR]    use the in-process reference card (default DIR:\n"
@@ -66,6 +66,12 @@ usage(FILE *f)
 	    "  --max-connections N       concurrent connections (default %d)\n"
 	    "  --allow-user USER         let USER (name or uid) connect too; by default only\n"
 	    "                            the user cnied runs as may (repeatable)\n"
+	    "  --kiosk                   kiosk mode: no dialog; consent on the kiosk page,\n"
+	    "                            PIN on the reader's PIN pad only (docs/kiosk.md)\n"
+	    "  --public-dir DIR          also write ca.pem and cnied.port there, readable by\n"
+	    "                            every user (kiosk: /run/cnied)\n"
+	    "  --check-config            print the settings in effect (config file and\n"
+	    "                            options) and exit\n"
 	    "  --syslog                  log to syslog\n"
 	    "  -v, --verbose             more logging (repeat)\n"
 	    "  --version, --help\n",
@@ -88,6 +94,9 @@ enum {
 	OPT_PIN_TIMEOUT,
 	OPT_MAX_CONN,
 	OPT_USER,
+	OPT_KIOSK,
+	OPT_PUBLIC_DIR,
+	OPT_CHECK_CONFIG,
 	OPT_SYSLOG,
 	OPT_VERSION,
 	OPT_HELP,
@@ -180,6 +189,15 @@ apply(cnied_config *cfg, int opt, const char *v)
 		return set_int(v, 4, 4096, &cfg->max_connections);
 	case OPT_USER:
 		return add_user(cfg, v);
+	case OPT_KIOSK:
+		/* The config file's kiosk = true|false; --kiosk passes "true". */
+		if (strcmp(v, "true") != 0 && strcmp(v, "false") != 0)
+			return -1;
+		cfg->kiosk = strcmp(v, "true") == 0;
+		return 0;
+	case OPT_PUBLIC_DIR:
+		replace(&cfg->public_dir, v);
+		return 0;
 	}
 	return -1;
 }
@@ -196,7 +214,8 @@ load_config(cnied_config *cfg, const char *path, bool required)
 	    {"reference-card", OPT_REFCARD}, {"audit", OPT_AUDIT},
 	    {"request-timeout", OPT_REQ_TIMEOUT}, {"idle-timeout", OPT_IDLE_TIMEOUT},
 	    {"queue-timeout", OPT_QUEUE_TIMEOUT}, {"pin-timeout", OPT_PIN_TIMEOUT},
-	    {"max-connections", OPT_MAX_CONN}, {"allow-user", OPT_USER}};
+	    {"max-connections", OPT_MAX_CONN}, {"allow-user", OPT_USER},
+	    {"kiosk", OPT_KIOSK}, {"public-dir", OPT_PUBLIC_DIR}};
 	char line[1024];
 	FILE *f = fopen(path, "r");
 	int lineno = 0;
@@ -244,6 +263,47 @@ bad:
 	return -1;
 }
 
+/*
+ * --check-config: every key of the config file with the value in effect,
+ * in the file's own syntax ("# key = (not set)" for an unset one).
+ */
+static void
+print_config(const cnied_config *cfg, const char *path)
+{
+	size_t i;
+
+	printf("# cnied settings in effect (config file: %s)\n", path);
+	for (i = 0; i < cfg->nlisten; i++)
+		printf("listen = %s\n", cfg->listen[i]);
+	if (cfg->nlisten == 0)
+		printf("# listen = (not set: 127.0.0.1:%d and [::1]:%d)\n", CNIED_DEFAULT_PORT,
+		    CNIED_DEFAULT_PORT);
+	for (i = 0; i < cfg->norigins; i++)
+		printf("allow-origin = %s\n", cfg->origins[i]);
+	if (cfg->norigins == 0)
+		printf("# allow-origin = (not set: every page is refused)\n");
+	printf("%spinentry = %s\n", cfg->pinentry != NULL ? "" : "# ",
+	    cfg->pinentry != NULL ? cfg->pinentry : "(not set: pinentry)");
+	printf("%sstate-dir = %s\n", cfg->state_dir != NULL ? "" : "# ",
+	    cfg->state_dir != NULL ? cfg->state_dir : "(not set)");
+	printf("%sreference-card = %s\n", cfg->refcard_dir != NULL ? "" : "# ",
+	    cfg->refcard_dir != NULL ? cfg->refcard_dir : "(not set: PC/SC)");
+	printf("%saudit = %s\n", cfg->audit_path != NULL ? "" : "# ",
+	    cfg->audit_path != NULL ? cfg->audit_path : "(not set: no audit log)");
+	printf("request-timeout = %d\n", cfg->request_timeout);
+	printf("idle-timeout = %d\n", cfg->idle_timeout);
+	printf("queue-timeout = %d\n", cfg->queue_timeout);
+	printf("pin-timeout = %d\n", cfg->pin_timeout);
+	printf("max-connections = %d\n", cfg->max_connections);
+	for (i = 0; i < cfg->nusers; i++)
+		printf("allow-user = %u\n", (unsigned)cfg->users[i]);
+	if (cfg->nusers == 0)
+		printf("# allow-user = (not set: only uid %u)\n", (unsigned)cfg->self_uid);
+	printf("kiosk = %s\n", cfg->kiosk ? "true" : "false");
+	printf("%spublic-dir = %s\n", cfg->public_dir != NULL ? "" : "# ",
+	    cfg->public_dir != NULL ? cfg->public_dir : "(not set)");
+}
+
 /* systemd sd_listen_fds(3) protocol: fds 3.. when LISTEN_PID is us. */
 static size_t
 listen_fds(int *fds, size_t max)
@@ -289,7 +349,7 @@ mkdir_p(const char *path, mode_t mode)
 }
 
 /* Twice a day: a certificate near its end is renewed before browsers see it expire. */
-static const char *tls_dir;
+static const char *tls_dir, *public_dir;
 static SSL_CTX *tls_ctx;
 
 static void
@@ -298,8 +358,14 @@ on_tls_check(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	(void)arg;
-	if (cnied_tls_refresh(tls_dir, tls_ctx) < 0)
+	int r = cnied_tls_refresh(tls_dir, tls_ctx);
+
+	if (r < 0)
 		cnie_log_error("cannot renew the TLS certificate in %s", tls_dir);
+	else if (r == 1 && public_dir != NULL &&
+	    cnied_public_copy(tls_dir, public_dir, "ca.pem") != 0)
+		cnie_log_error("cannot copy the renewed ca.pem to %s: %s", public_dir,
+		    strerror(errno));
 }
 
 /* The last answer is out: a moment for the loop to write it, then exit. */
@@ -479,6 +545,9 @@ main(int argc, char **argv)
 	    {"pin-timeout", required_argument, NULL, OPT_PIN_TIMEOUT},
 	    {"max-connections", required_argument, NULL, OPT_MAX_CONN},
 	    {"allow-user", required_argument, NULL, OPT_USER},
+	    {"kiosk", no_argument, NULL, OPT_KIOSK},
+	    {"public-dir", required_argument, NULL, OPT_PUBLIC_DIR},
+	    {"check-config", no_argument, NULL, OPT_CHECK_CONFIG},
 	    {"syslog", no_argument, NULL, OPT_SYSLOG},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"version", no_argument, NULL, OPT_VERSION},
@@ -493,9 +562,10 @@ main(int argc, char **argv)
 	int fds[16], lock_fd = -1, opt, verbose = 0, rc = 1, r;
 	size_t nfds, nports = 0, i;
 	uint16_t ports[CNIED_MAX_LISTEN];
-	bool use_syslog = false, refcard = false;
+	bool use_syslog = false, refcard = false, check_only = false, origins_explicit;
 
 	json_set_alloc_funcs(json_alloc_or_abort, free); /* before any jansson use */
+	cnied_locale_init(); /* the dialogs in the user's language */
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.request_timeout = 10;
 	cfg.idle_timeout = 30;
@@ -537,6 +607,12 @@ main(int argc, char **argv)
 			break;
 		case OPT_CONFIG:
 			break;
+		case OPT_KIOSK:
+			cfg.kiosk = true;
+			break;
+		case OPT_CHECK_CONFIG:
+			check_only = true;
+			break;
 		case OPT_SYSLOG:
 			use_syslog = true;
 			break;
@@ -575,8 +651,12 @@ main(int argc, char **argv)
 		cnie_log_use_syslog("cnied");
 	if (verbose > 0)
 		cnie_log_set_level(verbose > 1 ? CNIE_LOG_DEBUG : CNIE_LOG_INFO);
-	if (cfg.pinentry == NULL)
-		cfg.pinentry = strdup("pinentry");
+	/* $CNIE_PINENTRY, else --pinentry or the config file, else "pinentry". */
+	if (getenv("CNIE_PINENTRY") != NULL || cfg.pinentry == NULL) {
+		char *p = strdup(cnie_pinentry_program(cfg.pinentry));
+		free(cfg.pinentry);
+		cfg.pinentry = p;
+	}
 	if (cfg.state_dir == NULL &&
 	    (cfg.state_dir = default_path("XDG_STATE_HOME", ".local/state", "cnied")) == NULL) {
 		fprintf(stderr, "cnied: no state directory (set HOME or --state-dir)\n");
@@ -590,7 +670,8 @@ main(int argc, char **argv)
 		apply(&cfg, OPT_LISTEN, v4);
 		apply(&cfg, OPT_LISTEN, v6);
 	}
-	if (cfg.norigins == 0) {
+	origins_explicit = cfg.norigins > 0;
+	if (cfg.norigins == 0 && !cfg.kiosk) {
 		/*
 		 * The portal's origins (CMake CNIED_DEFAULT_ORIGINS; the national
 		 * portal by default).  Any --allow-origin or allow-origin line
@@ -601,6 +682,16 @@ main(int argc, char **argv)
 		for (size_t k = 0; k < sizeof(defaults) / sizeof(defaults[0]); k++)
 			if (defaults[k][0] != '\0')
 				apply(&cfg, OPT_ORIGIN, defaults[k]);
+	}
+	if (cnied_kiosk_check(&cfg, origins_explicit) != 0) {
+		rc = 2;
+		goto done;
+	}
+	if (check_only) {
+		print_config(&cfg, config_path != NULL ? config_path :
+		    "$XDG_CONFIG_HOME/cnied/cnied.conf when present");
+		rc = 0;
+		goto done;
 	}
 	if (cfg.norigins == 0)
 		fprintf(stderr, "cnied: warning: no --allow-origin: every page is refused\n");
@@ -631,6 +722,18 @@ main(int argc, char **argv)
 		fprintf(stderr, "cnied: cannot set up TLS in %s\n", cfg.state_dir);
 		goto out;
 	}
+	/* The CA's public copy, for the kiosk browser's user (docs/kiosk.md). */
+	if (cfg.public_dir != NULL && cnied_public_dir_check(cfg.public_dir) != 0)
+		goto out;
+	if (cfg.public_dir != NULL &&
+	    cnied_public_copy(cfg.state_dir, cfg.public_dir, "ca.pem") != 0) {
+		fprintf(stderr, "cnied: cannot write %s/ca.pem: %s\n", cfg.public_dir,
+		    strerror(errno));
+		goto out;
+	}
+	if (cfg.kiosk)
+		cnie_log_info("kiosk mode: no dialog; consent on the kiosk page, PIN on the "
+		    "PIN pad only");
 	if (cnied_audit_open(cfg.audit_path) != 0) {
 		fprintf(stderr, "cnied: cannot open audit log %s: %s\n", cfg.audit_path,
 		    strerror(errno));
@@ -655,12 +758,16 @@ main(int argc, char **argv)
 	snprintf(path, sizeof(path), "%s/cnied.port", cfg.state_dir);
 	if (write_port_file(cfg.state_dir, path) != 0)
 		cnie_log_warn("cannot write %s: %s", path, strerror(errno));
+	else if (cfg.public_dir != NULL &&
+	    cnied_public_copy(cfg.state_dir, cfg.public_dir, "cnied.port") != 0)
+		cnie_log_warn("cannot copy cnied.port to %s: %s", cfg.public_dir, strerror(errno));
 	sigint = evsignal_new(base, SIGINT, on_signal, base);
 	sigterm = evsignal_new(base, SIGTERM, on_signal, base);
 	if (sigint == NULL || sigterm == NULL || evsignal_add(sigint, NULL) != 0 ||
 	    evsignal_add(sigterm, NULL) != 0)
 		goto out;
 	tls_dir = cfg.state_dir;
+	public_dir = cfg.public_dir;
 	tls_ctx = ssl;
 	{
 		struct timeval half_day = {12 * 3600, 0};
@@ -678,6 +785,10 @@ main(int argc, char **argv)
 	cnied_pinentry_kill();
 	rc = 0;
 	(void)unlink(path);
+	if (cfg.public_dir != NULL) {
+		snprintf(path, sizeof(path), "%s/cnied.port", cfg.public_dir);
+		(void)unlink(path);
+	}
 out:
 	cnied_worker_stop();
 	cnied_events_stop();
@@ -703,5 +814,6 @@ done:
 	free(cfg.state_dir);
 	free(cfg.audit_path);
 	free(cfg.refcard_dir);
+	free(cfg.public_dir);
 	return rc;
 }

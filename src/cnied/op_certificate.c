@@ -41,17 +41,19 @@ static int
 consent(cnied_card_ctx *w, const cnied_job *job)
 {
 	char desc[768];
+	cnie_pinentry_text t = {_("CNIE card"), desc, NULL, _("Allow"), _("Deny"), NULL};
 	size_t i;
 	int r;
 
+	if (cnied_kiosk_consent(w->cfg, job->origin, "certificate"))
+		return 0;
 	for (i = 0; i < w->nconsented; i++)
 		if (strcmp(w->consented[i], job->origin) == 0)
 			return 0;
-	snprintf(desc, sizeof(desc),
-	    "%s wants to read the certificates of your CNIE card: your name and your "
-	    "national ID number.\nAllow this site (until the bridge stops)?", job->origin);
-	if ((r = cnied_pinentry_confirm(w->cfg->pinentry, w->cfg->pin_timeout, "CNIE card",
-	    desc)) != 0)
+	snprintf(desc, sizeof(desc), _("%s wants to read the certificates of your CNIE card. "
+	    "They show your name and your national ID number.\nAllow this site until the bridge "
+	    "stops?"), job->origin);
+	if ((r = cnied_pinentry_confirm(w->cfg, &t)) != 0)
 		return r;
 	if (w->nconsented < CNIED_MAX_ORIGINS)
 		snprintf(w->consented[w->nconsented++], sizeof(w->consented[0]), "%s",

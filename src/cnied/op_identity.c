@@ -126,9 +126,11 @@ fill_chip_proofs(cnied_job *job, json_t *a, cnie_icao *icao, cnie_icao_files *f)
 		cnie_buf *sig = cnie_buf_new();
 		if (sig == NULL)
 			return CNIE_ERR_NOMEM;
-		r = cnie_icao_active_auth(icao, job->u.identity.challenge,
+		/* The hash DG14's ActiveAuthenticationInfo names, any ISO 9796-2 trailer. */
+		r = cnie_icao_active_auth_ex(icao, job->u.identity.challenge,
 		    sizeof(job->u.identity.challenge), cnie_buf_ptr(f->dg[15]),
-		    cnie_buf_len(f->dg[15]), sig);
+		    cnie_buf_len(f->dg[15]), f->dg[14] != NULL ? cnie_buf_ptr(f->dg[14]) : NULL,
+		    f->dg[14] != NULL ? cnie_buf_len(f->dg[14]) : 0, sig);
 		if (r == 0 || r == CNIE_ERR_VERIFY_FAILED)
 			json_object_set_new(a, "activeAuth", json_pack("{s:o,s:b}", "signature",
 			    cnied_jb64(cnie_buf_ptr(sig), cnie_buf_len(sig)), "verified", r == 0));
@@ -139,6 +141,9 @@ fill_chip_proofs(cnied_job *job, json_t *a, cnie_icao *icao, cnie_icao_files *f)
 	if (f->dg[14] != NULL) {
 		r = cnie_icao_chip_auth(icao, cnie_buf_ptr(f->dg[14]), cnie_buf_len(f->dg[14]));
 		json_object_set_new(a, "chipAuth", json_boolean(r == 0));
+		if (r == 0)
+			json_object_set_new(a, "chipAuthMethod", json_string(
+			    cnie_icao_chip_authenticated(icao) == CNIE_ICAO_CHIP_CAM ? "cam" : "ca"));
 	}
 	return 0;
 }
@@ -208,26 +213,47 @@ read_files(cnied_job *job, cnie_icao *icao, const cnie_icao_secret *sec, cnie_ic
 	return 0;
 }
 
+/* Appends "\n• item" to out (bounded). */
+static void
+add_item(char *out, size_t max, const char *item)
+{
+	size_t n = strlen(out);
+
+	if (n < max)
+		snprintf(out + n, max - n, "\n\u2022 %s", item);
+}
+
+/*
+ * The consent lists, one per line in plain words, what the site will
+ * receive: each requested field, and the proof of genuineness when a
+ * challenge was sent.  Each line is a whole phrase of its own msgid.
+ */
 static int
 consent(cnied_card_ctx *w, const cnied_job *job)
 {
-	static const char *const names[] = {"MRZ data", "names", "photo",
-	    "raw data groups and EF.SOD"};
-	char desc[768], list[256] = "";
-	int i;
+	unsigned f = job->u.identity.fields;
+	char desc[1536];
+	cnie_pinentry_text t = {_("CNIE identity"), desc, NULL, _("Allow"), _("Deny"), NULL};
 
-	for (i = 0; i < 4; i++) {
-		if (!(job->u.identity.fields & (1u << i)))
-			continue;
-		if (list[0] != '\0')
-			strncat(list, ", ", sizeof(list) - strlen(list) - 1);
-		strncat(list, names[i], sizeof(list) - strlen(list) - 1);
-	}
-	snprintf(desc, sizeof(desc), "%s asks to read your identity from your CNIE card: %s%s.",
-	    job->origin, list, job->u.identity.has_challenge ? " (and a proof that the card is "
-	    "genuine)" : "");
-	return cnied_pinentry_confirm(w->cfg->pinentry, w->cfg->pin_timeout, "CNIE identity",
-	    desc);
+	if (cnied_kiosk_consent(w->cfg, job->origin, "identity"))
+		return 0;
+	snprintf(desc, sizeof(desc), _("%s asks to read from your CNIE card and receive:"),
+	    job->origin);
+	if (f & CNIED_ID_MRZ)
+		add_item(desc, sizeof(desc), _("your surname and given names, sex, nationality, "
+		    "date of birth, card number and expiry date (the machine-readable lines on "
+		    "the back of the card)"));
+	if (f & CNIED_ID_NAMES)
+		add_item(desc, sizeof(desc), _("your full name, your other names, your full date "
+		    "and place of birth, and your personal identification number"));
+	if (f & CNIED_ID_PHOTO)
+		add_item(desc, sizeof(desc), _("your photo"));
+	if (f & CNIED_ID_RAW)
+		add_item(desc, sizeof(desc), _("all the identity data stored on the card, as "
+		    "stored, with the issuing authority's signature over it"));
+	if (job->u.identity.has_challenge)
+		add_item(desc, sizeof(desc), _("a proof that your card is genuine"));
+	return cnied_pinentry_confirm(w->cfg, &t);
 }
 
 int

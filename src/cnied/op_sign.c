@@ -1,7 +1,9 @@
 /*
  * POST /v1/sign: a signature over the page's hash with the signature key
- * (non-repudiation), after a consent dialog naming the origin and the
- * start of the hash, then the PIN: consent is asked for every signature.
+ * (non-repudiation), after a consent dialog naming the origin, showing the
+ * portal's description of the document (when sent, marked as the site's
+ * words) and a short fingerprint of the hash, then the PIN: consent is
+ * asked for every signature.
  */
 #include <stdio.h>
 #include <string.h>
@@ -10,6 +12,54 @@
 #include <cnie/error.h>
 
 #include "ops.h"
+
+/*
+ * The short fingerprint of the hash: its first 4 bytes as 8 upper-case hex
+ * digits in two groups ("FEA0 A7C9"), what a portal can show beside the
+ * document for the holder to compare.
+ */
+static void
+sign_fingerprint(const uint8_t *hash, size_t len, char *out, size_t max)
+{
+	char hex[9];
+
+	if (len < 4 || max < 10) {
+		if (max > 0)
+			out[0] = '\0';
+		return;
+	}
+	snprintf(hex, sizeof(hex), "%02X%02X%02X%02X", hash[0], hash[1], hash[2], hash[3]);
+	snprintf(out, max, "%.4s %.4s", hex, hex + 4);
+}
+
+/*
+ * The consent text: the origin asks, the portal's description (when sent)
+ * set apart as the site's own words, the fingerprint.  Whole sentences,
+ * one msgid each.  The description sits in a first-strong isolate
+ * (U+2068 .. U+2069): an Arabic title in a French sentence, or the reverse,
+ * keeps its own direction without turning the text around it
+ * (description.c refuses bidi controls inside it).
+ */
+static void
+consent_text(char *out, size_t max, const cnied_job *job, const char *hash_name, char *fp,
+    size_t fp_max)
+{
+	const cnied_req_sign *rq = &job->u.sign;
+	char asks[512], said[600] = "", print[128];
+
+	sign_fingerprint(rq->hash, rq->hash_len, fp, fp_max);
+	snprintf(asks, sizeof(asks), _("%s asks you to sign a document with your CNIE signature "
+	    "key."), job->origin);
+	if (rq->description[0] != '\0') {
+		char isolated[CNIED_DESC_MAX_BYTES + 8];
+
+		snprintf(isolated, sizeof(isolated), "\u2068%s\u2069", rq->description);
+		snprintf(said, sizeof(said), _("The site describes the document as: \"%s\" (the "
+		    "site's own words)."), isolated);
+	}
+	snprintf(print, sizeof(print), _("Document fingerprint (%s): %s"), hash_name, fp);
+	snprintf(out, max, "%s\n%s%s%s", asks, said, said[0] != '\0' ? "\n" : "", print);
+}
 
 int
 cnied_op_sign(cnied_card_ctx *w, cnied_job *job, cnie_card *c, const char *reader)
@@ -20,7 +70,8 @@ cnied_op_sign(cnied_card_ctx *w, cnied_job *job, cnie_card *c, const char *reade
 	cnie_card_mech mech = {0, CNIE_CARD_HASH_NONE, 0};
 	const uint8_t *der;
 	uint8_t sig[1024];
-	char desc[768], hex[17];
+	char desc[1024], fp[16];
+	cnie_pinentry_text t = {_("CNIE signature"), desc, NULL, _("Allow"), _("Deny"), NULL};
 	size_t der_len, sig_len = sizeof(sig);
 	int r;
 
@@ -32,13 +83,9 @@ cnied_op_sign(cnied_card_ctx *w, cnied_job *job, cnie_card *c, const char *reade
 		return CNIED_ERR_CERT_MISMATCH;
 	if (ki.type == CNIE_CARD_KEY_EC && rq->pss)
 		return CNIED_ERR_BAD_ALG;
-	cnie_hex(rq->hash, 8, hex);
-	hex[16] = '\0';
-	snprintf(desc, sizeof(desc),
-	    "%s asks you to sign a document with your CNIE signature key.\n"
-	    "Document hash (%s): %s...", job->origin, hash_name, hex);
-	if ((r = cnied_pinentry_confirm(w->cfg->pinentry, w->cfg->pin_timeout,
-	    "CNIE signature", desc)) != 0)
+	consent_text(desc, sizeof(desc), job, hash_name, fp, sizeof(fp));
+	if (!cnied_kiosk_consent(w->cfg, job->origin, "sign") &&
+	    (r = cnied_pinentry_confirm(w->cfg, &t)) != 0)
 		return r;
 	if ((r = cnied_verify_pin(w, job, c, reader)) != 0)
 		return r;

@@ -18,14 +18,13 @@
 
 static const struct {
 	cnied_op op;
-	const char *name;  /* audit and logs */
-	const char *doing; /* dialogs: "<origin> wants to ..." */
+	const char *name; /* audit and logs */
 } op_table[] = {
-	{CNIED_OP_CERT, "certificate", "read a certificate"},
-	{CNIED_OP_AUTH, "authenticate", "log you in"},
-	{CNIED_OP_SIGN, "sign", "sign a document"},
-	{CNIED_OP_IDENTITY, "identity", "read your identity"},
-	{0, "?", "use your card"}, /* last: any other value */
+	{CNIED_OP_CERT, "certificate"},
+	{CNIED_OP_AUTH, "authenticate"},
+	{CNIED_OP_SIGN, "sign"},
+	{CNIED_OP_IDENTITY, "identity"},
+	{0, "?"}, /* last: any other value */
 };
 
 /* The op's row, or the last resort row for an unknown op. */
@@ -46,10 +45,30 @@ cnied_op_name(cnied_op op)
 	return op_table[op_row(op)].name;
 }
 
-const char *
-cnied_op_doing(cnied_op op)
+void
+cnied_op_asks(char *out, size_t max, const cnied_job *job)
 {
-	return op_table[op_row(op)].doing;
+	/* One whole sentence per operation: translators never see fragments. */
+	switch (job->op) {
+	case CNIED_OP_CERT:
+		snprintf(out, max, _("%s wants to read a certificate from your CNIE card."),
+		    job->origin);
+		break;
+	case CNIED_OP_AUTH:
+		snprintf(out, max, _("%s wants to log you in with your CNIE card."), job->origin);
+		break;
+	case CNIED_OP_SIGN:
+		snprintf(out, max, _("%s wants to sign a document with your CNIE card."),
+		    job->origin);
+		break;
+	case CNIED_OP_IDENTITY:
+		snprintf(out, max, _("%s wants to read your identity from your CNIE card."),
+		    job->origin);
+		break;
+	default:
+		snprintf(out, max, _("%s wants to use your CNIE card."), job->origin);
+		break;
+	}
 }
 
 void
@@ -102,14 +121,19 @@ again:
 int
 cnied_ask_can(cnied_card_ctx *w, const cnied_job *job, char *can, size_t max)
 {
-	char desc[768];
+	char asks[512], desc[1024];
+	cnie_pinentry_text t = {_("CNIE card"), desc, _("CAN:"), _("Continue"), _("Cancel"),
+	    NULL};
+	int r;
 
-	snprintf(desc, sizeof(desc),
-	    "%s wants to %s.\nEnter the 6-digit card access number (CAN) printed on "
-	    "the front of your CNIE card.",
-	    job->origin, cnied_op_doing(job->op));
-	return cnied_pinentry_getpin(w->cfg->pinentry, w->cfg->pin_timeout, "CNIE card",
-	    desc, "CAN:", can, max);
+	/* Kiosk mode: no CAN dialog (kiosk.c). */
+	if ((r = cnied_kiosk_can_dialog(w->cfg)) != 0)
+		return r;
+	cnied_op_asks(asks, sizeof(asks), job);
+	snprintf(desc, sizeof(desc), "%s\n%s", asks,
+	    _("Enter the 6-digit card access number (CAN) printed on the front of your CNIE "
+	    "card."));
+	return cnied_pinentry_getpin(w->cfg, &t, can, max);
 }
 
 int
@@ -199,20 +223,62 @@ cnied_key_cert(cnied_job *job, cnie_card *c, const cnie_card_key_info *ki,
 	return r;
 }
 
+/* The SETERROR text after a PIN the card did not take: the tries left, in words. */
+static void
+retry_text(char *out, size_t max, int r, int tries)
+{
+	if (r == CNIE_ERR_PIN_FORMAT)
+		snprintf(out, max, "%s", _("This is not a valid PIN: a PIN has only digits, and "
+		    "as many as the card expects. No try was used."));
+	else if (tries == 1)
+		snprintf(out, max, "%s", _("Wrong PIN. This is your last try: if this PIN is wrong "
+		    "too, the PIN will be blocked."));
+	else if (tries > 1)
+		snprintf(out, max, ngettext("Wrong PIN: %d try left.", "Wrong PIN: %d tries left.",
+		    (unsigned long)tries), tries);
+	else
+		snprintf(out, max, "%s", _("Wrong PIN."));
+}
+
+void
+cnied_pin_blocked_advice(cnied_card_ctx *w, const cnied_job *job)
+{
+	char desc[1024];
+	cnie_pinentry_text t = {_("CNIE card PIN"), desc, NULL, _("Close"), NULL, NULL};
+
+	/* Kiosk mode opens no dialog: the page shows the pin-blocked answer. */
+	if (cnied_kiosk_pin_dialog(w->cfg) != 0)
+		return;
+	snprintf(desc, sizeof(desc), _("The PIN of your CNIE card is blocked: it was entered "
+	    "wrongly too many times. %s cannot use your card until the PIN is unblocked.\n"
+	    "To unblock it with the PUK code of your card, run: cnie-tool pin unblock\n"
+	    "If you do not have your PUK, ask the authority that issued your card."),
+	    job->origin);
+	/* Dismissed, cancelled or timed out: the answer is pin-blocked all the same. */
+	(void)cnied_pinentry_message(w->cfg, &t);
+}
+
 /*
- * The PIN on the PIN pad when the reader has one, else through pinentry,
- * whose dialog shows the tries left that this card last reported in this
- * reader (tries.c); a blocked PIN answers the VERIFY itself with
- * CNIE_ERR_PIN_BLOCKED.
+ * The PIN on the PIN pad when the reader has one, else through pinentry.
+ * The first dialog shows the tries left that this card last reported in
+ * this reader (tries.c).  A PIN the card refuses is asked again in the same
+ * request, with SETERROR naming the tries left: each try is a new entry by
+ * the holder, never the software sending a PIN again.  The request ends
+ * with the right PIN, a cancel, or a blocked PIN.  A blocked PIN (found by
+ * an empty VERIFY, which spends no try, before any dialog, or by the last
+ * wrong try) gets a dialog saying what to do next instead of a PIN dialog.
  */
 int
 cnied_verify_pin(cnied_card_ctx *w, cnied_job *job, cnie_card *c, const char *reader)
 {
 	const cnie_transport_caps *caps = cnie_transport_get_caps(cnie_card_transport(c));
-	char pin[CNIED_SECRET_MAX], desc[768], tries_txt[64] = "", card[CNIED_CARD_ID_MAX];
+	char pin[CNIED_SECRET_MAX], asks[512], desc[1024], tries_txt[256], err_txt[256];
+	char card[CNIED_CARD_ID_MAX];
+	cnie_pinentry_text t = {_("CNIE card PIN"), desc, _("PIN:"), _("Continue"), _("Cancel"),
+	    NULL};
 	const char *serial = NULL;
 	bool blocked = false;
-	int r, tries;
+	int r, tries, asked;
 
 	/* The card's TokenInfo serial; a card without one is told apart by its reader only. */
 	if (cnie_card_serial(c, &serial) != 0 || serial == NULL)
@@ -227,25 +293,48 @@ cnied_verify_pin(cnied_card_ctx *w, cnied_job *job, cnie_card *c, const char *re
 	}
 	if (caps->pinpad_verify) {
 		r = cnie_card_pin_verify_pinpad(c, &job->tries_left);
+		if (r == CNIE_ERR_PIN_INCORRECT)
+			tries = job->tries_left;
 		if (r != CNIE_ERR_UNSUPPORTED)
 			goto done;
 	}
+	/* Kiosk mode: the PIN on a PIN pad only, never a dialog (kiosk.c). */
+	if ((r = cnied_kiosk_pin_dialog(w->cfg)) != 0)
+		goto done;
+	cnied_op_asks(asks, sizeof(asks), job);
+	tries_txt[0] = '\0';
 	if (tries >= 0)
-		snprintf(tries_txt, sizeof(tries_txt), "\n(%d tries left)", tries);
-	snprintf(desc, sizeof(desc), "%s wants to %s with your CNIE card.%s", job->origin,
-	    cnied_op_doing(job->op), tries_txt);
-	if ((r = cnied_pinentry_getpin(w->cfg->pinentry, w->cfg->pin_timeout, "CNIE card PIN",
-	    desc, "PIN:", pin, sizeof(pin))) != 0)
-		return r;
-	r = cnie_card_pin_verify(c, pin, &job->tries_left);
-	OPENSSL_cleanse(pin, sizeof(pin));
-	if (r == CNIE_ERR_PIN_FORMAT) {
-		/* Nothing reached the card: no try spent. */
-		job->tries_left = tries;
-		r = CNIE_ERR_PIN_INCORRECT;
+		snprintf(tries_txt, sizeof(tries_txt), ngettext("%d try left before the PIN is "
+		    "blocked.", "%d tries left before the PIN is blocked.", (unsigned long)tries),
+		    tries);
+	snprintf(desc, sizeof(desc), "%s\n%s%s%s", asks, _("Enter your PIN."),
+	    tries_txt[0] != '\0' ? "\n" : "", tries_txt);
+	r = CNIE_ERR_PIN_INCORRECT;
+	for (asked = 0; asked < CNIED_PIN_ASKS_MAX; asked++) {
+		if ((r = cnied_pinentry_getpin(w->cfg, &t, pin, sizeof(pin))) != 0)
+			goto done; /* cancel, timeout, abort: the request ends */
+		r = cnie_card_pin_verify(c, pin, &job->tries_left);
+		OPENSSL_cleanse(pin, sizeof(pin));
+		if (r == CNIE_ERR_PIN_INCORRECT)
+			tries = job->tries_left;
+		else if (r != CNIE_ERR_PIN_FORMAT) /* CNIE_ERR_PIN_FORMAT: no try spent */
+			break;
+		/* The card did not take it: the holder may try again. */
+		retry_text(err_txt, sizeof(err_txt), r, tries);
+		t.error = err_txt;
+		snprintf(desc, sizeof(desc), "%s\n%s", asks, _("Enter your PIN."));
 	}
+	if (r == CNIE_ERR_PIN_FORMAT)
+		r = CNIE_ERR_PIN_INCORRECT;
 done:
-	cnied_tries_set(&w->tries, reader, card, r == CNIE_ERR_PIN_INCORRECT ? job->tries_left : -1);
+	if (r == CNIE_ERR_PIN_BLOCKED || r == CNIE_ERR_SW_AUTH_BLOCKED) {
+		tries = 0;
+		cnied_pin_blocked_advice(w, job);
+	}
+	/* What the card last said, also after a cancel (-1: unknown). */
+	job->tries_left = tries;
+	/* Remember it; forget it once the PIN was right or is blocked. */
+	cnied_tries_set(&w->tries, reader, card, r == 0 || tries == 0 ? -1 : tries);
 	return r;
 }
 

@@ -58,8 +58,9 @@ void cnied_card_ctx_clear(cnied_card_ctx *w);
 void cnied_op_run(cnied_card_ctx *w, cnied_job *job);
 /* "certificate", "authenticate", "sign", "identity" (audit, logs). */
 const char *cnied_op_name(cnied_op op);
-/* "log you in"... for the dialogs. */
-const char *cnied_op_doing(cnied_op op);
+/* "<origin> wants to log you in with your CNIE card.": the dialogs' first
+ * sentence, one whole translated sentence per operation. */
+void cnied_op_asks(char *out, size_t max, const cnied_job *job);
 
 /* Chooses the reader: the one asked for ("" = any), else the only one with a card. */
 int cnied_pick_reader(cnied_card_ctx *w, const char *wanted, char *out, size_t max);
@@ -79,8 +80,16 @@ int cnied_find_key(cnie_card *c, bool sign, cnie_card_key_info *ki);
 /* The key's certificate (borrowed); its SHA-256 goes into job->cert_fp. */
 int cnied_key_cert(cnied_job *job, cnie_card *c, const cnie_card_key_info *ki,
     const uint8_t **der, size_t *der_len);
-/* PIN on the reader's PIN pad, else through pinentry; tries kept per reader and card. */
+/*
+ * PIN on the reader's PIN pad, else through pinentry, asked again (a new
+ * entry each time, SETERROR naming the tries left) while the card refuses
+ * it, up to CNIED_PIN_ASKS_MAX dialogs; tries kept per reader and card.  0,
+ * CNIE_ERR_CANCELLED..., CNIE_ERR_PIN_BLOCKED (after the advice dialog).
+ */
+#define CNIED_PIN_ASKS_MAX 16
 int cnied_verify_pin(cnied_card_ctx *w, cnied_job *job, cnie_card *c, const char *reader);
+/* A dialog saying the PIN is blocked and what to do next (none in kiosk mode). */
+void cnied_pin_blocked_advice(cnied_card_ctx *w, const cnied_job *job);
 /* base64 JSON string of p[0..n); NULL when out of memory. */
 json_t *cnied_jb64(const uint8_t *p, size_t n);
 

@@ -228,6 +228,7 @@ sign_fields(json_t *j, void *vout, const char **why)
 {
 	cnied_req_sign *out = vout;
 	const cnie_hash_info *h;
+	json_t *v;
 	const char *s;
 	size_t l;
 	char pad[16];
@@ -270,6 +271,17 @@ sign_fields(json_t *j, void *vout, const char **why)
 			return -1;
 		}
 	}
+	/* The portal's words for the consent dialog (description.c). */
+	if ((v = json_object_get(j, "description")) != NULL) {
+		if (!json_is_string(v)) {
+			*why = "description must be a string";
+			return -1;
+		}
+		l = json_string_length(v);
+		if (cnied_description_check(json_string_value(v), l, why) != 0)
+			return -1;
+		memcpy(out->description, json_string_value(v), l + 1);
+	}
 	return 0;
 }
 
@@ -277,7 +289,7 @@ int
 cnied_parse_sign(const char *body, size_t n, cnied_req_sign *out, const char **why)
 {
 	static const char *const keys[] = {"certificate", "hash", "hashFunction",
-	    "paddingScheme", "reader", NULL};
+	    "paddingScheme", "reader", "description", NULL};
 	int r;
 
 	if ((r = parse_body(body, n, keys, out, sizeof(*out), sign_fields, out->reader,

@@ -22,6 +22,7 @@
 #include <cnie/log.h>
 #include <cnie/pace.h>
 #include <cnie/pkcs15.h>
+#include <cnie/reader_pace.h>
 #include <cnie/sm.h>
 #include <cnie/tlv.h>
 
@@ -62,6 +63,13 @@ struct cnie_card {
 	bool cache_tried;
 	bool ti_loaded;	  /* TokenInfo read (only serial/label need it) */
 	bool contactless; /* opened with PACE: a reset needs cnie_card_resume */
+	/*
+	 * The reader runs PACE and keeps the secure messaging (PC/SC part 10
+	 * amendment 1, caps->reader_pace): c->t stays the plain reader
+	 * transport and inner is NULL, but the session is bound to the card's
+	 * life like a PACE session of ours (a reset ends it).
+	 */
+	bool reader_pace;
 	bool no_odd_read; /* the card refused READ BINARY B1 by FID: SELECT + B0 */
 	/*
 	 * Transactions (docs/card-profile.md 9): every public call is one
@@ -132,6 +140,26 @@ select_pki(cnie_transport *t)
  * refused command and the SELECT.
  */
 
+/* Commands depend on a PACE session (ours or the reader's) that a reset ends. */
+static bool
+card_pace_bound(const cnie_card *c)
+{
+	return c->inner != NULL || c->reader_pace;
+}
+
+/*
+ * Under the reader's PACE, the reader answers 6987/6988 itself when its
+ * secure messaging with the card failed and it dropped the session
+ * (drivers/ifd/ifd_pace.c does; the card's own SM errors reach the reader,
+ * never us): reported as CNIE_ERR_CARD_RESET, cnie_card_resume runs PACE
+ * again.
+ */
+static bool
+reader_session_lost(const cnie_card *c, uint16_t sw)
+{
+	return c->reader_pace && (sw == 0x6987 || sw == 0x6988);
+}
+
 /* Opens a public call (nested calls share the outer transaction). */
 static void
 card_enter(cnie_card *c)
@@ -152,6 +180,11 @@ card_select_pki(cnie_card *c)
 	c->df = CARD_DF_UNKNOWN;
 	if ((r = select_pki(c->t)) == 0)
 		c->df = CARD_DF_PKI;
+	/* The reader's 6987/6988: its session ended (reader_session_lost). */
+	if (c->reader_pace && (r == CNIE_ERR_SW_SM_MISSING || r == CNIE_ERR_SW_SM_INCORRECT)) {
+		cnie_log_info("the reader's secure messaging session ended");
+		r = CNIE_ERR_CARD_RESET;
+	}
 	return r;
 }
 
@@ -173,7 +206,7 @@ card_txn_open(cnie_card *c)
 		return 0;
 	c->df = CARD_DF_UNKNOWN;
 	r = cnie_transport_begin(c->t);
-	if (r == CNIE_ERR_CARD_RESET && c->inner == NULL) {
+	if (r == CNIE_ERR_CARD_RESET && !card_pace_bound(c)) {
 		cnie_log_info("card reset by another program: reconnecting");
 		if ((r = cnie_transport_reconnect(c->t)) != 0 ||
 		    (r = cnie_transport_begin(c->t)) != 0)
@@ -271,8 +304,11 @@ card_xfer(cnie_card *c, const cnie_apdu *a, cnie_buf *resp, uint16_t *sw)
 	fresh = c->df == CARD_DF_UNKNOWN;
 	first = fresh && a->ins != 0xA4;
 	r = cnie_apdu_transmit(c->t, a, resp, sw);
-	if (c->inner != NULL && (r == CNIE_ERR_CARD_RESET || r == CNIE_ERR_LOGIN_LOST)) {
+	if (card_pace_bound(c) && (r == CNIE_ERR_CARD_RESET || r == CNIE_ERR_LOGIN_LOST)) {
 		c->pace_reset = true;
+		r = CNIE_ERR_CARD_RESET;
+	} else if (r == 0 && reader_session_lost(c, *sw)) {
+		cnie_log_info("the reader's secure messaging session ended (SW %04X)", *sw);
 		r = CNIE_ERR_CARD_RESET;
 	} else if (c->inner != NULL && r == CNIE_ERR_SM && fresh) {
 		/*
@@ -293,7 +329,7 @@ card_xfer(cnie_card *c, const cnie_apdu *a, cnie_buf *resp, uint16_t *sw)
 		c->df = CARD_DF_PKI;
 	cnie_buf_free(&scratch);
 	/* A PACE session does not survive a reset: the caller must open again. */
-	if (r != CNIE_ERR_CARD_RESET || c->inner != NULL)
+	if (r != CNIE_ERR_CARD_RESET || card_pace_bound(c))
 		return r;
 	return card_xfer_reset(c);
 }
@@ -823,6 +859,65 @@ out:
 	return r;
 }
 
+/* Output of EstablishPACEChannel we accept: EF.CardAccess of a few hundred bytes. */
+#define READER_PACE_OUT_MAX 4096
+
+/*
+ * PACE run by the reader (PC/SC part 10 amendment 1, FEATURE_EXECUTE_PACE;
+ * src/libcnie/include/cnie/reader_pace.h): EstablishPACEChannel with PinID
+ * CAN, no CHAT and lengthPIN 0, so the reader takes the CAN from its own
+ * keypad (BSI TR-03119 readers); the host never holds the CAN or the session
+ * keys.  The reader reads EF.CardAccess, runs MSE:SET AT and the four
+ * GENERAL AUTHENTICATE steps (ICAO 9303-11 4.4) and from then on wraps our
+ * plain commands in its secure messaging (9303-11 9.8).  Its answer is
+ * untrusted bytes: parsed bounded, a malformed one is CNIE_ERR_BAD_RESPONSE.
+ * A keypad entry is asked only here, never repeated by the library.
+ */
+static int
+start_reader_pace(cnie_card *c)
+{
+	const cnie_transport_caps *caps = cnie_transport_get_caps(c->t);
+	uint8_t in[8], out[READER_PACE_OUT_MAX];
+	size_t out_len = sizeof(out), data_len;
+	const uint8_t *data;
+	cnie_rpace_establish e;
+	uint32_t result;
+	int r;
+
+	if (caps == NULL || !caps->reader_pace)
+		return CNIE_ERR_UNSUPPORTED;
+	/* In the call's transaction: nobody else's APDU between PACE and our first command. */
+	if ((r = card_txn_open(c)) != 0)
+		return r;
+	cnie_rpace_establish_input(CNIE_RPACE_PIN_CAN, in);
+	r = cnie_transport_control(c->t, caps->ioctl_pace, in, sizeof(in), out, &out_len);
+	if (r != 0)
+		goto out;
+	if ((r = cnie_rpace_split(out, out_len, &result, &data, &data_len)) != 0) {
+		cnie_log_warn("reader PACE: malformed answer from the reader (%s)",
+		    cnie_error_name(r));
+		r = CNIE_ERR_BAD_RESPONSE;
+		goto out;
+	}
+	if (result != CNIE_RPACE_OK) {
+		r = cnie_rpace_result_error(result);
+		cnie_log_info("reader PACE: %s (%08X)", cnie_rpace_result_name(result),
+		    (unsigned)result);
+		goto out;
+	}
+	if ((r = cnie_rpace_parse_establish(data, data_len, &e)) != 0 || e.mse_sw != 0x9000) {
+		cnie_log_warn("reader PACE: malformed EstablishPACEChannel output (%s)",
+		    r != 0 ? cnie_error_name(r) : "MSE:SET AT not 9000 with success");
+		r = CNIE_ERR_BAD_RESPONSE;
+		goto out;
+	}
+	cnie_log_debug("reader PACE established (EF.CardAccess %zu bytes)", e.card_access_len);
+	r = 0;
+out:
+	cnie_wipe(out, sizeof(out));
+	return r;
+}
+
 int
 cnie_card_open(cnie_transport *t, cnie_card **out)
 {
@@ -847,7 +942,13 @@ cnie_card_open_ex(cnie_transport *t, const char *can, cnie_card **out)
 	}
 	c->t = t;
 	card_enter(c);
-	if (cnie_transport_get_caps(t)->contactless) {
+	if (cnie_transport_get_caps(t)->contactless && cnie_transport_get_caps(t)->reader_pace) {
+		/* The reader's keypad takes the CAN: can is not used, not even looked at. */
+		c->contactless = true;
+		c->reader_pace = true;
+		if ((r = start_reader_pace(c)) != 0)
+			goto out;
+	} else if (cnie_transport_get_caps(t)->contactless) {
 		c->contactless = true;
 		if (can == NULL) {
 			r = CNIE_ERR_NEED_CAN;
@@ -879,6 +980,19 @@ card_resume(cnie_card *c, const char *can)
 			return r;
 		return card_select_pki(c);
 	}
+	if (c->reader_pace) {
+		/* The reader's session died with the reset (or ended): the reader runs PACE again. */
+		if (c->pace_reset && (r = cnie_transport_reconnect(c->t)) != 0)
+			return r;
+		r = start_reader_pace(c);
+		if (r == CNIE_ERR_CARD_RESET) {
+			c->pace_reset = true;
+			if ((r = cnie_transport_reconnect(c->t)) != 0)
+				return r;
+			r = start_reader_pace(c);
+		}
+		goto selected;
+	}
 	if (can == NULL)
 		return CNIE_ERR_NEED_CAN;
 	/* The secure messaging session died with the reset: back to the reader. */
@@ -898,6 +1012,7 @@ card_resume(cnie_card *c, const char *can)
 			return r;
 		r = start_pace(c, can);
 	}
+selected:
 	if (r != 0)
 		return r;
 	/*
@@ -1383,6 +1498,28 @@ pinpad_result(const uint8_t *resp, size_t rl, int *tries_left)
 	}
 }
 
+/*
+ * After a PIN pad exchange.  Under the reader's PACE the reader sent the
+ * VERIFY (or CHANGE) inside its own secure messaging: a reset ended that
+ * session (CNIE_ERR_CARD_RESET for cnie_card_resume), and 6987/6988 are the
+ * reader saying its session failed.
+ */
+static int
+pinpad_done(cnie_card *c, int r, const uint8_t *resp, size_t rl, int *tries_left)
+{
+	if (r == CNIE_ERR_CARD_RESET && c->reader_pace) {
+		c->pace_reset = true;
+		return r;
+	}
+	if (r == CNIE_ERR_CARD_RESET)
+		return card_xfer_reset(c);
+	if (r != 0)
+		return r;
+	if (rl == 2 && reader_session_lost(c, (uint16_t)(resp[0] << 8 | resp[1])))
+		return CNIE_ERR_CARD_RESET;
+	return pinpad_result(resp, rl, tries_left);
+}
+
 static int
 card_pin_verify_pinpad(cnie_card *c, int *tries_left)
 {
@@ -1395,7 +1532,10 @@ card_pin_verify_pinpad(cnie_card *c, int *tries_left)
 	if (c == NULL)
 		return CNIE_ERR_INVALID_ARG;
 	caps = cnie_transport_get_caps(c->t);
-	/* The reader sends the VERIFY itself, in plain: not inside secure messaging. */
+	/*
+	 * The reader sends the VERIFY itself: in plain, so not inside our own
+	 * secure messaging; under the reader's PACE, inside the reader's.
+	 */
 	if (!caps->pinpad_verify || c->inner != NULL)
 		return CNIE_ERR_UNSUPPORTED;
 	if ((r = find_pins(c, &p, NULL)) != 0)
@@ -1428,11 +1568,7 @@ card_pin_verify_pinpad(cnie_card *c, int *tries_left)
 	if ((r = pinpad_ready(c)) != 0)
 		return r;
 	r = cnie_transport_control(c->t, caps->ioctl_verify, st, n, resp, &rl);
-	if (r == CNIE_ERR_CARD_RESET)
-		return card_xfer_reset(c);
-	if (r != 0)
-		return r;
-	return pinpad_result(resp, rl, tries_left);
+	return pinpad_done(c, r, resp, rl, tries_left);
 }
 
 static int
@@ -1490,11 +1626,7 @@ card_pin_change_pinpad(cnie_card *c, int *tries_left)
 	if ((r = pinpad_ready(c)) != 0)
 		return r;
 	r = cnie_transport_control(c->t, caps->ioctl_modify, st, n, resp, &rl);
-	if (r == CNIE_ERR_CARD_RESET)
-		return card_xfer_reset(c);
-	if (r != 0)
-		return r;
-	return pinpad_result(resp, rl, tries_left);
+	return pinpad_done(c, r, resp, rl, tries_left);
 }
 
 static int

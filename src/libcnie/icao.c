@@ -32,6 +32,8 @@
 #include <cnie/tlv.h>
 #include <cnie/transport.h>
 
+#include <cnie/pace_internal.h>
+
 #include "hash_internal.h"
 #include "lds_internal.h"
 
@@ -52,6 +54,9 @@ static const uint8_t icao_aid[] = { 0xA0, 0x00, 0x00, 0x02, 0x47, 0x10, 0x01 };
 static const uint8_t oid_ca_ecdh[] = { 0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x03, 0x02 };
 /* 0.4.0.127.0.7.2.2.1.2 id-PK-ECDH (9303-11 9.2.6). */
 static const uint8_t oid_pk_ecdh[] = { 0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x01, 0x02 };
+/* 0.4.0.127.0.7.2.2.3.1 id-CA-DH and 0.4.0.127.0.7.2.2.1.1 id-PK-DH (same clauses). */
+static const uint8_t oid_ca_dh[] = { 0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x03, 0x01 };
+static const uint8_t oid_pk_dh[] = { 0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x01, 0x01 };
 
 #define SW_OK 0x9000
 #define SW_EOF 0x6282
@@ -60,6 +65,13 @@ struct cnie_icao {
 	cnie_transport *inner; /* borrowed */
 	cnie_transport *sm;    /* owned: the secure messaging transport */
 	bool pace;
+	/* PACE-CAM: CA_IC and PK_Map,IC of the run, until DG14's key checks them. */
+	bool cam;
+	uint8_t cam_ca[CNIE_PACE_CAM_MAX];
+	size_t cam_ca_len;
+	uint8_t cam_map[1 + 2 * CNIE_PACE_CAM_MAX];
+	size_t cam_map_len;
+	int chip_auth; /* CNIE_ICAO_CHIP_* proven so far */
 };
 
 /* ---- helpers ----------------------------------------------------------- */
@@ -300,7 +312,36 @@ open_bac(cnie_icao *ic, const char *mrz_info)
 	if ((r = cnie_bac_run(ic->inner, mrz_info, &sm)) != 0)
 		return r;
 	ic->pace = false;
+	ic->cam = false;
 	return cnie_sm_transport_new(ic->inner, sm, &ic->sm);
+}
+
+/*
+ * Keeps what a PACE-CAM run leaves to check (9303-11 4.4.3.5): the chip
+ * is not authenticated until cnie_icao_chip_auth has matched them with
+ * the static key of DG14, itself vouched for by Passive Authentication.
+ */
+static int
+cam_keep(cnie_icao *ic, const cnie_pace *run)
+{
+	const uint8_t *ca, *map;
+	size_t ca_len, map_len;
+	int r;
+
+	ic->cam = false;
+	ic->cam_ca_len = ic->cam_map_len = 0;
+	if ((r = cnie_pace_terminal_cam(run, &ca, &ca_len, &map, &map_len)) == CNIE_ERR_NOT_FOUND)
+		return 0;
+	if (r != 0)
+		return r;
+	if (ca_len > sizeof(ic->cam_ca) || map_len > sizeof(ic->cam_map))
+		return CNIE_ERR_BAD_RESPONSE;
+	memcpy(ic->cam_ca, ca, ca_len);
+	ic->cam_ca_len = ca_len;
+	memcpy(ic->cam_map, map, map_len);
+	ic->cam_map_len = map_len;
+	ic->cam = true;
+	return 0;
 }
 
 static int
@@ -321,6 +362,7 @@ establish(cnie_icao *ic, const cnie_icao_secret *secret)
 	cnie_transport *t = ic->inner;
 	cnie_buf *ca = NULL;
 	cnie_sm *sm = NULL;
+	cnie_pace *run = NULL;
 	char info[64];
 	const char *pw;
 	size_t pwlen;
@@ -369,10 +411,13 @@ establish(cnie_icao *ic, const cnie_icao_secret *secret)
 			pw = info;
 		}
 		pwlen = strlen(pw);
-		r = cnie_pace_run(t, cnie_buf_ptr(ca), cnie_buf_len(ca), type, pw, pwlen, &sm);
+		r = cnie_pace_run_keep(t, cnie_buf_ptr(ca), cnie_buf_len(ca), type, pw, pwlen,
+		    &run);
 		if (r == 0) {
 			ic->pace = true;
-			if ((r = cnie_sm_transport_new(t, sm, &ic->sm)) != 0)
+			if ((r = cam_keep(ic, run)) != 0 ||
+			    (r = cnie_pace_terminal_take_sm(run, &sm)) != 0 ||
+			    (r = cnie_sm_transport_new(t, sm, &ic->sm)) != 0)
 				goto out;
 		} else if (r != CNIE_ERR_UNSUPPORTED) {
 			goto out;
@@ -390,6 +435,7 @@ establish(cnie_icao *ic, const cnie_icao_secret *secret)
 	r = select_app(ic->sm);
 out:
 	cnie_wipe(info, sizeof(info));
+	cnie_pace_terminal_free(&run);
 	cnie_buf_free(&ca);
 	if (r != 0)
 		cnie_transport_free(&ic->sm);
@@ -431,6 +477,18 @@ int
 cnie_icao_used_pace(const cnie_icao *icao)
 {
 	return icao != NULL && icao->pace;
+}
+
+int
+cnie_icao_used_cam(const cnie_icao *icao)
+{
+	return icao != NULL && icao->pace && icao->cam;
+}
+
+int
+cnie_icao_chip_authenticated(const cnie_icao *icao)
+{
+	return icao == NULL ? CNIE_ICAO_CHIP_NONE : icao->chip_auth;
 }
 
 cnie_transport *
@@ -905,7 +963,8 @@ out:
 /* ---- Chip Authentication ---------------------------------------------- */
 
 typedef struct ca_info {
-	const uint8_t *oid; /* id-CA-ECDH-* (borrowed from DG14) */
+	const uint8_t *oid; /* id-CA-ECDH-* or id-CA-DH-* (borrowed from DG14) */
+	bool dh;
 	size_t oid_len;
 	uint32_t key_id;    /* 0 = absent */
 	const uint8_t *spki; /* ChipAuthenticationPublicKeyInfo's key */
@@ -927,21 +986,32 @@ der_uint(const cnie_tlv *t, uint32_t *v)
 	return 0;
 }
 
-/* Walks DG14's SecurityInfos (9303-11 9.2) for the CA info and key. */
+/*
+ * Walks DG14's SecurityInfos (9303-11 9.2) for the CA info and key: the
+ * first ChipAuthenticationInfo (ECDH or DH) and the first public key of the
+ * same key agreement.
+ */
 static int
 dg14_parse(const uint8_t *dg14, size_t n, ca_info *ci)
 {
+	struct {
+		const uint8_t *spki;
+		size_t len;
+		uint32_t id;
+	} pk[2]; /* [0] id-PK-ECDH, [1] id-PK-DH */
 	cnie_tlv oid, x;
 	cnie_cur c, s;
 	uint32_t v;
-	int r;
+	int r, k;
 
 	memset(ci, 0, sizeof(*ci));
+	memset(pk, 0, sizeof(pk));
 	if ((r = cnie_lds_dg14_open(dg14, n, &c)) != 0)
 		return r;
 	while ((r = cnie_lds_security_info_next(&c, &oid, &s)) == 0) {
 		if (ci->oid == NULL && oid.len == sizeof(oid_ca_ecdh) + 1 &&
-		    memcmp(oid.value, oid_ca_ecdh, sizeof(oid_ca_ecdh)) == 0) {
+		    (memcmp(oid.value, oid_ca_ecdh, sizeof(oid_ca_ecdh)) == 0 ||
+			memcmp(oid.value, oid_ca_dh, sizeof(oid_ca_dh)) == 0)) {
 			/* ChipAuthenticationInfo: version, optional keyId. */
 			if ((r = cnie_tlv_next(&s, &x)) != 0 || (r = der_uint(&x, &v)) != 0)
 				return r;
@@ -949,27 +1019,35 @@ dg14_parse(const uint8_t *dg14, size_t n, ca_info *ci)
 				continue; /* version 2 is EAC2's CA: not ours */
 			ci->oid = oid.value;
 			ci->oid_len = oid.len;
+			ci->dh = memcmp(oid.value, oid_ca_dh, sizeof(oid_ca_dh)) == 0;
 			if (cnie_cur_left(&s) > 0 &&
 			    ((r = cnie_tlv_next(&s, &x)) != 0 || (r = der_uint(&x, &ci->key_id)) != 0))
 				return r;
-		} else if (ci->spki == NULL && oid.len == sizeof(oid_pk_ecdh) &&
-		    memcmp(oid.value, oid_pk_ecdh, sizeof(oid_pk_ecdh)) == 0) {
+		} else if (oid.len == sizeof(oid_pk_ecdh) &&
+		    (memcmp(oid.value, oid_pk_ecdh, sizeof(oid_pk_ecdh)) == 0 ||
+			memcmp(oid.value, oid_pk_dh, sizeof(oid_pk_dh)) == 0)) {
+			/* The first key of each agreement; the info picks one at the end. */
+			k = memcmp(oid.value, oid_pk_dh, sizeof(oid_pk_dh)) == 0 ? 1 : 0;
+			if (pk[k].spki != NULL)
+				continue;
 			if ((r = cnie_tlv_next(&s, &x)) != 0)
 				return r;
 			if (x.tag != 0x30)
 				return CNIE_ERR_ENCODING;
-			ci->spki = x.value - x.hdr_len;
-			ci->spki_len = x.hdr_len + x.len;
+			pk[k].spki = x.value - x.hdr_len;
+			pk[k].len = x.hdr_len + x.len;
 			if (cnie_cur_left(&s) > 0 &&
-			    ((r = cnie_tlv_next(&s, &x)) != 0 ||
-			    (r = der_uint(&x, &ci->pk_key_id)) != 0))
+			    ((r = cnie_tlv_next(&s, &x)) != 0 || (r = der_uint(&x, &pk[k].id)) != 0))
 				return r;
 		}
 	}
 	if (r != CNIE_ERR_NOT_FOUND)
 		return r;
-	if (ci->oid == NULL || ci->spki == NULL)
+	if (ci->oid == NULL || pk[ci->dh ? 1 : 0].spki == NULL)
 		return CNIE_ERR_UNSUPPORTED;
+	ci->spki = pk[ci->dh ? 1 : 0].spki;
+	ci->spki_len = pk[ci->dh ? 1 : 0].len;
+	ci->pk_key_id = pk[ci->dh ? 1 : 0].id;
 	if (ci->key_id != 0 && ci->pk_key_id != 0 && ci->key_id != ci->pk_key_id)
 		return CNIE_ERR_UNSUPPORTED;
 	return 0;
@@ -998,11 +1076,14 @@ ca_cipher(const ca_info *ci, cnie_sm_cipher *c)
 }
 
 /*
- * Ephemeral ECDH on the chip key's domain: *pub gets PK.PCD (uncompressed
- * point), K = x coordinate of the shared point (9303-11 9.6, TR-03111).
+ * Ephemeral key agreement on the chip key's domain parameters: *pub gets
+ * PK.PCD (ECDH: the uncompressed point; DH: the public value on the
+ * length of p), K = the x coordinate of the shared point (ECDH, TR-03111)
+ * or the shared DH value without leading zeros, as OpenPACE computes it
+ * (9303-11 9.6).
  */
 static int
-ca_ecdh(EVP_PKEY *chip, cnie_buf *pub, uint8_t *k, size_t *klen)
+ca_ka(EVP_PKEY *chip, cnie_buf *pub, uint8_t *k, size_t *klen)
 {
 	EVP_PKEY_CTX *kc = NULL, *dc = NULL;
 	EVP_PKEY *eph = NULL;
@@ -1032,6 +1113,63 @@ out:
 	return r;
 }
 
+/*
+ * PACE-CAM's check (9303-11 4.4.3.5): PK_Map,IC = CA_IC * PK_IC with PK_IC
+ * a ChipAuthenticationPublicKeyInfo (id-PK-ECDH) of DG14 on the PACE
+ * curve; with several such keys, one must match.  No APDU: the chip
+ * proved itself in the PACE run, this only checks that proof.
+ */
+static int
+cam_check(cnie_icao *icao, const uint8_t *dg14, size_t dg14_len)
+{
+	cnie_tlv oid, x;
+	cnie_cur c, s;
+	EVP_PKEY *pk;
+	const unsigned char *p;
+	int r, v, keys = 0;
+
+	if ((r = cnie_lds_dg14_open(dg14, dg14_len, &c)) != 0)
+		return r;
+	while ((r = cnie_lds_security_info_next(&c, &oid, &s)) == 0) {
+		if (oid.len != sizeof(oid_pk_ecdh) ||
+		    memcmp(oid.value, oid_pk_ecdh, sizeof(oid_pk_ecdh)) != 0)
+			continue;
+		if ((r = cnie_tlv_next(&s, &x)) != 0)
+			return r;
+		if (x.tag != 0x30)
+			return CNIE_ERR_ENCODING;
+		p = x.value - x.hdr_len;
+		if ((pk = d2i_PUBKEY(NULL, &p, (long)(x.hdr_len + x.len))) == NULL ||
+		    p != x.value + x.len) {
+			EVP_PKEY_free(pk);
+			return CNIE_ERR_ENCODING;
+		}
+		keys++;
+		v = cnie_pace_cam_verify(pk, icao->cam_map, icao->cam_map_len, icao->cam_ca,
+		    icao->cam_ca_len);
+		EVP_PKEY_free(pk);
+		if (v == 0) {
+			icao->chip_auth = CNIE_ICAO_CHIP_CAM;
+			cnie_log_debug("chip authentication mapping: verified");
+			return 0;
+		}
+		/* A key on another curve is not this chip's CAM key: try the next. */
+		if (v != CNIE_ERR_VERIFY_FAILED && v != CNIE_ERR_BAD_RESPONSE &&
+		    v != CNIE_ERR_UNSUPPORTED)
+			return v;
+	}
+	if (r != CNIE_ERR_NOT_FOUND)
+		return r;
+	if (keys == 0) {
+		cnie_log_warn("chip authentication mapping: DG14 has no ECDH chip key");
+		return CNIE_ERR_UNSUPPORTED;
+	}
+	/* The chip's authentication data does not match its key: not this chip. */
+	cnie_log_warn("chip authentication mapping: the chip's authentication data does not "
+		      "match DG14's key");
+	return CNIE_ERR_AUTH_FAILED;
+}
+
 int
 cnie_icao_chip_auth(cnie_icao *icao, const uint8_t *dg14, size_t dg14_len)
 {
@@ -1042,7 +1180,7 @@ cnie_icao_chip_auth(cnie_icao *icao, const uint8_t *dg14, size_t dg14_len)
 	cnie_sm *sm = NULL;
 	cnie_sm_cipher c;
 	const unsigned char *p;
-	uint8_t k[133], kenc[32], kmac[32];
+	uint8_t k[512], kenc[32], kmac[32];
 	size_t klen = sizeof(k), kl, mark;
 	cnie_apdu a;
 	uint16_t sw;
@@ -1050,6 +1188,8 @@ cnie_icao_chip_auth(cnie_icao *icao, const uint8_t *dg14, size_t dg14_len)
 
 	if (icao == NULL || icao->sm == NULL || dg14 == NULL)
 		return CNIE_ERR_INVALID_ARG;
+	if (icao->cam)
+		return cam_check(icao, dg14, dg14_len);
 	if ((r = dg14_parse(dg14, dg14_len, &ci)) != 0 || (r = ca_cipher(&ci, &c)) != 0)
 		return r;
 	p = ci.spki;
@@ -1058,12 +1198,15 @@ cnie_icao_chip_auth(cnie_icao *icao, const uint8_t *dg14, size_t dg14_len)
 		r = CNIE_ERR_ENCODING;
 		goto out;
 	}
-	if (EVP_PKEY_get_base_id(chip) != EVP_PKEY_EC) {
-		/*
-		 * Chip Authentication over classic DH (9303-11 6.2 allows it) is
-		 * outside this library, as icao.h states: the profile's cards
-		 * use ECDH, and a DH card is reported, never half-handled.
-		 */
+	/* The key must be of the info's agreement: ECDH, or DH (9303-11 6.2). */
+	if (ci.dh ? (EVP_PKEY_get_base_id(chip) != EVP_PKEY_DH &&
+		EVP_PKEY_get_base_id(chip) != EVP_PKEY_DHX) :
+		    EVP_PKEY_get_base_id(chip) != EVP_PKEY_EC) {
+		r = CNIE_ERR_UNSUPPORTED;
+		goto out;
+	}
+	/* Caps the DH modulus: PK.PCD goes in one GENERAL AUTHENTICATE. */
+	if (ci.dh && EVP_PKEY_get_bits(chip) > 4096) {
 		r = CNIE_ERR_UNSUPPORTED;
 		goto out;
 	}
@@ -1072,7 +1215,7 @@ cnie_icao_chip_auth(cnie_icao *icao, const uint8_t *dg14, size_t dg14_len)
 		r = CNIE_ERR_NOMEM;
 		goto out;
 	}
-	if ((r = ca_ecdh(chip, pub, k, &klen)) != 0)
+	if ((r = ca_ka(chip, pub, k, &klen)) != 0)
 		goto out;
 	/* MSE:SET AT for CA: 80 cryptographic mechanism, 84 key id (9303-11 6.2.4). */
 	if ((r = cnie_tlv_put(cmd, 0x80, ci.oid, ci.oid_len)) != 0 ||
@@ -1119,6 +1262,8 @@ cnie_icao_chip_auth(cnie_icao *icao, const uint8_t *dg14, size_t dg14_len)
 	if ((r = select_app(icao->sm)) != 0) {
 		cnie_log_warn("chip authentication: new session refused (%s)", cnie_error_name(r));
 		r = CNIE_ERR_AUTH_FAILED;
+	} else {
+		icao->chip_auth = CNIE_ICAO_CHIP_CA;
 	}
 out:
 	cnie_wipe(k, sizeof(k));

@@ -26,6 +26,7 @@
 #include <cnie/error.h>
 #include <cnie/log.h>
 #include <cnie/pcsc.h>
+#include <cnie/reader_pace.h>
 #include <cnie/transport.h>
 
 /* The pseudo-reader that reports readers being added or removed. */
@@ -622,6 +623,9 @@ parse_features(const uint8_t *p, size_t n, cnie_transport_caps *caps)
 		} else if (tag == FEATURE_MODIFY_PIN_DIRECT) {
 			caps->pinpad_modify = true;
 			caps->ioctl_modify = code;
+		} else if (tag == FEATURE_EXECUTE_PACE) {
+			/* Used only once GetReaderPACECapabilities says so (probe_reader). */
+			caps->ioctl_pace = code;
 		}
 	}
 	return cnie_cur_end(&c);
@@ -956,6 +960,36 @@ static const cnie_transport_ops pcsc_ops = {
 	.free = card_free,
 };
 
+/*
+ * A reader offering FEATURE_EXECUTE_PACE (PC/SC part 10 amendment 1):
+ * GetReaderPACECapabilities must answer dwResult 0 with the generic PACE
+ * bit, else the feature is not used (an eID-only reader runs PACE only
+ * with Terminal Authentication, which this card has no use for).
+ */
+static void
+probe_pace(struct pcsc_card *card, cnie_transport_caps *caps)
+{
+	uint8_t in[3], out[16], bits = 0;
+	const uint8_t *data;
+	size_t data_len;
+	uint32_t result;
+	DWORD len = 0;
+	LONG rv;
+
+	cnie_rpace_simple_input(CNIE_RPACE_GET_CAPABILITIES, in);
+	rv = SCardControl(card->h, caps->ioctl_pace, in, sizeof(in), out, sizeof(out), &len);
+	if (rv == SCARD_S_SUCCESS && len <= sizeof(out) &&
+	    cnie_rpace_split(out, len, &result, &data, &data_len) == 0 &&
+	    result == CNIE_RPACE_OK && cnie_rpace_parse_caps(data, data_len, &bits) == 0 &&
+	    (bits & CNIE_RPACE_CAP_GENERIC) != 0) {
+		caps->reader_pace = true;
+		return;
+	}
+	cnie_log_debug("reader offers EXECUTE_PACE without generic PACE (capabilities %02X)",
+	    bits);
+	caps->ioctl_pace = 0;
+}
+
 /* Reads what the reader offers; a reader that offers nothing is fine. */
 static void
 probe_reader(struct pcsc_card *card, cnie_transport_caps *caps, size_t *reader_max)
@@ -973,9 +1007,11 @@ probe_reader(struct pcsc_card *card, cnie_transport_caps *caps, size_t *reader_m
 			/* A malformed list is ignored as a whole: no half-trusted codes. */
 			cnie_log_warn("reader returned a malformed PC/SC part 10 feature list");
 			caps->pinpad_verify = caps->pinpad_modify = false;
-			caps->ioctl_verify = caps->ioctl_modify = 0;
+			caps->ioctl_verify = caps->ioctl_modify = caps->ioctl_pace = 0;
 		}
 	}
+	if (caps->ioctl_pace != 0)
+		probe_pace(card, caps);
 	len = sizeof(buf);
 	rv = SCardGetAttrib(card->h, SCARD_ATTR_MAXINPUT, buf, &len);
 	/* The CCID driver returns a host-order uint32 (ccid ifdhandler.c). */
@@ -1028,15 +1064,41 @@ cnie_pcsc_connect(cnie_pcsc *ctx, const char *reader, cnie_transport **out)
 		goto out;
 	probe_reader(card, &caps, &reader_max);
 	caps_from(atr, atr_len, card->proto, reader_max, &caps);
-	cnie_log_debug("connected: T=%d, max_cmd %zu, extended %d, contactless %d, pinpad %d/%d",
-	    card->proto == SCARD_PROTOCOL_T1 ? 1 : 0, caps.max_cmd, caps.extended,
-	    caps.contactless, caps.pinpad_verify, caps.pinpad_modify);
+	cnie_log_debug("connected: T=%d, max_cmd %zu, extended %d, contactless %d, pinpad %d/%d, "
+	    "reader PACE %d", card->proto == SCARD_PROTOCOL_T1 ? 1 : 0, caps.max_cmd,
+	    caps.extended, caps.contactless, caps.pinpad_verify, caps.pinpad_modify,
+	    caps.reader_pace);
 	/* cnie_transport_new owns card from here, on failure too. */
 	r = cnie_transport_new(&pcsc_ops, card, &caps, reader, out);
 	card = NULL;
 out:
 	card_free(card);
 	return r;
+}
+
+int
+cnie_pcsc_reader_caps(cnie_pcsc *ctx, const char *reader, cnie_transport_caps *caps)
+{
+	struct pcsc_card card;
+	size_t reader_max = 0;
+	LONG rv;
+
+	if (ctx == NULL || reader == NULL || caps == NULL)
+		return CNIE_ERR_INVALID_ARG;
+	memset(caps, 0, sizeof(*caps));
+	memset(&card, 0, sizeof(card));
+	card.ctx = ctx;
+	/*
+	 * A direct connection (PC/SC part 5 SCardConnect, SCARD_SHARE_DIRECT,
+	 * no protocol) talks to the reader only: no card power-up, no APDU,
+	 * no effect on another client's session with the card.
+	 */
+	rv = SCardConnect(ctx->h, reader, SCARD_SHARE_DIRECT, 0, &card.h, &card.proto);
+	if (rv != SCARD_S_SUCCESS)
+		return pcsc_fail("SCardConnect (direct)", rv);
+	probe_reader(&card, caps, &reader_max);
+	(void)SCardDisconnect(card.h, SCARD_LEAVE_CARD);
+	return 0;
 }
 
 /* ---- choosing a reader ---------------------------------------------- */

@@ -56,44 +56,26 @@ certutil -L -d "sql:$prof" -h all >"$T/certs.txt" 2>&1 || true
 [ -n "$nick" ] && ok "the profile's database sees the card's certificates: $(grep -c '^CNIE ' "$T/certs.txt") (e.g. $nick)" ||
   { cat "$T/certs.txt"; bad "no card certificate through the profile"; }
 
-# 2. TLS client authentication with the card, through the profile.
+# 2. TLS client authentication with the card, through the profile
+# (tests/browser/tls_client_auth.sh, shared with the contactless NSS test).
+# shellcheck source=tests/browser/tls_client_auth.sh
+. "$(dirname "$0")/tls_client_auth.sh"
 pki=$build/cards/pki
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/srv.key" \
-  -subj "/CN=127.0.0.1" -addext "subjectAltName=IP:127.0.0.1" -days 2 -out "$T/srv.pem" 2>/dev/null
-certutil -A -d "sql:$prof" -n "test server" -t "C,," -i "$T/srv.pem"
-port=$(free_port)
-# s_server is ready when it says ACCEPT (a probe would use up -naccept).
 # The card's authentication certificate (the module labels it so).
 auth=$(sed -n 's/^\(CNIE [0-9A-Fa-f]*:Authentication[^,]*[^ ,]\)  *[a-zA-Z]*,[a-zA-Z]*,[a-zA-Z]*$/\1/p' "$T/certs.txt" | head -n1)
 umask 077; printf '1234' >"$T/pin"   # the test card's PIN (docs/card-profile.md)
+mkdir -p "$T/tls"
 # Without the card's certificate the server refuses (the check can fail).
-openssl s_server -accept "127.0.0.1:$port" -cert "$T/srv.pem" -key "$T/srv.key" \
-  -Verify 2 -verify_return_error -CAfile "$pki/citizen-ca.pem" -naccept 1 -www >"$T/s_server0.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do grep -q '^ACCEPT' "$T/s_server0.log" && break; sleep 0.1; done
-mkdir -p "$T/plain" && certutil -N --empty-password -d "sql:$T/plain" &&
-  certutil -A -d "sql:$T/plain" -n "test server" -t "C,," -i "$T/srv.pem"
-printf 'GET / HTTP/1.0\r\n\r\n' | timeout 60 tstclnt -h 127.0.0.1 -p "$port" -d "sql:$T/plain" >"$T/tstclnt0.log" 2>&1 || true
-grep -q '^HTTP/1.0 200' "$T/tstclnt0.log" && bad "the server accepted a client without the card" ||
+mkdir -p "$T/plain" && certutil -N --empty-password -d "sql:$T/plain"
+tls_client_auth "sql:$T/plain" "" "" "$pki/citizen-ca.pem" "$T/tls" &&
+  bad "the server accepted a client without the card" ||
   ok "from a database without the module the server refuses the client"
-kill "${pids[-1]}" 2>/dev/null || true
-wait "${pids[-1]}" 2>/dev/null || true
-openssl s_server -accept "127.0.0.1:$port" -cert "$T/srv.pem" -key "$T/srv.key" \
-  -Verify 2 -verify_return_error -CAfile "$pki/citizen-ca.pem" -naccept 1 -www >"$T/s_server.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do grep -q '^ACCEPT' "$T/s_server.log" && break; sleep 0.1; done
 before=$(apdus)
-# tstclnt's exit status reflects the server closing after its page: the
-# proof is the page, which s_server -verify_return_error sends only after
-# checking the client's certificate against the citizen CA, and the card
-# having worked (the signature of the handshake).
-[ -n "$auth" ] && printf 'GET / HTTP/1.0\r\n\r\n' | timeout 60 tstclnt -h 127.0.0.1 -p "$port" -d "sql:$prof" \
-  -n "$auth" -W "$T/pin" >"$T/tstclnt.log" 2>&1 || true
-after=$(apdus)
-if grep -q '^HTTP/1.0 200' "$T/tstclnt.log" && [ "$after" -gt "$before" ]; then
+if [ -n "$auth" ] && tls_client_auth "sql:$prof" "$auth" "$T/pin" "$pki/citizen-ca.pem" "$T/tls" &&
+    after=$(apdus) && [ "$after" -gt "$before" ]; then
   ok "TLS client authentication with the card's key ($auth) through the profile ($((after - before)) APDUs)"
 else
-  head -n 12 "$T/tstclnt.log"; tail -n 5 "$T/s_server.log"; bad "TLS client authentication (nickname '${auth:-none}')"
+  bad "TLS client authentication (nickname '${auth:-none}')"
 fi
 
 # 3. The bridge: refused before `bridge trust`, trusted after.

@@ -107,6 +107,8 @@ const tests = {
       "no-service": ["ERR_WEBEID_NATIVE_FATAL", "NativeFatalError"],
       "multiple-cards": ["ERR_WEBEID_NATIVE_FATAL", "NativeFatalError"],
       "card-not-recognised": ["ERR_WEBEID_NATIVE_FATAL", "NativeFatalError"],
+      "not-found": ["ERR_WEBEID_NATIVE_FATAL", "NativeFatalError"],
+      "reader-access-denied": ["ERR_WEBEID_NATIVE_FATAL", "NativeFatalError"],
       "pin-blocked": ["ERR_WEBEID_NATIVE_FATAL", "NativeFatalError"],
       "card-error": ["ERR_WEBEID_NATIVE_FATAL", "NativeFatalError"],
       "something-new": ["ERR_WEBEID_UNKNOWN_ERROR", "UnknownError"],

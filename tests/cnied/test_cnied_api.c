@@ -188,6 +188,22 @@ pinentry_set(const char *pin, const char *can, bool deny, int sleep_s)
 	fclose(f);
 }
 
+/*
+ * A wrong PIN: pin in the first dialog, then the dialog that asks again
+ * (SETERROR) is cancelled: the request ends as user-cancelled, the card
+ * having spent one try.
+ */
+static void
+pinentry_wrong(const char *pin)
+{
+	FILE *f = fopen(pe_env, "w");
+
+	assert_non_null(f);
+	fprintf(f, "PINENTRY_SCRIPT_PIN=%s\nPINENTRY_SCRIPT_CAN=123456\n"
+	    "PINENTRY_SCRIPT_RETRY_CANCEL=1\n", pin);
+	fclose(f);
+}
+
 static char *
 slurp(const char *path)
 {
@@ -740,14 +756,21 @@ test_identity(void **state)
 	answer_clear(&a);
 	desc = slurp(pe_log);
 	CHECK(strstr(desc, "PROMPT CAN") != NULL);
-	CHECK(strstr(desc, "MRZ data, names, photo") != NULL);
+	/* The consent lists the fields in words (op_identity.c). */
+	CHECK(strstr(desc, "machine-readable lines") != NULL);
+	CHECK(strstr(desc, "your full name") != NULL);
+	CHECK(strstr(desc, "your photo") != NULL);
+	CHECK(strstr(desc, "a proof that your card is genuine") != NULL); /* a challenge */
 	free(desc);
 	/* Data minimisation: [mrz] answers the MRZ and the chip proof only. */
 	call(&a, CNIED_METHOD_POST, "/v1/identity", ORIGIN, "{\"fields\":[\"mrz\"]}");
 	CHECK_INT(a.status, 200);
-	CHECK_INT(json_object_size(a.body), 2);
+	CHECK_INT(json_object_size(a.body), 3);
 	CHECK(json_object_get(a.body, "mrz") != NULL && json_is_true(json_object_get(a.body,
 	    "chipAuth")));
+	/* The reference card's PACE offers no CAM: Chip Authentication proper. */
+	CHECK(json_is_string(json_object_get(a.body, "chipAuthMethod")) &&
+	    strcmp(json_string_value(json_object_get(a.body, "chipAuthMethod")), "ca") == 0);
 	answer_clear(&a);
 	pinentry_set("1234", "000000", false, 0);
 	call(&a, CNIED_METHOD_POST, "/v1/identity", ORIGIN, "{\"fields\":[\"mrz\"]}");
@@ -766,35 +789,57 @@ static void
 test_pin(void **state)
 {
 	cnie_webeid_nonce_store *ns = NULL;
-	char nonce[64], *desc;
+	char nonce[64], *desc, *log;
 	answer a;
 
 	(void)state;
 	assert_int_equal(cnie_webeid_nonce_store_new(16, 600, &ns), 0);
-	pinentry_set("9999", "123456", false, 0);
+	/* A wrong PIN is asked again in the same request, with the tries left
+	 * in SETERROR; the holder cancels: user-cancelled. */
+	pinentry_log_reset();
+	pinentry_wrong("9999");
 	authenticate(&a, ns, nonce, sizeof(nonce));
-	CHECK_INT(json_integer_value(json_object_get(json_object_get(a.body, "error"),
-	    "triesLeft")), 2);
-	expect_error(&a, 403, "pin-incorrect", ORIGIN);
-	desc = last_desc();
-	CHECK(strstr(desc, "tries left") == NULL); /* nothing known before the first try */
-	free(desc);
+	expect_error(&a, 400, "user-cancelled", ORIGIN);
+	log = slurp(pe_log);
+	CHECK_INT(count_in(pe_log, "GETPIN"), 2);
+	CHECK(strstr(log, "\nERROR Wrong PIN: 2 tries left.\nGETPIN") != NULL);
+	CHECK(strstr(log, "tries left before") == NULL); /* nothing known before the first try */
+	free(log);
 	/* The next dialog for this card shows what the card said. */
+	pinentry_log_reset();
 	pinentry_set("1234", "123456", false, 0);
 	authenticate(&a, ns, nonce, sizeof(nonce));
 	CHECK_INT(a.status, 200);
 	CHECK_INT(verify_token(a.body, ORIGIN, nonce, ns), CNIE_WEBEID_OK);
 	answer_clear(&a);
 	desc = last_desc();
-	CHECK(strstr(desc, "(2 tries left)") != NULL);
+	CHECK(strstr(desc, "2 tries left before the PIN is blocked.") != NULL);
 	free(desc);
+	CHECK_INT(count_in(pe_log, "ERROR "), 0);
 	/* Right PIN: the count is forgotten. */
 	authenticate(&a, ns, nonce, sizeof(nonce));
 	CHECK_INT(a.status, 200);
 	answer_clear(&a);
 	desc = last_desc();
-	CHECK(strstr(desc, "tries left") == NULL);
+	CHECK(strstr(desc, "before the PIN is blocked") == NULL);
 	free(desc);
+	/* A wrong PIN, then the right one: one request, a token. */
+	pinentry_log_reset();
+	{
+		FILE *f = fopen(pe_env, "w");
+		assert_non_null(f);
+		fprintf(f, "PINENTRY_SCRIPT_PIN=9999\nPINENTRY_SCRIPT_RETRY_PIN=1234\n");
+		fclose(f);
+	}
+	authenticate(&a, ns, nonce, sizeof(nonce));
+	CHECK_INT(a.status, 200);
+	CHECK_INT(verify_token(a.body, ORIGIN, nonce, ns), CNIE_WEBEID_OK);
+	answer_clear(&a);
+	CHECK_INT(count_in(pe_log, "GETPIN"), 2);
+	log = slurp(pe_log);
+	CHECK(strstr(log, "\nERROR Wrong PIN: 2 tries left.\nGETPIN") != NULL);
+	free(log);
+	pinentry_set("1234", "123456", false, 0);
 	cnie_webeid_nonce_store_free(&ns);
 }
 
@@ -817,7 +862,8 @@ run_auth(cnied_card_ctx *w, char *card_dir, const char *state_name, int *tries,
 	snprintf(job.u.auth.nonce, sizeof(job.u.auth.nonce), "%s",
 	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
 	cnied_op_run(w, &job);
-	*tries = job.err == CNIE_ERR_PIN_INCORRECT ? job.tries_left : job.err == 0 ? 99 : -99;
+	/* A wrong PIN: asked again, cancelled (pinentry_wrong); the tries the card said. */
+	*tries = job.err == CNIE_ERR_CANCELLED ? job.tries_left : job.err == 0 ? 99 : -99;
 	json_decref(job.answer);
 	cnie_card_free(&w->ref_card);
 	w->cfg = &cfg;
@@ -834,7 +880,7 @@ test_tries_per_card(void **state)
 
 	(void)state;
 	cnied_card_ctx_init(&w, &cfg);
-	pinentry_set("9999", "123456", false, 0);
+	pinentry_wrong("9999");
 	run_auth(&w, ec, "ec-state.json", &tries, &desc);
 	CHECK_INT(tries, 2);
 	free(desc);
@@ -842,31 +888,35 @@ test_tries_per_card(void **state)
 	pinentry_set("1234", "123456", false, 0);
 	run_auth(&w, rsa, "rsa-state.json", &tries, &desc);
 	CHECK_INT(tries, 99);
-	CHECK(strstr(desc, "tries left") == NULL);
+	CHECK(strstr(desc, "before the PIN is blocked") == NULL);
 	free(desc);
-	pinentry_set("9999", "123456", false, 0);
+	/* (A wrong PIN's run has two dialogs: the first one's text is checked.) */
+	pinentry_log_reset();
+	pinentry_wrong("9999");
 	run_auth(&w, rsa, "rsa-state.json", &tries, &desc);
 	CHECK_INT(tries, 2);
-	CHECK(strstr(desc, "tries left") == NULL);
+	CHECK_INT(count_in(pe_log, "before the PIN is blocked"), 0);
 	free(desc);
-	pinentry_set("0000", "123456", false, 0);
+	pinentry_log_reset();
+	pinentry_wrong("0000");
 	run_auth(&w, rsa, "rsa-state.json", &tries, &desc);
 	CHECK_INT(tries, 1);
-	CHECK(strstr(desc, "(2 tries left)") != NULL);
+	CHECK_INT(count_in(pe_log, "2 tries left before the PIN is blocked."), 1);
+	CHECK_INT(count_in(pe_log, "ERROR Wrong PIN. This is your last try"), 1);
 	free(desc);
 	/* Back to card A: its own count, not B's. */
 	pinentry_set("1234", "123456", false, 0);
 	run_auth(&w, ec, "ec-state.json", &tries, &desc);
 	CHECK_INT(tries, 99);
-	CHECK(strstr(desc, "(2 tries left)") != NULL);
+	CHECK(strstr(desc, "2 tries left before the PIN is blocked.") != NULL);
 	free(desc);
 	/* B's count survived A's success; B's right PIN clears it. */
 	run_auth(&w, rsa, "rsa-state.json", &tries, &desc);
 	CHECK_INT(tries, 99);
-	CHECK(strstr(desc, "(1 tries left)") != NULL);
+	CHECK(strstr(desc, "1 try left before the PIN is blocked.") != NULL);
 	free(desc);
 	run_auth(&w, rsa, "rsa-state.json", &tries, &desc);
-	CHECK(strstr(desc, "tries left") == NULL);
+	CHECK(strstr(desc, "before the PIN is blocked") == NULL);
 	free(desc);
 	cnied_card_ctx_clear(&w);
 }
@@ -1088,6 +1138,9 @@ test_blocked_and_dialog(void **state)
 	pinentry_set("1234", "123456", false, 0);
 	CHECK_INT(auth_err(blocked_dir, "blocked-state.json", NULL), CNIE_ERR_PIN_BLOCKED);
 	CHECK_INT(count_in(pe_log, "GETPIN"), 0);
+	/* Instead, what to do next (ops.c cnied_pin_blocked_advice). */
+	CHECK_INT(count_in(pe_log, "MESSAGE"), 1);
+	CHECK_INT(count_in(pe_log, "cnie-tool pin unblock"), 1);
 	cnied_error_for(CNIE_ERR_PIN_BLOCKED, &st, &code);
 	CHECK_STR(code, "pin-blocked");
 	/* A pinentry that cannot run: dialog-failed, not card-error. */
@@ -1111,6 +1164,9 @@ test_error_table(void **state)
 		{CNIED_ERR_BAD_ALG, 400, "bad-request"}, {CNIE_ERR_SM, 502, "card-error"},
 		{CNIED_ERR_SHUTDOWN, 503, "shutting-down"}, {CNIED_ERR_CLIENT_GONE, 400, "client-gone"},
 		{CNIE_ERR_CARD_RESET, 503, "card-reset"}, {CNIE_ERR_LOGIN_LOST, 503, "card-reset"},
+		{CNIE_ERR_NOT_FOUND, 422, "not-found"},
+		{CNIE_ERR_CARD_NOT_RECOGNISED, 422, "card-not-recognised"},
+		{CNIE_ERR_NOMEM, 500, "internal-error"}, {CNIE_ERR_PERMISSION, 503, "reader-access-denied"},
 		{-99999, 502, "card-error"},
 	};
 	const char *code;
@@ -1122,6 +1178,11 @@ test_error_table(void **state)
 		cnied_error_for(rows[i].err, &st, &code);
 		CHECK_INT(st, rows[i].status);
 		CHECK_STR(code, rows[i].code);
+	}
+	/* One vocabulary: a libcnie error has libcnie's code (docs/errors.md). */
+	for (i = 1; i <= 200; i++) {
+		cnied_error_for(-(int)i, &st, &code);
+		CHECK_STR(code, cnie_error_code_name(-(int)i));
 	}
 	CHECK(strstr(cnied_error_message(CNIED_ERR_MULTIPLE), "\"reader\"") != NULL);
 	CHECK(strstr(cnied_error_message(CNIE_ERR_CARD_RESET), "again") != NULL);

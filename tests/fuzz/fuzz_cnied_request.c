@@ -76,6 +76,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			const cnie_hash_info *h = cnie_hash_by_id(s.hash_fn);
 			if (h == NULL || s.hash_len != h->len || s.cert == NULL)
 				abort();
+			/* A description is one that passes its own check again (description.c). */
+			if (strnlen(s.description, sizeof(s.description)) == sizeof(s.description) ||
+			    (s.description[0] != '\0' &&
+			    cnied_description_check(s.description, strlen(s.description), &why) != 0))
+				abort();
 			cnied_req_sign_clear(&s);
 		} else if (why == NULL)
 			abort();

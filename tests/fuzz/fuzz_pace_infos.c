@@ -3,8 +3,8 @@
  * PACE choice (cnie_pace_infos_parse, cnie_pace_select,
  * cnie_pace_card_access_of in src/libcnie/pace.c).  Properties checked on
  * every input (abort() on violation): every kept TLV lies inside the
- * input; the chosen PACEInfo is one of those parsed, supported, generic
- * mapping, version 2; the one-PACEInfo EF.CardAccess built from it parses
+ * input; the chosen PACEInfo is one of those parsed, supported, version 2,
+ * generic mapping or chip authentication mapping (ECDH, AES); the one-PACEInfo EF.CardAccess built from it parses
  * again to exactly that PACEInfo, chosen again.
  */
 #include <stddef.h>
@@ -40,7 +40,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if ((pick = cnie_pace_select(&a)) == NULL)
 		return 0;
 	if (pick < a.info || pick >= a.info + a.n || !pick->supported || pick->version != 2 ||
-	    pick->mapping != CNIE_PACE_GM)
+	    (pick->mapping != CNIE_PACE_GM && pick->mapping != CNIE_PACE_CAM) ||
+	    (pick->mapping == CNIE_PACE_CAM && (!pick->ecdh || pick->cipher == CNIE_SM_3DES)))
 		abort();
 	if ((one = cnie_buf_new()) == NULL)
 		return 0;

@@ -10,6 +10,11 @@
  *   ifd_pcsc pinpad SIM           PC/SC part 10 verify/modify with queued keys
  *   ifd_pcsc spend                one wrong PIN (tries 3 -> 2)
  *   ifd_pcsc tries N              the PIN has N tries left, then restores it
+ *   ifd_pcsc pace SIM CARDDIR     the PACE reader (index 3): PC/SC part 10
+ *                                 amendment 1 EXECUTE_PACE with the CAN on
+ *                                 its keypad, a second client through the
+ *                                 reader's channel, Destroy, reset, wrong
+ *                                 CAN, cancel, timeout, malformed inputs
  *
  * CNIE_SIM_BASE names the readers' state directory.  Exit 0 = pass.
  */
@@ -442,6 +447,202 @@ cmd_tries(long want)
 	return 0;
 }
 
+/* ---- the PACE reader (PC/SC part 10 amendment 1) ---------------------- */
+
+/* One EXECUTE_PACE exchange; returns dwResult, data copied to out (cap bytes). */
+static unsigned long
+exec_pace(SCARDHANDLE h, DWORD code, const BYTE *in, size_t n, BYTE *out, size_t cap,
+    size_t *out_len)
+{
+	BYTE resp[4096];
+	DWORD len = 0;
+	LONG rv;
+	size_t dl;
+
+	rv = SCardControl(h, code, in, (DWORD)n, resp, sizeof(resp), &len);
+	CHECK(rv == SCARD_S_SUCCESS, "EXECUTE_PACE: %s", pcsc_stringify_error(rv));
+	CHECK(len >= 6, "EXECUTE_PACE answer of %lu bytes", (unsigned long)len);
+	dl = (size_t)resp[4] | (size_t)resp[5] << 8;
+	CHECK(dl == len - 6, "wLengthOutputData %zu for %lu bytes", dl, (unsigned long)len);
+	CHECK(dl <= cap, "output too long");
+	if (dl > 0)
+		memcpy(out, resp + 6, dl);
+	*out_len = dl;
+	return (unsigned long)resp[0] | (unsigned long)resp[1] << 8 |
+	    (unsigned long)resp[2] << 16 | (unsigned long)resp[3] << 24;
+}
+
+static DWORD
+pace_feature(SCARDHANDLE h)
+{
+	BYTE buf[256];
+	DWORD len = 0, i, code = 0;
+	LONG rv;
+
+	rv = SCardControl(h, CM_IOCTL_GET_FEATURE_REQUEST, NULL, 0, buf, sizeof(buf), &len);
+	CHECK(rv == SCARD_S_SUCCESS, "GET_FEATURE_REQUEST: %s", pcsc_stringify_error(rv));
+	for (i = 0; i + 6 <= len; i += 6) {
+		if (buf[i] == FEATURE_EXECUTE_PACE)
+			code = ((DWORD)buf[i + 2] << 24) | ((DWORD)buf[i + 3] << 16) |
+			    ((DWORD)buf[i + 4] << 8) | buf[i + 5];
+	}
+	return code;
+}
+
+/* The reader's status line from cnie-sim contains want. */
+static void
+sim_status_has(const char *want)
+{
+	char cmd[4096], line[1024];
+	FILE *f;
+	int found = 0;
+
+	snprintf(cmd, sizeof(cmd), "'%s' --reader 3 status", sim_path);
+	CHECK((f = popen(cmd, "r")) != NULL, "popen");
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strstr(line, want) != NULL)
+			found = 1;
+	pclose(f);
+	CHECK(found, "cnie-sim status of reader 3 lacks %s", want);
+}
+
+/*
+ * Outside PACE the card answers the PKI application's commands over the
+ * air 6982 (card-profile.md 6); through the reader's channel they work.
+ */
+static int
+plain_refused(SCARDHANDLE h, DWORD proto)
+{
+	long sw = apdu(h, proto, SELECT_PKI);
+
+	if (!select_ok(sw) && sw != 0x6982) {
+		fprintf(stderr, "SELECT: %04lX\n", sw);
+		return 0;
+	}
+	sw = apdu(h, proto, VERIFY_STATUS);
+	if (sw != 0x6982)
+		fprintf(stderr, "VERIFY status outside PACE: %04lX\n", sw);
+	return sw == 0x6982;
+}
+
+/* EstablishPACEChannel, PinID CAN, no CHAT, PIN from the keypad, no description. */
+static const BYTE establish_can[] = { 0x02, 0x05, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00 };
+
+static int
+cmd_pace(const char *card)
+{
+	static const BYTE caps_in[] = { 0x01, 0x00, 0x00 }, destroy_in[] = { 0x03, 0x00, 0x00 };
+	/* Hostile or unsupported inputs and the dwResult the reader owes them. */
+	static const struct {
+		BYTE in[16];
+		size_t n;
+		unsigned long want;
+	} bad[] = {
+		{ { 0x02, 0x06, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00 }, 8, 0xD0000001ul },
+		{ { 0x02, 0xFF, 0xFF, 0x02 }, 4, 0xD0000001ul },
+		{ { 0x02 }, 1, 0xD0000001ul },
+		{ { 0x02, 0x03, 0x00, 0x02, 0x05, 0x00 }, 6, 0xD0000001ul },
+		{ { 0x09, 0x00, 0x00 }, 3, 0xD0000002ul },
+		{ { 0x02, 0x06, 0x00, 0x02, 0x01, 0x7F, 0x00, 0x00, 0x00 }, 9, 0xD0000003ul },
+		{ { 0x02, 0x05, 0x00, 0x09, 0x00, 0x00, 0x00, 0x00 }, 8, 0xE0000003ul },
+		{ { 0x02, 0x05, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00 }, 8, 0xD0000003ul },
+	};
+	char name[256];
+	BYTE out[2048];
+	size_t n, i;
+	DWORD proto, proto2, code;
+	SCARDHANDLE h, h2;
+	SCARDCONTEXT ctx2;
+	unsigned long res;
+	long sw;
+
+	reader_name(3, name, sizeof(name));
+	CHECK(strstr(name, "PACE") != NULL, "reader 3 is %s", name);
+	CHECK(tu_runl(sim_path, "--reader", "3", "insert", card, NULL) == 0, "insert");
+	wait_card(name, 1, 2000);
+	h = connect_reader(name, &proto);
+	CHECK((code = pace_feature(h)) != 0, "no FEATURE_EXECUTE_PACE on reader 3");
+	res = exec_pace(h, code, caps_in, sizeof(caps_in), out, sizeof(out), &n);
+	CHECK(res == 0 && n == 1 && (out[0] & 0x40) != 0 && (out[0] & 0x80) != 0,
+	    "GetReaderPACECapabilities: %08lX, %zu bytes, %02X", res, n, n > 0 ? out[0] : 0);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		res = exec_pace(h, code, bad[i].in, bad[i].n, out, sizeof(out), &n);
+		CHECK(res == bad[i].want, "bad input %zu: %08lX, want %08lX", i, res, bad[i].want);
+	}
+	printf("capabilities and malformed inputs ok\n");
+
+	/* Before PACE the card refuses the PKI application's commands over the air. */
+	CHECK(plain_refused(h, proto), "before PACE");
+
+	/* The CAN on the keypad: the channel is up, the client talks plainly. */
+	CHECK(tu_runl(sim_path, "--reader", "3", "keys", "123456", NULL) == 0, "keys");
+	res = exec_pace(h, code, establish_can, sizeof(establish_can), out, sizeof(out), &n);
+	CHECK(res == 0, "EstablishPACEChannel: %08lX", res);
+	CHECK(n >= 4 && out[0] == 0x90 && out[1] == 0x00, "StatusMSESetAT");
+	CHECK(n == 4 + ((size_t)out[2] | (size_t)out[3] << 8) && n > 4 && out[4] == 0x31,
+	    "EF.CardAccess in the output (%zu bytes)", n);
+	sim_status_has("\"pace\":\"up\"");
+	CHECK(select_ok(sw = apdu(h, proto, SELECT_PKI)), "SELECT through the channel: %04lX", sw);
+	CHECK((sw = apdu(h, proto, VERIFY_STATUS)) == 0x63C3, "VERIFY status: %04lX", sw);
+
+	/* A second client shares the reader's channel (the IFD API cannot tell clients apart). */
+	CHECK(SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx2) == SCARD_S_SUCCESS,
+	    "second context");
+	CHECK(SCardConnect(ctx2, name, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1,
+	    &h2, &proto2) == SCARD_S_SUCCESS, "second connect");
+	CHECK(select_ok(sw = apdu(h2, proto2, SELECT_PKI)), "second client SELECT: %04lX", sw);
+	CHECK((sw = apdu(h2, proto2, VERIFY_STATUS)) == 0x63C3, "second client VERIFY: %04lX", sw);
+	printf("second client talks through the reader's channel\n");
+
+	/* DestroyPACEChannel: plain again, the card refuses. */
+	res = exec_pace(h, code, destroy_in, sizeof(destroy_in), out, sizeof(out), &n);
+	CHECK(res == 0 && n == 0, "DestroyPACEChannel: %08lX", res);
+	sim_status_has("\"pace\":\"none\"");
+	CHECK(plain_refused(h2, proto2), "after Destroy");
+
+	/* A reset ends the channel: every handle learns of it, the card is plain again. */
+	CHECK(tu_runl(sim_path, "--reader", "3", "keys", "123456", NULL) == 0, "keys");
+	res = exec_pace(h, code, establish_can, sizeof(establish_can), out, sizeof(out), &n);
+	CHECK(res == 0, "EstablishPACEChannel again: %08lX", res);
+	CHECK(tu_runl(sim_path, "--reader", "3", "reset", NULL) == 0, "reset");
+	sw = apdu(h, proto, SELECT_PKI);
+	CHECK(sw == -(long)SCARD_W_REMOVED_CARD, "after reset: %ld", sw);
+	SCardDisconnect(h, SCARD_LEAVE_CARD);
+	SCardDisconnect(h2, SCARD_LEAVE_CARD);
+	SCardReleaseContext(ctx2);
+	wait_card(name, 1, 2000);
+	h = connect_reader(name, &proto);
+	sim_status_has("\"pace\":\"none\"");
+	CHECK(plain_refused(h, proto), "after reset");
+	printf("Destroy and reset end the channel\n");
+
+	/* Wrong CAN: the card refuses the last GENERAL AUTHENTICATE; no channel. */
+	CHECK(tu_runl(sim_path, "--reader", "3", "keys", "654321", NULL) == 0, "keys");
+	res = exec_pace(h, code, establish_can, sizeof(establish_can), out, sizeof(out), &n);
+	CHECK((res & 0xFFFF0000ul) == 0xF0060000ul, "wrong CAN: %08lX", res);
+	sim_status_has("\"pace\":\"none\"");
+	/* Cancel and no entry on the keypad. */
+	CHECK(tu_runl(sim_path, "--reader", "3", "keys", "cancel", NULL) == 0, "keys cancel");
+	res = exec_pace(h, code, establish_can, sizeof(establish_can), out, sizeof(out), &n);
+	CHECK(res == 0xF0200001ul, "cancel: %08lX", res);
+	CHECK(tu_runl(sim_path, "--reader", "3", "keys", "timeout", NULL) == 0, "keys timeout");
+	res = exec_pace(h, code, establish_can, sizeof(establish_can), out, sizeof(out), &n);
+	CHECK(res == 0xF0200002ul, "timeout: %08lX", res);
+	/* The CAN given by the host (lengthPIN > 0) is accepted too, as the amendment allows. */
+	{
+		static const BYTE host_can[] = { 0x02, 0x0B, 0x00, 0x02, 0x00, 0x06, '1', '2', '3',
+			'4', '5', '6', 0x00, 0x00 };
+
+		res = exec_pace(h, code, host_can, sizeof(host_can), out, sizeof(out), &n);
+		CHECK(res == 0, "EstablishPACEChannel with the host's CAN: %08lX", res);
+		CHECK(select_ok(sw = apdu(h, proto, SELECT_PKI)), "SELECT: %04lX", sw);
+	}
+	printf("wrong CAN, cancel, timeout ok\n");
+	SCardDisconnect(h, SCARD_RESET_CARD);
+	CHECK(tu_runl(sim_path, "--reader", "3", "remove", NULL) == 0, "remove");
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -449,7 +650,7 @@ main(int argc, char **argv)
 	int rc;
 
 	if (argc < 2) {
-		fprintf(stderr, "usage: ifd_pcsc events|reset|pinpad|spend|tries ...\n");
+		fprintf(stderr, "usage: ifd_pcsc events|reset|pinpad|pace|spend|tries ...\n");
 		return 2;
 	}
 	rv = SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx);
@@ -463,6 +664,9 @@ main(int argc, char **argv)
 	} else if (strcmp(argv[1], "pinpad") == 0 && argc == 3) {
 		sim_path = argv[2];
 		rc = cmd_pinpad();
+	} else if (strcmp(argv[1], "pace") == 0 && argc == 4) {
+		sim_path = argv[2];
+		rc = cmd_pace(argv[3]);
 	} else if (strcmp(argv[1], "spend") == 0 && argc == 2) {
 		rc = cmd_tries(-1);
 	} else if (strcmp(argv[1], "tries") == 0 && argc == 3) {

@@ -8,12 +8,22 @@ sim=$1
 fail() { echo "FAIL: $*" >&2; exit 1; }
 : "${CNIE_SIM_BASE:?}" "${CNIE_BUILD_DIR:?}"
 
-# 1. Three readers, in order, the PIN pad announced as such.
+# 1. Four readers, in order, the PIN pads announced as such.
 list=$(opensc-tool --list-readers)
 echo "$list"
 echo "$list" | grep -Eq '^0 +Yes +CNIE Virtual Contact Reader 00 00$' || fail "reader 0"
 echo "$list" | grep -Eq '^1 +No +CNIE Virtual Contactless Reader 01 00$' || fail "reader 1"
 echo "$list" | grep -Eq '^2 +Yes +PIN pad +CNIE Virtual PIN-pad Reader 02 00$' || fail "reader 2"
+echo "$list" | grep -Eq '^3 +No +PIN pad +CNIE Virtual PACE Reader 03 00$' || fail "reader 3"
+[ "$(echo "$list" | grep -c 'CNIE Virtual')" = 4 ] || fail "not four readers"
+# OpenSC (reader-pcsc.c detect_reader_features) sees EXECUTE_PACE on reader 3 only.
+"$sim" --reader 3 insert "$CNIE_BUILD_DIR/cards/ec" >/dev/null
+dbg=$(OPENSC_DEBUG=9 opensc-tool --list-readers 2>&1)
+[ "$(echo "$dbg" | grep -c 'Reader supports PACE')" = 1 ] || fail "OpenSC does not see PACE once"
+"$sim" --reader 3 remove >/dev/null
+st=$("$sim" --reader 3 status)
+python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert d["type"]=="pace" and d["present"] is False and d["pace"]=="none", d' "$st" ||
+  fail "status reader 3"
 
 # 2. SELECT of the PKI application answers 9000.
 out=$(opensc-tool -r 0 -s '00 A4 04 00 08 F0 43 4E 49 45 50 4B 49')

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ifd_run.sh: runs CMD against a private pcscd holding the three virtual
+# ifd_run.sh: runs CMD against a private pcscd holding the four virtual
 # readers of tests/harness/setup-virtual-readers (tests/harness/with-pcscd
 # --virtual --hide-usb), with CNIE_SIM_BASE set to their state directory.
 #

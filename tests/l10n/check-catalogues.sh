@@ -4,7 +4,8 @@
 # creation date), and every catalogue of po/LINGUAS translates every one of
 # them (msgcmp: an untranslated or fuzzy entry counts as missing), with
 # format strings that agree (msgfmt --check), and no obsolete leftovers.
-# Usage: check-catalogues.sh SOURCE_DIR pot|catalogues
+# translated: the same for a fresh extraction of the sources (see below).
+# Usage: check-catalogues.sh SOURCE_DIR pot|catalogues|translated
 set -euo pipefail
 src=$1
 what=$2
@@ -51,5 +52,30 @@ case "$what" in
     [ "$fail" = 0 ] && echo "ok: ${langs[*]} translate every message"
     exit "$fail"
     ;;
-  *) echo "usage: check-catalogues.sh SOURCE_DIR pot|catalogues" >&2; exit 2 ;;
+  translated)
+    # What the sources mark today (a fresh extraction, not the committed
+    # po/cnie.pot) merged into each catalogue: msgfmt --statistics must count
+    # 0 untranslated and 0 fuzzy, and every missing message is named with its
+    # source file, so a new _() without its Arabic and French fails here even
+    # before po/cnie.pot is regenerated.
+    "$src/po/make-pot.sh" "$src" "$tmp/fresh.pot" 2>"$tmp/err" || { cat "$tmp/err"; exit 1; }
+    mapfile -t langs < <(grep '^[a-z]' "$src/po/LINGUAS")
+    for l in "${langs[@]}"; do
+      msgmerge --quiet --no-fuzzy-matching -o "$tmp/$l.po" "$src/po/$l.po" "$tmp/fresh.pot"
+      stats=$(LC_ALL=C msgfmt --statistics -o /dev/null "$tmp/$l.po" 2>&1)
+      echo "po/$l.po against the sources: $stats"
+      if [[ $stats == *untranslated* || $stats == *fuzzy* ]]; then
+        echo "FAIL: po/$l.po does not translate these messages of the sources:"
+        for sel in --untranslated --only-fuzzy; do
+          # Each entry without the header block and the empty translations.
+          msgattrib "$sel" --no-obsolete "$tmp/$l.po" | awk 'hdr == 0 { if ($0 == "") hdr = 1; next }
+            /^msgstr/ { s = 1; next } $0 == "" { s = 0 } s == 0 { print }' || true
+        done
+        fail=1
+      fi
+    done
+    [ "$fail" = 0 ] && echo "ok: ${langs[*]} translate every message the sources mark"
+    exit "$fail"
+    ;;
+  *) echo "usage: check-catalogues.sh SOURCE_DIR pot|catalogues|translated" >&2; exit 2 ;;
 esac

@@ -56,7 +56,7 @@ fi
 grep -E '^(E|W):' "$debs/lintian.txt" | sed 's/^/  lintian | /' || true
 [ "$(grep -c '^E:' "$debs/lintian.txt" || true)" = 0 ] && ok "lintian: no error" || bad "lintian errors"
 mapfile -t pkgs < <(cd "$debs" && ls *.deb | grep -v -- -dbgsym_)
-for p in libcnie1 libcnie-dev cnie-pkcs11 cnied cnie-tool cnie-testing; do
+for p in libcnie1 libcnie-dev cnie-pkcs11 cnied cnie-tool cnie-testing cnie-l10n; do
   printf '%s\n' "${pkgs[@]}" | grep -q "^${p}_" && ok "built $p" || bad "no package $p"
 done
 
@@ -75,7 +75,7 @@ rm -rf "$T/x"
 
 # 2. The root: minbase + what the packages depend on (first alternative)
 # + the tools the check runs.
-ours="libcnie1 libcnie-dev cnie-pkcs11 cnied cnie-tool cnie-testing"
+ours="libcnie1 libcnie-dev cnie-pkcs11 cnied cnie-tool cnie-testing cnie-l10n"
 deps=$(for d in "${pkgs[@]}"; do dpkg-deb -f "$debs/$d" Depends; echo ,; done |
   tr ',' '\n' | sed 's/|.*//; s/(.*)//; s/[[:space:]]//g' | grep -v '^$' |
   grep -vxF -f <(tr ' ' '\n' <<<"$ours") | sort -u | tr '\n' ',')
@@ -117,6 +117,10 @@ if out=$(dpkg -i /tmp/debs/*.deb 2>&1); then ok "dpkg -i: $(ls /tmp/debs | sed '
 else echo "$out" | tail -n 20; bad "dpkg -i"; exit 1; fi
 dpkg --audit >/tmp/audit 2>&1 && [ ! -s /tmp/audit ] && ok "dpkg --audit clean" || { cat /tmp/audit; bad "dpkg --audit"; }
 
+for l in ar fr; do
+  [ "$(dpkg -S /usr/share/locale/$l/LC_MESSAGES/cnie.mo 2>/dev/null | cut -d: -f1)" = cnie-l10n ] &&
+    ok "catalogue $l from cnie-l10n" || bad "no $l catalogue from cnie-l10n"
+done
 v=$(cnie-tool --version 2>&1) && ok "cnie-tool --version: $v" || bad "cnie-tool --version: $v"
 v=$(cnied --version 2>&1) && ok "cnied --version: $v" || bad "cnied --version: $v"
 out=$(p11-kit list-modules 2>&1)
@@ -157,7 +161,7 @@ grep -q 'library name: /usr/lib/.*/pkcs11/cnie-pkcs11.so$' <<<"$out" && grep -q 
   ok "the profile loads the packaged module and sees the token" || { echo "$out"; bad "profile after register"; }
 kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
 
-if out=$(dpkg --purge cnie-testing cnie-tool cnied cnie-pkcs11 libcnie-dev libcnie1 2>&1); then ok "dpkg --purge"
+if out=$(dpkg --purge cnie-testing cnie-tool cnied cnie-pkcs11 libcnie-dev libcnie1 cnie-l10n 2>&1); then ok "dpkg --purge"
 else echo "$out" | tail -n 10; bad "dpkg --purge"; fi
 [ -e /etc/systemd/user/sockets.target.wants/cnied.socket ] && bad "cnied.socket still enabled after purge" ||
   ok "nothing enabled after purge"

@@ -82,3 +82,17 @@ add_test(NAME browser.package
   COMMAND ${PROJECT_SOURCE_DIR}/tests/browser/package-test.sh ${PROJECT_BINARY_DIR})
 set_tests_properties(browser.package PROPERTIES LABELS "browser;unit" TIMEOUT 300
   SKIP_RETURN_CODE 77 RUN_SERIAL TRUE)
+
+# browser.kiosk: the kiosk end to end (docs/kiosk.md, tests/browser/kiosk.sh):
+# cnied --kiosk on PC/SC (private pcscd, virtual readers empty at start),
+# the example kiosk page web/kiosk, headless Chromium: insert in the PIN-pad
+# reader, consent on the page, the PIN on the pad (cnie-sim keys), logged
+# in, card removed, logged out; two cards (the choice, pinpad-required on the
+# reader without keypad, Cancel on the pad); Arabic and French; axe-core on
+# each state; no dialog ever started.
+# Screenshots: ${CMAKE_BINARY_DIR}/browser-artifacts/kiosk.
+add_test(NAME browser.kiosk
+  COMMAND ${PROJECT_SOURCE_DIR}/tests/browser/kiosk.sh ${PROJECT_BINARY_DIR})
+set_tests_properties(browser.kiosk PROPERTIES LABELS "browser;integration;kiosk"
+  TIMEOUT 600 SKIP_RETURN_CODE 77 RUN_SERIAL TRUE
+  ENVIRONMENT "CNIE_BUILD_DIR=${PROJECT_BINARY_DIR};CNIE_SOURCE_DIR=${PROJECT_SOURCE_DIR};CNIE_NO_CACHE=1")

@@ -13,7 +13,7 @@ target_link_libraries(test_tool_photo PRIVATE PkgConfig::JANSSON PkgConfig::LIBJ
 cnie_unit(tool_secret ${PROJECT_SOURCE_DIR}/tools/cnie-tool/secret.c)
 target_include_directories(test_tool_secret PRIVATE ${PROJECT_SOURCE_DIR}/tools/cnie-tool)
 target_compile_definitions(test_tool_secret PRIVATE CNIE_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
-target_link_libraries(test_tool_secret PRIVATE PkgConfig::JANSSON PkgConfig::ASSUAN)
+target_link_libraries(test_tool_secret PRIVATE cnie_pinentry PkgConfig::JANSSON)
 
 set(_tool_run ${PROJECT_SOURCE_DIR}/tests/tool/run.sh)
 set(_tool_deps cnie-tool cnie-sim ifd-cnie-sim test_cards)
@@ -40,3 +40,10 @@ target_include_directories(fuzz_usb_match PRIVATE ${PROJECT_SOURCE_DIR}/tools/cn
 add_test(NAME tool.install COMMAND ${PROJECT_SOURCE_DIR}/tests/tool/install-check.sh
   ${PROJECT_BINARY_DIR})
 set_tests_properties(tool.install PROPERTIES LABELS unit TIMEOUT 120)
+
+# bridge status follows cnied's port file: a cnied on [::1] only, a dead
+# first listener (tests/tool/bridge-ipv6.sh).
+add_test(NAME integration.tool_bridge_ipv6
+  COMMAND ${PROJECT_SOURCE_DIR}/tests/tool/bridge-ipv6.sh ${PROJECT_BINARY_DIR})
+set_tests_properties(integration.tool_bridge_ipv6 PROPERTIES LABELS "integration;cnied" TIMEOUT 120
+  SKIP_RETURN_CODE 77)

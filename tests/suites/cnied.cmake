@@ -44,6 +44,23 @@ add_dependencies(test_cnied_api test_cards cnie_refcard)
 add_test(NAME unit.cnied_api COMMAND test_cnied_api)
 set_tests_properties(unit.cnied_api PROPERTIES LABELS "unit;cnied" TIMEOUT 120)
 
-# Untrusted input surfaces: request bodies and Origin/Host headers.
+# Untrusted input surfaces: request bodies, Origin/Host headers, the raw
+# request head (src/cnied/head.c: unit tests and a harness).
 cnie_fuzz(cnied_request cnied_core)
 cnie_fuzz(cnied_origin cnied_core)
+cnie_fuzz(cnied_head cnied_core)
+add_executable(test_cnied_head cnied/test_cnied_head.c)
+target_link_libraries(test_cnied_head PRIVATE cnied_core PkgConfig::CMOCKA)
+add_test(NAME unit.cnied_head COMMAND test_cnied_head)
+set_tests_properties(unit.cnied_head PROPERTIES LABELS "unit;cnied")
+
+# Kiosk mode (src/cnied/kiosk.c, docs/kiosk.md) and the documented config
+# file etc/cnied.conf.example (tests/cnied/kiosk_test.py).
+set(CNIED_KIOSK_TEST ${CMAKE_CURRENT_SOURCE_DIR}/cnied/kiosk_test.py)
+cnie_integration(cnied_kiosk_config ${CNIED_PYTHON3} ${CNIED_KIOSK_TEST} config)
+cnie_integration(cnied_kiosk_refcard ${CNIED_PYTHON3} ${CNIED_KIOSK_TEST} refcard)
+cnie_integration(cnied_kiosk_pcsc ${CNIE_HARNESS}/with-pcscd --virtual --hide-usb --
+  ${CNIED_PYTHON3} ${CNIED_KIOSK_TEST} pcsc)
+foreach(case config refcard pcsc)
+  set_tests_properties(integration.cnied_kiosk_${case} PROPERTIES LABELS "integration;cnied;kiosk")
+endforeach()

@@ -29,13 +29,20 @@ cnie_integration(icao_tool_variants ${CNIE_HARNESS}/with-pcscd --no-pcscd --
   ${PROJECT_SOURCE_DIR}/tests/integration/icao_tool_variants.sh $<TARGET_FILE:test_icao>
   $<TARGET_FILE:cnie-tool> ${PROJECT_BINARY_DIR}/icao-tool-variants ${PROJECT_BINARY_DIR})
 
+# cnie-tool identity on integrated-mapping and chip-authentication-mapping
+# variants (in process).
+cnie_integration(icao_tool_pace_mappings ${CNIE_HARNESS}/with-pcscd --no-pcscd --
+  ${PROJECT_SOURCE_DIR}/tests/integration/icao_tool_pace_mappings.sh $<TARGET_FILE:test_icao>
+  $<TARGET_FILE:cnie-tool> ${PROJECT_BINARY_DIR}/icao-tool-pace-mappings)
+
 # PACE variants through pcscd, one each (no ';' in the script: it would split
-# the CMake list): several PACEInfos (IM, CAM, an
-# unknown mapping and GM-ECDH-AES128: the library picks GM), GM over DH
-# (1024-bit MODP, parameterId 0, AES-128: a 2048-bit DH key needs extended
-# length, which the virtual contactless reader does not offer), GM-ECDH-AES256
-# on NIST P-384.
-foreach(v "several;4 2 13 6 2 13 5 2 13 2 2 13" "gm_dh;1 2 0" "gm_ecdh_aes256;2 4 15")
+# the CMake list): several PACEInfos (IM, CAM, an unknown mapping and
+# GM-ECDH-AES128: the library picks CAM), CAM-AES256 beside GM (the chip
+# then authenticated by CAM with DG14's key), IM-ECDH-AES128 alone, GM over DH (1024-bit MODP,
+# parameterId 0, AES-128: a 2048-bit DH key needs extended length, which the
+# virtual contactless reader does not offer), GM-ECDH-AES256 on NIST P-384.
+foreach(v "several;4 2 13 6 2 13 5 2 13 2 2 13" "cam;2 2 13 6 4 13" "im_ecdh;4 2 13"
+    "gm_dh;1 2 0" "gm_ecdh_aes256;2 4 15")
   list(GET v 0 _name)
   list(GET v 1 _infos)
   cnie_integration(icao_pcsc_pace_${_name} ${ICAO_WITH_PCSCD} --virtual --hide-usb --
@@ -57,3 +64,18 @@ add_custom_command(
 add_custom_target(test_card_passport ALL
   DEPENDS ${PROJECT_BINARY_DIR}/cards-passport/passport/card.json)
 add_dependencies(test_icao test_card_passport)
+
+# A card whose Chip Authentication key is DH (tests/cards/dhca.json, DG14
+# with id-CA-DH-AES-CBC-CMAC-128), its own PKI directory as the passport.
+add_custom_command(
+  OUTPUT ${PROJECT_BINARY_DIR}/cards-dhca/dhca/card.json
+  COMMAND ${CMAKE_COMMAND} -E make_directory ${PROJECT_BINARY_DIR}/cards-dhca
+  COMMAND cnie-perso --desc ${PROJECT_SOURCE_DIR}/tests/cards/dhca.json
+          --out ${PROJECT_BINARY_DIR}/cards-dhca/dhca
+          --pki-out ${PROJECT_BINARY_DIR}/cards-dhca/pki --force
+  DEPENDS cnie-perso ${PROJECT_SOURCE_DIR}/tests/cards/dhca.json
+  COMMENT "Personalising test card dhca"
+  VERBATIM)
+add_custom_target(test_card_dhca ALL
+  DEPENDS ${PROJECT_BINARY_DIR}/cards-dhca/dhca/card.json)
+add_dependencies(test_icao test_card_dhca)

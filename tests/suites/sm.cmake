@@ -8,3 +8,5 @@ target_link_libraries(test_emu_auth PRIVATE cnie_emu PkgConfig::EAC)
 
 cnie_fuzz(sm)
 cnie_fuzz(pace_infos)
+cnie_fuzz(pace_cam)
+cnie_fuzz(pace_terminal)

@@ -2,7 +2,7 @@
 # cnie-tool integration tests: run.sh CASE, inside tests/harness/with-pcscd
 # (see tests/suites/cnie_tool.cmake for the harness options of each case).
 # Readers of --virtual: 0 contact (EC card), 1 contactless (empty), 2 PIN
-# pad (EC card).  Every JSON output is parsed (tests/tool/jcheck) and its
+# pad (EC card), 3 PACE reader (empty).  Every JSON output is parsed (tests/tool/jcheck) and its
 # fields asserted; human output is matched with grep.
 set -euo pipefail
 
@@ -52,6 +52,20 @@ expect_in() {
   fi
 }
 has() { grep -q -- "$1" "$tmp/out" || { cat "$tmp/out"; fail "output lacks: $1"; }; }
+# insert N CARD [STATE]: cnie-sim inserts, then waits until pcscd shows a card
+# in reader N (pcscd notices the insertion on its next poll, not at once).
+insert() {
+  local n=$1
+  shift
+  "$SIM" --reader "$n" insert "$@"
+  for _ in $(seq 100); do
+    "$TL" --json readers 2>/dev/null | python3 -c \
+      "import json,sys; sys.exit(0 if json.load(sys.stdin)['readers'][$n]['card'] else 1)" \
+      2>/dev/null && return 0
+    sleep 0.1
+  done
+  fail "pcscd shows no card in reader $n after cnie-sim insert"
+}
 jc() { "$J" "$tmp/out" "$@" || fail "JSON assertions"; }
 # Doctor checks by id, one jcheck run: dcheck ID STATUS [FIX_SUBSTRING] [ID STATUS [FIX]]...
 # (FIX "-" for none); a WARN or FAIL must carry a fix.
@@ -89,10 +103,11 @@ readers)
   expect 0 "$TL" readers
   has "$R0 00 00"; has "card: present  ATR 3b8c8131fe45"; has "$R1 01 00"; has "card: empty"
   expect 0 "$TL" readers --json
-  jc "d['pcscd']=='running'" "len(d['readers'])==3" \
+  jc "d['pcscd']=='running'" "len(d['readers'])==4" \
      "d['readers'][0]['name']=='$R0 00 00'" "d['readers'][0]['card'] is True" \
      "d['readers'][0]['atr']=='3b8c8131fe458031a873b401c064434e4945fd'" \
      "d['readers'][1]['state']=='empty' and d['readers'][1]['atr'] is None" \
+     "d['readers'][3]['name']=='CNIE Virtual PACE Reader 03 00'" \
      "isinstance(d['usb'], list)"
   # libccid's list from another Info.plist; a hostile one is ignored (null).
   printf '<key>ifdVendorID</key><array><string>0x072F</string></array><key>ifdProductID</key><array><string>0x90CC</string></array>' > "$tmp/Info.plist"
@@ -100,10 +115,10 @@ readers)
   jc "d['libccid']=='$tmp/Info.plist'"
   head -c 3000 /dev/urandom > "$tmp/bad.plist"
   CNIE_CCID_INFO_PLIST=$tmp/bad.plist expect 0 "$TL" readers --json
-  jc "d['libccid'] is None" "len(d['readers'])==3"
+  jc "d['libccid'] is None" "len(d['readers'])==4"
   # --json after the subcommand works the same.
   expect 0 "$TL" --json readers
-  jc "len(d['readers'])==3"
+  jc "len(d['readers'])==4"
   ;;
 
 readers-no-pcscd)
@@ -122,6 +137,15 @@ info)
   expect 1 "$TL" --json info
   jc "d['error']['code']=='multiple-cards'" "'--reader' in d['error']['context']" \
     "len(d['error']['readers'])==2"
+  # --reader Contact fits two readers (Contact, Contactless): both are listed.
+  expect 2 "$TL" --reader Contact info
+  grep -qF -- '--reader "Contact" names several readers' "$tmp/err" || fail "no ambiguity message"
+  grep -qF "  $R0 00 00" "$tmp/err" || fail "reader $R0 not listed"
+  grep -qF "  $R1 01 00" "$tmp/err" || fail "reader $R1 not listed"
+  expect 2 "$TL" --json --reader Contact info
+  jc "d['error']['code']=='bad-request'" "d['error']['name']=='CNIE_ERR_INVALID_ARG'" \
+    "sorted(d['error']['readers'])==['$R0 00 00','$R1 01 00']" \
+    "'several readers' in d['error']['message']"
   expect 0 "$TL" --reader "$R0" info
   has "Serial: 81D8DD304F8A3E96"; has "PIN: 3 tries left"; has "PUK: 10 tries left"
   has "Key auth: EC 256 bits"; has "Key sign: EC 384 bits"
@@ -146,7 +170,7 @@ info)
   jc "d['pin']['tries_left']==2"
   # The RSA card in the contactless reader: CAN from stdin, PACE.
   "$SIM" --reader 1 remove 2>/dev/null || true
-  "$SIM" --reader 1 insert "$CARDS/rsa"
+  insert 1 "$CARDS/rsa"
   expect_in 0 $'234567\n' "$TL" --reader "$R1" --json info --can-stdin
   jc "d['keys'][0]['type']=='RSA' and d['keys'][0]['bits']==2048" "d['keys'][1]['bits']==3072"
   expect_in 4 $'654321\n' "$TL" --reader "$R1" --json info --can-stdin
@@ -187,7 +211,7 @@ PY
   expect_in 4 $'111111\n' "$TL" --reader "$R0" --json identity --can-stdin
   jc "d['error']['code']=='can-incorrect'"
   # The RSA card over the contactless reader (PACE with its CAN, DG2 over the air).
-  "$SIM" --reader 1 insert "$CARDS/rsa"
+  insert 1 "$CARDS/rsa"
   expect_in 0 $'234567\n' "$TL" --reader "$R1" --json identity --can-stdin --csca "$PKI/csca.pem" \
     --photo "$tmp/face2.png"
   jc "d['access']=='PACE'" "d['passive_authentication']['verdict']=='pass'" \
@@ -211,7 +235,7 @@ certs)
      "d['certificates'][1]['certificate']['key_usage']==['nonRepudiation']"
   # The wrong CA: chain check fails, exit 1.
   expect 1 "$TL" --reader "$R0" --json certs --ca "$PKI/csca.pem"
-  jc "all(c['chain']['result']=='CNIE_ERR_UNTRUSTED' for c in d['certificates'])"
+  jc "all(c['chain']['result']=='untrusted' and c['chain']['name']=='CNIE_ERR_UNTRUSTED' for c in d['certificates'])"
   expect 0 "$TL" --reader "$R0" certs --export auth --out "$tmp/auth.pem"
   openssl verify -CAfile "$PKI/citizen-ca.pem" "$tmp/auth.pem" >/dev/null || fail "exported PEM"
   expect 0 "$TL" --reader "$R0" certs --export sign --der --out "$tmp/sign.der"
@@ -309,7 +333,7 @@ sign)
   [ ! -e "$tmp/x.sig" ] || fail "signature written after a wrong PIN"
   # RSA card (contactless): CAN then PIN on stdin; PKCS#1 v1.5 and PSS.
   "$SIM" --reader 1 remove 2>/dev/null || true
-  "$SIM" --reader 1 insert "$CARDS/rsa"
+  insert 1 "$CARDS/rsa"
   expect_in 0 $'234567\n1234\n' "$TL" --reader "$R1" sign --key auth --in "$tmp/doc" \
     --out "$tmp/rsa.sig" --pin-stdin
   expect_in 0 $'234567\n' "$TL" --reader "$R1" certs --can-stdin --export auth --out "$tmp/rsa.pem"
@@ -385,7 +409,7 @@ doctor-contactless)
   # so (WARN), with --can-stdin it checks the card.
   "$SIM" --reader 0 remove
   "$SIM" --reader 2 remove
-  "$SIM" --reader 1 insert "$CARDS/ec"
+  insert 1 "$CARDS/ec"
   expect 0 "$TL" --json doctor
   dcheck card OK - card-recognised WARN "CAN"
   expect_in 0 $'123456\n' "$TL" --json doctor --can-stdin --ca "$PKI/citizen-ca.pem"
@@ -395,7 +419,7 @@ doctor-contactless)
 doctor-unknown-card)
   "$here/make-unknown-card" "$CARDS/ec" "$tmp/unknown"
   "$SIM" --reader 0 remove 2>/dev/null || true
-  "$SIM" --reader 0 insert "$tmp/unknown"
+  insert 0 "$tmp/unknown"
   expect 1 "$TL" --reader "$R0" --json doctor
   dcheck card OK - card-recognised FAIL "insert a CNIE"
   expect 3 "$TL" --reader "$R0" --json info
@@ -404,7 +428,7 @@ doctor-unknown-card)
 
 doctor-pin-blocked)
   "$SIM" --reader 0 remove 2>/dev/null || true
-  "$SIM" --reader 0 insert "$CARDS/blocked" "$tmp/blocked-state.json"
+  insert 0 "$CARDS/blocked" "$tmp/blocked-state.json"
   expect 1 "$TL" --reader "$R0" --json doctor
   dcheck pin FAIL "cnie-tool pin unblock" puk OK
   expect 1 "$TL" --reader "$R0" doctor
@@ -413,7 +437,7 @@ doctor-pin-blocked)
 
 doctor-expired)
   "$SIM" --reader 0 remove 2>/dev/null || true
-  "$SIM" --reader 0 insert "$CARDS/expired"
+  insert 0 "$CARDS/expired"
   expect 1 "$TL" --reader "$R0" --json doctor --ca "$PKI/citizen-ca.pem"
   dcheck certificate-auth FAIL "renew" certificate-sign FAIL "renew" pin OK
   expect 1 "$TL" --reader "$R0" doctor

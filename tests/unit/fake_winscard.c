@@ -229,6 +229,13 @@ SCardControl(SCARDHANDLE h, DWORD code, LPCVOID in, DWORD in_len, LPVOID out, DW
 		*got = fake.features_len;
 		return SCARD_S_SUCCESS;
 	}
+	if (fake.control_len > 0) {
+		if (out_max < fake.control_len)
+			return SCARD_E_INSUFFICIENT_BUFFER;
+		memcpy(out, fake.control_out, fake.control_len);
+		*got = fake.control_len;
+		return SCARD_S_SUCCESS;
+	}
 	/* Any other code: echo a 2-byte answer 90 00. */
 	if (out_max < 2)
 		return SCARD_E_INSUFFICIENT_BUFFER;

@@ -55,6 +55,9 @@ struct fake_pcsc {
 	uint8_t features[512];
 	DWORD features_len;
 	LONG features_rv;
+	/* Answer to any other control code when control_len > 0 (else 90 00). */
+	uint8_t control_out[64];
+	DWORD control_len;
 	bool has_maxinput;
 	uint8_t maxinput[8];
 	DWORD maxinput_len;

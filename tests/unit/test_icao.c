@@ -737,6 +737,26 @@ set_card_access(const char *dir, const uint8_t (*infos)[3], size_t n)
 	cnie_buf_free(&ca);
 }
 
+/*
+ * After PACE-CAM: the chip is not authenticated until DG14's key checks
+ * its data; then it is, by CAM, with no APDU, and the session is the same.
+ */
+static void
+cam_proves(cnie_icao *ic)
+{
+	cnie_buf *dg14 = cnie_buf_new(), *b = cnie_buf_new();
+
+	assert_true(cnie_icao_used_cam(ic));
+	assert_int_equal(cnie_icao_chip_authenticated(ic), CNIE_ICAO_CHIP_NONE);
+	assert_int_equal(cnie_icao_read(ic, 14, dg14, NULL, NULL), 0);
+	assert_int_equal(cnie_icao_chip_auth(ic, cnie_buf_ptr(dg14), cnie_buf_len(dg14)), 0);
+	assert_int_equal(cnie_icao_chip_authenticated(ic), CNIE_ICAO_CHIP_CAM);
+	assert_int_equal(cnie_icao_read(ic, 1, b, NULL, NULL), 0);
+	assert_int_equal(cnie_buf_ptr(b)[0], 0x61);
+	cnie_buf_free(&dg14);
+	cnie_buf_free(&b);
+}
+
 /* Opens t with the CAN and then the MRZ (PACE both times), reads DG1. */
 static void
 pace_reads_t(cnie_transport *t)
@@ -750,9 +770,15 @@ pace_reads_t(cnie_transport *t)
 	assert_true(cnie_icao_used_pace(ic));
 	assert_int_equal(cnie_icao_read(ic, 1, b, NULL, NULL), 0);
 	assert_int_equal(cnie_buf_ptr(b)[0], 0x61);
+	if (cnie_icao_used_cam(ic))
+		cam_proves(ic);
+	else
+		assert_int_equal(cnie_icao_chip_authenticated(ic), CNIE_ICAO_CHIP_NONE);
 	cnie_icao_free(&ic);
 	assert_int_equal(cnie_icao_open(t, &mrz, &ic), 0);
 	assert_true(cnie_icao_used_pace(ic));
+	if (cnie_icao_used_cam(ic))
+		cam_proves(ic);
 	cnie_icao_free(&ic);
 	cnie_buf_free(&b);
 }
@@ -782,9 +808,9 @@ test_pace_pcsc(void **state)
 /*
  * EF.CardAccess with several PACEInfos (generic and integrated mapping,
  * chip authentication mapping, unknown protocols): the library runs the
- * one it prefers, with the CAN and with the MRZ; then every generic-mapping
- * combination of key agreement, standardized domain parameters and cipher
- * alone, ECDH and DH.
+ * one it prefers (CAM), with the CAN and with the MRZ; then every
+ * generic-mapping combination of key agreement, standardized domain
+ * parameters and cipher alone, ECDH and DH; then integrated mapping.
  */
 static void
 test_pace_infos(void **state)
@@ -826,6 +852,147 @@ test_pace_infos(void **state)
 			pace_reads(dir);
 		}
 	}
+	/*
+	 * Integrated mapping with AES-128 (what the library runs, pace.h) on
+	 * every standardized domain parameter but secp224r1 (p = 1 mod 4),
+	 * ECDH and DH, alone.
+	 */
+	for (i = 0; i < sizeof(ec_params); i++) {
+		if (ec_params[i] == 10)
+			continue;
+		snprintf(dir, sizeof(dir), "%s/cards-pace-im-ecdh-%u", build_dir(), ec_params[i]);
+		assert_int_equal(make_variant("protected", NULL, NULL, dir), 0);
+		one[0][0] = 4;
+		one[0][1] = 2;
+		one[0][2] = ec_params[i];
+		set_card_access(dir, (const uint8_t (*)[3])one, 1);
+		pace_reads(dir);
+	}
+	for (i = 0; i < sizeof(dh_params); i++) {
+		snprintf(dir, sizeof(dir), "%s/cards-pace-im-dh-%u", build_dir(), dh_params[i]);
+		assert_int_equal(make_variant("protected", NULL, NULL, dir), 0);
+		one[0][0] = 3;
+		one[0][1] = 2;
+		one[0][2] = dh_params[i];
+		set_card_access(dir, (const uint8_t (*)[3])one, 1);
+		pace_reads(dir);
+	}
+}
+
+/*
+ * Chip Authentication Mapping (9303-11 4.4.3.5): offered beside GM, as
+ * chips do, it is chosen, with the CAN and the MRZ, for each AES key
+ * length; the chip is authenticated by CAM once DG14's key checks its
+ * data.  A chip whose data does not match its DG14 key (card.json
+ * "icao.cam_fault": "wrong") or a DG14 of another chip: not authenticated,
+ * said so, the session still readable.  Data that does not decrypt to a
+ * padded value ("padding") or that is missing ("absent"): PACE fails as a
+ * protocol error, not a wrong CAN.
+ */
+static void
+cam_variant(const char *dir, uint8_t cipher, const char *fault)
+{
+	uint8_t infos[2][3] = { { 2, 2, 13 }, { 6, 2, 13 } };
+
+	infos[1][1] = cipher;
+	assert_int_equal(make_variant("protected", NULL, NULL, dir), 0);
+	set_card_access(dir, (const uint8_t (*)[3])infos, 2);
+	if (fault != NULL)
+		set_icao(dir, "cam_fault", fault);
+}
+
+static void
+test_cam(void **state)
+{
+	static const uint8_t ciphers[] = { 2, 3, 4 };
+	cnie_icao_secret can = { CNIE_ICAO_CAN, TEST_CAN, 0 };
+	cnie_transport *t = NULL, *t2 = NULL;
+	cnie_icao *ic = NULL, *ic2 = NULL;
+	cnie_buf *other = cnie_buf_new(), *dg14 = cnie_buf_new(), *b = cnie_buf_new();
+	char dir[4096];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(ciphers); i++) {
+		snprintf(dir, sizeof(dir), "%s/cards-pace-cam-%u", build_dir(), ciphers[i]);
+		cam_variant(dir, ciphers[i], NULL);
+		pace_reads(dir);
+	}
+	/* A wrong CAN under CAM and under IM: the wrong-key error, as with GM. */
+	{
+		cnie_icao_secret bad = { CNIE_ICAO_CAN, "654321", 0 };
+		char imdir[4096];
+		uint8_t im[1][3] = { { 4, 2, 13 } };
+
+		assert_int_equal(cnie_refcard_open(dir, "/nonexistent/state.json", true, &t), 0);
+		assert_int_equal(cnie_icao_open(t, &bad, &ic), CNIE_ERR_PACE);
+		cnie_transport_free(&t);
+		snprintf(imdir, sizeof(imdir), "%s/cards-pace-im-wrong-can", build_dir());
+		assert_int_equal(make_variant("protected", NULL, NULL, imdir), 0);
+		set_card_access(imdir, (const uint8_t (*)[3])im, 1);
+		assert_int_equal(cnie_refcard_open(imdir, "/nonexistent/state.json", true, &t), 0);
+		assert_int_equal(cnie_icao_open(t, &bad, &ic), CNIE_ERR_PACE);
+		assert_int_equal(cnie_icao_open(t, &can, &ic), 0);
+		assert_false(cnie_icao_used_cam(ic));
+		cnie_icao_free(&ic);
+		cnie_transport_free(&t);
+	}
+	/* Another chip's DG14 (the RSA card's brainpoolP256r1 key): no match. */
+	open_card("rsa", true, &t2);
+	open_can_of("rsa", t2, &ic2);
+	assert_int_equal(cnie_icao_read(ic2, 14, other, NULL, NULL), 0);
+	assert_int_equal(cnie_refcard_open(dir, "/nonexistent/state.json", true, &t), 0);
+	assert_int_equal(cnie_icao_open(t, &can, &ic), 0);
+	assert_true(cnie_icao_used_cam(ic));
+	assert_int_equal(cnie_icao_chip_auth(ic, cnie_buf_ptr(other), cnie_buf_len(other)),
+	    CNIE_ERR_AUTH_FAILED);
+	assert_int_equal(cnie_icao_chip_authenticated(ic), CNIE_ICAO_CHIP_NONE);
+	/* A DG14 without an ECDH key: unsupported, not a verdict on the chip. */
+	assert_int_equal(cnie_icao_chip_auth(ic, (const uint8_t *)"\x6E\x02\x31\x00", 4),
+	    CNIE_ERR_UNSUPPORTED);
+	assert_int_equal(cnie_icao_read(ic, 14, dg14, NULL, NULL), 0);
+	cnie_icao_free(&ic);
+	cnie_transport_free(&t);
+
+	/* The chip's data does not match its own key. */
+	snprintf(dir, sizeof(dir), "%s/cards-pace-cam-wrong", build_dir());
+	cam_variant(dir, 2, "wrong");
+	assert_int_equal(cnie_refcard_open(dir, "/nonexistent/state.json", true, &t), 0);
+	assert_int_equal(cnie_icao_open(t, &can, &ic), 0);
+	assert_true(cnie_icao_used_cam(ic));
+	assert_int_equal(cnie_icao_chip_auth(ic, cnie_buf_ptr(dg14), cnie_buf_len(dg14)),
+	    CNIE_ERR_AUTH_FAILED);
+	assert_int_equal(cnie_icao_chip_authenticated(ic), CNIE_ICAO_CHIP_NONE);
+	assert_int_equal(cnie_icao_read(ic, 1, b, NULL, NULL), 0);
+	cnie_icao_free(&ic);
+	cnie_transport_free(&t);
+
+	/* Malformed or missing DO'8A': a protocol error. */
+	snprintf(dir, sizeof(dir), "%s/cards-pace-cam-padding", build_dir());
+	cam_variant(dir, 2, "padding");
+	assert_int_equal(cnie_refcard_open(dir, "/nonexistent/state.json", true, &t), 0);
+	assert_int_equal(cnie_icao_open(t, &can, &ic), CNIE_ERR_BAD_RESPONSE);
+	assert_null(ic);
+	cnie_transport_free(&t);
+	snprintf(dir, sizeof(dir), "%s/cards-pace-cam-absent", build_dir());
+	cam_variant(dir, 2, "absent");
+	assert_int_equal(cnie_refcard_open(dir, "/nonexistent/state.json", true, &t), 0);
+	assert_int_equal(cnie_icao_open(t, &can, &ic), CNIE_ERR_BAD_RESPONSE);
+	cnie_transport_free(&t);
+
+	/* GM only (the reference card): no CAM, chip authenticated by CA. */
+	open_card("ec", true, &t);
+	open_can(t, &ic);
+	assert_false(cnie_icao_used_cam(ic));
+	assert_int_equal(cnie_icao_chip_auth(ic, cnie_buf_ptr(dg14), cnie_buf_len(dg14)), 0);
+	assert_int_equal(cnie_icao_chip_authenticated(ic), CNIE_ICAO_CHIP_CA);
+	cnie_icao_free(&ic);
+	cnie_transport_free(&t);
+	cnie_icao_free(&ic2);
+	cnie_transport_free(&t2);
+	cnie_buf_free(&other);
+	cnie_buf_free(&dg14);
+	cnie_buf_free(&b);
 }
 
 /*
@@ -953,6 +1120,59 @@ test_aa_ca_rsa(void **state)
 {
 	(void)state;
 	aa_ca("rsa");
+}
+
+/*
+ * Chip Authentication over DH (tests/cards/dhca.json: DG14 with
+ * id-CA-DH-AES-CBC-CMAC-128 and a 1024-bit MODP key): the session moves to
+ * the new keys and reads go on; DG14 passes Passive Authentication.  A DH
+ * card's DG14 given to an ECDH chip: the new session fails.
+ */
+static void
+test_ca_dh(void **state)
+{
+	char dir[4096], path[4096];
+	cnie_icao_secret can = { CNIE_ICAO_CAN, TEST_CAN, 0 };
+	cnie_transport *t = NULL;
+	cnie_icao *ic = NULL;
+	cnie_icao_files f;
+	cnie_pa_trust *trust = NULL;
+	cnie_pa_dg dg;
+	cnie_pa_result res;
+	cnie_buf *b = cnie_buf_new();
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/cards-dhca/dhca", build_dir());
+	assert_int_equal(cnie_refcard_open(dir, "/nonexistent/state.json", true, &t), 0);
+	assert_int_equal(cnie_icao_open(t, &can, &ic), 0);
+	assert_int_equal(cnie_icao_read_all(ic, &f, NULL, NULL), 0);
+	assert_non_null(f.dg[14]);
+	dg.number = 14;
+	dg.data = cnie_buf_ptr(f.dg[14]);
+	dg.len = cnie_buf_len(f.dg[14]);
+	snprintf(path, sizeof(path), "%s/cards-dhca/pki/csca.pem", build_dir());
+	assert_int_equal(cnie_pa_trust_new(&trust), 0);
+	assert_int_equal(cnie_pa_trust_add_file(trust, path), 0);
+	assert_int_equal(cnie_pa_verify(cnie_buf_ptr(f.sod), cnie_buf_len(f.sod), &dg, 1, trust, 0,
+	    &res), 0);
+	assert_int_equal(res.dg[14], CNIE_PA_DG_MATCH);
+	cnie_pa_trust_free(&trust);
+	assert_int_equal(cnie_icao_chip_auth(ic, cnie_buf_ptr(f.dg[14]), cnie_buf_len(f.dg[14])), 0);
+	assert_int_equal(cnie_icao_chip_authenticated(ic), CNIE_ICAO_CHIP_CA);
+	assert_int_equal(cnie_icao_read(ic, 1, b, NULL, NULL), 0);
+	assert_int_equal(cnie_buf_ptr(b)[0], 0x61);
+	cnie_icao_free(&ic);
+	cnie_transport_free(&t);
+	/* The DH DG14 on the EC card (an ECDH chip key): the card refuses. */
+	open_card("ec", true, &t);
+	open_can(t, &ic);
+	assert_int_equal(cnie_icao_chip_auth(ic, cnie_buf_ptr(f.dg[14]), cnie_buf_len(f.dg[14])),
+	    CNIE_ERR_AUTH_FAILED);
+	assert_int_equal(cnie_icao_chip_authenticated(ic), CNIE_ICAO_CHIP_NONE);
+	cnie_icao_free(&ic);
+	cnie_transport_free(&t);
+	cnie_icao_files_clear(&f);
+	cnie_buf_free(&b);
 }
 
 /* CA with a DG14 whose key is not the chip's: the new session fails. */
@@ -1107,6 +1327,8 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_mrz_layouts),
 		cmocka_unit_test(test_aa_variants),
 		cmocka_unit_test(test_pace_infos),
+		cmocka_unit_test(test_cam),
+		cmocka_unit_test(test_ca_dh),
 		cmocka_unit_test(test_passport),
 	};
 	const struct CMUnitTest variant_tests[] = {

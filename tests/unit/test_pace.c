@@ -24,9 +24,14 @@
 
 #include <cmocka.h>
 
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/ec.h>
+#include <openssl/obj_mac.h>
 #include <openssl/evp.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
+#include <openssl/rsa.h>
 
 #include <eac/eac.h>
 #include <eac/pace.h>
@@ -474,9 +479,10 @@ test_invalid_args(void **state)
 
 /*
  * EF.CardAccess with several PACEInfos: each parsed; the preference order
- * (generic mapping only, ECDH before DH, strongest cipher, card order);
- * unsupported offers (IM, CAM, version 1, RFU parameters, proprietary
- * parameters without their PACEDomainParameterInfo) never chosen.
+ * (chip authentication mapping, then generic mapping; ECDH before DH,
+ * strongest cipher, card order); unsupported offers (IM, CAM with 3DES,
+ * version 1, RFU parameters, proprietary parameters without their
+ * PACEDomainParameterInfo) never chosen.
  */
 static void
 test_pace_infos_select(void **state)
@@ -502,7 +508,22 @@ test_pace_infos_select(void **state)
 	assert_int_equal(in.info[2].param_id, 2);
 	assert_int_equal(in.info[3].cipher, CNIE_SM_3DES);
 	pi = cnie_pace_select(&in);
-	assert_ptr_equal(pi, &in.info[4]); /* GM, ECDH, AES-192 */
+	assert_ptr_equal(pi, &in.info[1]); /* CAM, AES-256 */
+	assert_int_equal(cnie_pace_card_access_of(&in, pi, one), 0);
+	tu_assert_buf_hex(one, "3114 3012060A04007F00070202040604020102020 10D");
+	cnie_buf_free(&b);
+	cnie_buf_reset(one);
+
+	/* Without CAM (CAM-3DES is not defined, 9303-11 4.4.3.5): GM, ECDH, AES-192. */
+	b = tu_hex("3164"
+		   "3012060A04007F00070202040402 020102020 10D"
+		   "3012060A04007F00070202040601 020102020 10D"
+		   "3012060A04007F00070202040104 0201020201 02"
+		   "3012060A04007F00070202040201 020102020 10D"
+		   "3012060A04007F00070202040203 020102020 10D");
+	assert_int_equal(cnie_pace_infos_parse(cnie_buf_ptr(b), cnie_buf_len(b), &in), 0);
+	pi = cnie_pace_select(&in);
+	assert_ptr_equal(pi, &in.info[4]);
 	assert_int_equal(cnie_pace_card_access_of(&in, pi, one), 0);
 	tu_assert_buf_hex(one, "3114 3012060A04007F00070202040203020102020 10D");
 	cnie_buf_free(&b);
@@ -541,13 +562,312 @@ test_pace_infos_select(void **state)
 	{
 		cnie_pace *p = NULL;
 
-		b = tu_hex("3114 3012060A04007F000702020404020201020201 0D");
+		/* IM with AES-256 (only AES-128 IM is run). */
+		b = tu_hex("3114 3012060A04007F000702020404040201020201 0D");
 		assert_int_equal(cnie_pace_terminal_new(cnie_buf_ptr(b), cnie_buf_len(b),
 		    CNIE_PACE_CAN, "123456", 6, &p), CNIE_ERR_UNSUPPORTED);
 		assert_null(p);
 		cnie_buf_free(&b);
 	}
 	cnie_buf_free(&one);
+}
+
+/*
+ * Chip Authentication Mapping, known answers from a real chip: the PACE-CAM
+ * run (id-PACE-ECDH-CAM-AES-CBC-CMAC-128, brainpoolP256r1) of a German
+ * identity card recorded in gmrtd's test suite (github.com/gmrtd/gmrtd,
+ * pace/pace_test.go, TestDoPace_CAM_ECDH_DE): its session keys, the
+ * chip's mapping key (DO'82'), both public keys, both tokens and DO'8A'.
+ * PK_IC is the chip's ChipAuthenticationPublicKeyInfo read, in the same
+ * recording, from EF.CardSecurity (decrypted with the session's KSenc).
+ * ICAO 9303-11 publishes no CAM worked example.
+ */
+#define CAM_KSENC "A8E85E938514EC67AE33CDA3D43D3C48"
+#define CAM_KSMAC "27F1ADEB705A049A305B0C619B14B9B3"
+#define CAM_A_IC                                                                         \
+	"B3AE8830311B1D5605777F47CB4ED028346CD00105D32859DE127DA3D8398865358F26F08EBE4108" \
+	"64EAF6E39F33F3F5"
+#define CAM_CA_IC "61FDE6BC2006EB41CA6C5DE2490C0A5AFFE629C7A696701A22B249099F8C5B90"
+#define CAM_PK_MAP                                                                       \
+	"0476DC295C4FB14237D87318D70967E25EC45F74D6FD4AFF588C90EFB3D868F05B450BA6B6496722" \
+	"7C2246DBE2905522C8086DAC7F3BBE5CF3B192F0A0C2D97EE5"
+#define CAM_PK_IC                                                                        \
+	"04614CD88B00821A887869D0060B44A9D18789353E8CF7DFBC3F29F79327DE30B97B1B2DDA0BE77F" \
+	"24AD415C327C7B7AB2E9C10B0258F5BCBF90C01825FBDFDEF7"
+#define CAM_PK_PCD                                                                       \
+	"048442B191EF5346A6B6DACB6CD5728C4A72F0CA7AECDF7AFDFB3EF175E12A6F7C74F509AF768B8D" \
+	"BE2CF42D16C1F00714691D78A19CDF1B493390D1173785F2B7"
+#define CAM_PK_PICC                                                                      \
+	"042315AE8143F21DE15B35F083CFA148C5FCBD9F2EB9DCDC4519BCF337443E79E55B28A5E218FB91" \
+	"9C30880D263E469645FF114C46ED29918910BE3453527D2164"
+
+/* An EC public key on brainpoolP256r1 from an uncompressed point. */
+static EVP_PKEY *
+bp256_key(const cnie_buf *pt)
+{
+	OSSL_PARAM params[3];
+	EVP_PKEY_CTX *kc = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+	EVP_PKEY *k = NULL;
+
+	params[0] = OSSL_PARAM_construct_utf8_string("group", (char *)(uintptr_t)"brainpoolP256r1",
+	    0);
+	params[1] = OSSL_PARAM_construct_octet_string("pub",
+	    (void *)(uintptr_t)cnie_buf_ptr(pt), cnie_buf_len(pt));
+	params[2] = OSSL_PARAM_construct_end();
+	assert_non_null(kc);
+	assert_int_equal(EVP_PKEY_fromdata_init(kc), 1);
+	assert_int_equal(EVP_PKEY_fromdata(kc, &k, EVP_PKEY_PUBLIC_KEY, params), 1);
+	EVP_PKEY_CTX_free(kc);
+	return k;
+}
+
+static void
+test_cam_real_chip(void **state)
+{
+	cnie_buf *kenc = tu_hex(CAM_KSENC), *kmac = tu_hex(CAM_KSMAC), *a = tu_hex(CAM_A_IC);
+	cnie_buf *want = tu_hex(CAM_CA_IC), *map = tu_hex(CAM_PK_MAP), *pk = tu_hex(CAM_PK_IC);
+	cnie_buf *pcd = tu_hex(CAM_PK_PCD), *picc = tu_hex(CAM_PK_PICC);
+	cnie_buf *ca_der = tu_hex("3114 3012060A04007F0007020204060202010202010D");
+	cnie_pace_infos in;
+	EAC_CTX *ctx = EAC_CTX_new();
+	BUF_MEM *pub = NULL, *tok = NULL;
+	EVP_PKEY *key;
+	uint8_t ca[CNIE_PACE_CAM_MAX];
+	size_t n = sizeof(ca);
+
+	(void)state;
+	/* A_IC decrypts (IV = E(KSenc, -1)) to CA_IC of the order's length. */
+	assert_int_equal(cnie_pace_cam_decrypt(CNIE_SM_AES128, cnie_buf_ptr(kenc),
+	    cnie_buf_len(kenc), cnie_buf_ptr(a), cnie_buf_len(a), ca, &n), 0);
+	assert_int_equal(n, 32);
+	assert_memory_equal(ca, cnie_buf_ptr(want), 32);
+	/* PK_Map,IC = CA_IC * PK_IC. */
+	key = bp256_key(pk);
+	assert_int_equal(cnie_pace_cam_verify(key, cnie_buf_ptr(map), cnie_buf_len(map), ca, n),
+	    0);
+	/* Another CA_IC, or another chip's key (the mapping key itself): no match. */
+	ca[31] ^= 0x01;
+	assert_int_equal(cnie_pace_cam_verify(key, cnie_buf_ptr(map), cnie_buf_len(map), ca, n),
+	    CNIE_ERR_VERIFY_FAILED);
+	ca[31] ^= 0x01;
+	EVP_PKEY_free(key);
+	key = bp256_key(map);
+	assert_int_equal(cnie_pace_cam_verify(key, cnie_buf_ptr(map), cnie_buf_len(map), ca, n),
+	    CNIE_ERR_VERIFY_FAILED);
+	EVP_PKEY_free(key);
+	/* The tokens carry the CAM OID (OpenPACE with the registered NID). */
+	assert_int_equal(cnie_pace_infos_parse(cnie_buf_ptr(ca_der), cnie_buf_len(ca_der), &in), 0);
+	assert_non_null(ctx);
+	assert_int_equal(cnie_pace_ctx_init(ctx, &in, &in.info[0]), 0);
+	assert_int_equal(ctx->pace_ctx->protocol, cnie_pace_cam_nid(CNIE_SM_AES128));
+	EVP_PKEY_free(ctx->pace_ctx->ka_ctx->key);
+	ctx->pace_ctx->ka_ctx->key = EVP_PKEY_dup(ctx->pace_ctx->static_key);
+	BUF_MEM_clear_free(ctx->pace_ctx->ka_ctx->k_mac);
+	ctx->pace_ctx->ka_ctx->k_mac = cnie_pace_bufmem(cnie_buf_ptr(kmac), cnie_buf_len(kmac));
+	pub = cnie_pace_bufmem(cnie_buf_ptr(pcd), cnie_buf_len(pcd));
+	assert_non_null(tok = PACE_STEP3D_compute_authentication_token(ctx, pub));
+	assert_int_equal(tok->length, 8);
+	assert_memory_equal(tok->data, "\x19\xA2\xB9\x19\x2E\x11\x51\x2A", 8);
+	BUF_MEM_free(tok);
+	BUF_MEM_free(pub);
+	pub = cnie_pace_bufmem(cnie_buf_ptr(picc), cnie_buf_len(picc));
+	assert_non_null(tok = PACE_STEP3D_compute_authentication_token(ctx, pub));
+	assert_memory_equal(tok->data, "\xFE\xE0\x88\xA4\xD7\xBE\x1B\x7F", 8);
+	BUF_MEM_free(tok);
+	BUF_MEM_free(pub);
+	EAC_CTX_clear_free(ctx);
+	cnie_buf_free(&kenc);
+	cnie_buf_free(&kmac);
+	cnie_buf_free(&a);
+	cnie_buf_free(&want);
+	cnie_buf_free(&map);
+	cnie_buf_free(&pk);
+	cnie_buf_free(&pcd);
+	cnie_buf_free(&picc);
+	cnie_buf_free(&ca_der);
+}
+
+/* Encrypts plain[0..n) as a chip would, for the hostile cases. */
+static void
+cam_enc(const cnie_buf *k, const uint8_t *plain, size_t n, uint8_t *out)
+{
+	assert_int_equal(cnie_pace_cam_crypt(CNIE_SM_AES128, cnie_buf_ptr(k), cnie_buf_len(k), 1,
+	    plain, n, out), 0);
+}
+
+static void
+test_cam_hostile(void **state)
+{
+	cnie_buf *kenc = tu_hex(CAM_KSENC), *map = tu_hex(CAM_PK_MAP), *pk = tu_hex(CAM_PK_IC);
+	cnie_buf *ca_ok = tu_hex(CAM_CA_IC);
+	uint8_t plain[128], enc[128], ca[CNIE_PACE_CAM_MAX], big[CNIE_PACE_CAM_MAX + 1];
+	size_t n;
+	EVP_PKEY *key, *rsa;
+	const uint8_t *k = cnie_buf_ptr(kenc);
+	size_t kl = cnie_buf_len(kenc);
+
+	(void)state;
+	memset(plain, 0, sizeof(plain));
+	cam_enc(kenc, plain, 96, enc);
+	/* Lengths: empty, not whole blocks, longer than any CA_IC can pad to. */
+	n = sizeof(ca);
+	assert_int_equal(cnie_pace_cam_decrypt(CNIE_SM_AES128, k, kl, enc, 0, ca, &n),
+	    CNIE_ERR_BAD_RESPONSE);
+	assert_int_equal(cnie_pace_cam_decrypt(CNIE_SM_AES128, k, kl, enc, 15, ca, &n),
+	    CNIE_ERR_BAD_RESPONSE);
+	assert_int_equal(cnie_pace_cam_decrypt(CNIE_SM_AES128, k, kl, enc, 33, ca, &n),
+	    CNIE_ERR_BAD_RESPONSE);
+	assert_int_equal(cnie_pace_cam_decrypt(CNIE_SM_AES128, k, kl, enc, 96, ca, &n),
+	    CNIE_ERR_BAD_RESPONSE);
+	/* Padding: all zeros (no 80), 80 a whole block too early, only padding. */
+	assert_int_equal(cnie_pace_cam_decrypt(CNIE_SM_AES128, k, kl, enc, 32, ca, &n),
+	    CNIE_ERR_BAD_RESPONSE);
+	plain[0] = 0x42;
+	plain[15] = 0x80;
+	cam_enc(kenc, plain, 32, enc);
+	assert_int_equal(cnie_pace_cam_decrypt(CNIE_SM_AES128, k, kl, enc, 32, ca, &n),
+	    CNIE_ERR_BAD_RESPONSE);
+	memset(plain, 0, sizeof(plain));
+	plain[0] = 0x80;
+	cam_enc(kenc, plain, 16, enc);
+	assert_int_equal(cnie_pace_cam_decrypt(CNIE_SM_AES128, k, kl, enc, 16, ca, &n),
+	    CNIE_ERR_BAD_RESPONSE);
+	/* Padding byte other than 80 before the zeros. */
+	memset(plain, 0xAB, 32);
+	plain[32] = 0x81;
+	memset(plain + 33, 0, 15);
+	cam_enc(kenc, plain, 48, enc);
+	assert_int_equal(cnie_pace_cam_decrypt(CNIE_SM_AES128, k, kl, enc, 48, ca, &n),
+	    CNIE_ERR_BAD_RESPONSE);
+	/* Well formed, but the caller's buffer is too small. */
+	plain[32] = 0x80;
+	cam_enc(kenc, plain, 48, enc);
+	n = 31;
+	assert_int_equal(cnie_pace_cam_decrypt(CNIE_SM_AES128, k, kl, enc, 48, ca, &n),
+	    CNIE_ERR_BUFFER_TOO_SMALL);
+	n = sizeof(ca);
+	assert_int_equal(cnie_pace_cam_decrypt(CNIE_SM_AES128, k, kl, enc, 48, ca, &n), 0);
+	assert_int_equal(n, 32);
+	/* Caller errors: 3DES (no CAM), a key of the wrong length, NULLs. */
+	assert_int_equal(cnie_pace_cam_decrypt(CNIE_SM_3DES, k, kl, enc, 48, ca, &n),
+	    CNIE_ERR_INVALID_ARG);
+	assert_int_equal(cnie_pace_cam_decrypt(CNIE_SM_AES256, k, kl, enc, 48, ca, &n),
+	    CNIE_ERR_INVALID_ARG);
+	assert_int_equal(cnie_pace_cam_decrypt(CNIE_SM_AES128, k, kl, enc, 48, NULL, &n),
+	    CNIE_ERR_INVALID_ARG);
+
+	/* Verification: CA_IC zero, equal to the order, too long; bad mapping points. */
+	key = bp256_key(pk);
+	memset(ca, 0, sizeof(ca));
+	assert_int_equal(cnie_pace_cam_verify(key, cnie_buf_ptr(map), cnie_buf_len(map), ca, 32),
+	    CNIE_ERR_BAD_RESPONSE);
+	{
+		cnie_buf *order = tu_hex(
+		    "A9FB57DBA1EEA9BC3E660A909D838D718C397AA3B561A6F7901E0E82974856A7");
+
+		assert_int_equal(cnie_pace_cam_verify(key, cnie_buf_ptr(map), cnie_buf_len(map),
+		    cnie_buf_ptr(order), cnie_buf_len(order)), CNIE_ERR_BAD_RESPONSE);
+		cnie_buf_free(&order);
+	}
+	memset(big, 0x01, sizeof(big));
+	assert_int_equal(cnie_pace_cam_verify(key, cnie_buf_ptr(map), cnie_buf_len(map), big,
+	    sizeof(big)), CNIE_ERR_BAD_RESPONSE);
+	assert_int_equal(cnie_pace_cam_verify(key, cnie_buf_ptr(map), cnie_buf_len(map), big, 0),
+	    CNIE_ERR_BAD_RESPONSE);
+	{
+		uint8_t pt[65];
+
+		memcpy(pt, cnie_buf_ptr(map), sizeof(pt));
+		pt[64] ^= 0x01; /* off the curve */
+		assert_int_equal(cnie_pace_cam_verify(key, pt, sizeof(pt), cnie_buf_ptr(ca_ok), 32),
+		    CNIE_ERR_BAD_RESPONSE);
+		pt[0] = 0x00; /* the point at infinity, as one byte */
+		assert_int_equal(cnie_pace_cam_verify(key, pt, 1, cnie_buf_ptr(ca_ok), 32),
+		    CNIE_ERR_BAD_RESPONSE);
+		assert_int_equal(cnie_pace_cam_verify(key, pt, 0, cnie_buf_ptr(ca_ok), 32),
+		    CNIE_ERR_BAD_RESPONSE);
+	}
+	/* A key that is not EC: not a CAM key. */
+	assert_non_null(rsa = EVP_RSA_gen(1024));
+	assert_int_equal(cnie_pace_cam_verify(rsa, cnie_buf_ptr(map), cnie_buf_len(map),
+	    cnie_buf_ptr(ca_ok), 32), CNIE_ERR_UNSUPPORTED);
+	assert_int_equal(cnie_pace_cam_verify(NULL, cnie_buf_ptr(map), cnie_buf_len(map),
+	    cnie_buf_ptr(ca_ok), 32), CNIE_ERR_INVALID_ARG);
+	EVP_PKEY_free(rsa);
+	EVP_PKEY_free(key);
+	cnie_buf_free(&kenc);
+	cnie_buf_free(&map);
+	cnie_buf_free(&pk);
+	cnie_buf_free(&ca_ok);
+}
+
+/*
+ * Integrated mapping: R_p(s, t) against the worked examples of ICAO
+ * 9303-11 Appendix H (H.1 ECDH on brainpoolP256r1, H.2 DH on the 1024-bit
+ * MODP group of RFC 5114, both AES-128); the point encoding gives a point
+ * of the curve; what the library does not run is refused.
+ */
+static void
+test_im_worked_example(void **state)
+{
+	cnie_buf *s1 = tu_hex("2923BE84E16CD6AE529049F1F1BBE9EB");
+	cnie_buf *t1 = tu_hex("5DD4CBFC96F5453B130D890A1CDBAE32");
+	cnie_buf *s2 = tu_hex("FA5B7E3E49753A0DB9178B7B9BD898C8");
+	cnie_buf *t2 = tu_hex("B3A6DB3C870C3E99245E0D1C06B747DE");
+	BIGNUM *p = NULL, *x = BN_new(), *want = NULL;
+	EC_GROUP *g = EC_GROUP_new_by_curve_name(NID_brainpoolP256r1);
+	EC_GROUP *g224 = EC_GROUP_new_by_curve_name(NID_secp224r1);
+	EC_POINT *pt;
+
+	(void)state;
+	assert_non_null(x);
+	assert_non_null(g);
+	assert_true(BN_hex2bn(&p,
+	    "A9FB57DBA1EEA9BC3E660A909D838D726E3BF623D52620282013481D1F6E5377") > 0);
+	assert_int_equal(cnie_pace_im_prf(cnie_buf_ptr(s1), 16, cnie_buf_ptr(t1), 16, p, x), 0);
+	assert_true(BN_hex2bn(&want,
+	    "A2F8FF2DF50E52C6599F386ADCB595D229F6A167ADE2BE5F2C3296ADD5B7430E") > 0);
+	assert_int_equal(BN_cmp(x, want), 0);
+	/* The point encoding of x lies on the curve (and is not infinity). */
+	assert_non_null(pt = EC_POINT_new(g));
+	assert_int_equal(cnie_pace_im_point(g, x, pt), 0);
+	assert_int_equal(EC_POINT_is_on_curve(g, pt, NULL), 1);
+	EC_POINT_free(pt);
+	/* secp224r1: p = 1 mod 4, no point encoding. */
+	assert_non_null(pt = EC_POINT_new(g224));
+	assert_int_equal(cnie_pace_im_point(g224, x, pt), CNIE_ERR_UNSUPPORTED);
+	EC_POINT_free(pt);
+	BN_free(p);
+	BN_free(want);
+	p = want = NULL;
+	assert_true(BN_hex2bn(&p,
+	    "B10B8F96A080E01DDE92DE5EAE5D54EC52C99FBCFB06A3C69A6A9DCA52D23B61"
+	    "6073E28675A23D189838EF1E2EE652C013ECB4AEA906112324975C3CD49B83BF"
+	    "ACCBDD7D90C4BD7098488E9C219A73724EFFD6FAE5644738FAA31A4FF55BCCC0"
+	    "A151AF5F0DC8B4BD45BF37DF365C1A65E68CFDA76D4DA708DF1FB2BC2E4A4371") > 0);
+	assert_int_equal(cnie_pace_im_prf(cnie_buf_ptr(s2), 16, cnie_buf_ptr(t2), 16, p, x), 0);
+	assert_true(BN_hex2bn(&want,
+	    "A0C7C50C002061A51CC87D254EF38068607417B6EE1B36473CFB800D2D2E5FA2"
+	    "B6980F01105D24FAB22ACD1BFA5C8A4C093ECDFAFE6D7125D42A843E33860383"
+	    "5CF19AFAFF75EFE21DC5F6AA1F9AE46C25087E7368166FB08C1E4627AFED7D93"
+	    "570417B790FF7F747E57F432B04E1236819E0DFEF5B6E77CA4999925328182D2") > 0);
+	assert_int_equal(BN_cmp(x, want), 0);
+	/* 3DES-sized or AES-256-sized nonces: not run. */
+	assert_int_equal(cnie_pace_im_prf(cnie_buf_ptr(s2), 8, cnie_buf_ptr(t2), 16, p, x),
+	    CNIE_ERR_UNSUPPORTED);
+	assert_int_equal(cnie_pace_im_prf(cnie_buf_ptr(s2), 16, cnie_buf_ptr(t2), 8, p, x),
+	    CNIE_ERR_UNSUPPORTED);
+	assert_int_equal(cnie_pace_im_prf(NULL, 16, cnie_buf_ptr(t2), 16, p, x),
+	    CNIE_ERR_INVALID_ARG);
+	BN_free(p);
+	BN_free(want);
+	BN_free(x);
+	EC_GROUP_free(g);
+	EC_GROUP_free(g224);
+	cnie_buf_free(&s1);
+	cnie_buf_free(&t1);
+	cnie_buf_free(&s2);
+	cnie_buf_free(&t2);
 }
 
 int
@@ -563,6 +883,9 @@ main(void)
 		cmocka_unit_test(test_bsi_nonce),
 		cmocka_unit_test(test_invalid_args),
 		cmocka_unit_test(test_pace_infos_select),
+		cmocka_unit_test(test_cam_real_chip),
+		cmocka_unit_test(test_cam_hostile),
+		cmocka_unit_test(test_im_worked_example),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -471,6 +471,53 @@ test_caps_pinpad_malformed(void **state)
 	disconnect(&ctx, &t);
 }
 
+/*
+ * FEATURE_EXECUTE_PACE (PC/SC part 10 amendment 1): used only when
+ * GetReaderPACECapabilities answers dwResult 0 with the generic PACE bit.
+ */
+static void
+test_caps_reader_pace(void **state)
+{
+	static const uint8_t feats[] = { 0x06, 0x04, 0x42, 0x33, 0x00, 0x06, 0x20, 0x04, 0x42,
+		0x33, 0x00, 0x20 };
+	static const struct {
+		uint8_t out[16];
+		DWORD n;
+		bool pace;
+	} answers[] = {
+		{ { 0, 0, 0, 0, 0x01, 0x00, 0xC0 }, 7, true },
+		{ { 0, 0, 0, 0, 0x02, 0x00, 0x01, 0x40 }, 8, true },
+		{ { 0, 0, 0, 0, 0x01, 0x00, 0x20 }, 7, false },	     /* eID only */
+		{ { 0x01, 0, 0, 0xD0, 0x01, 0x00, 0xC0 }, 7, false }, /* an error result */
+		{ { 0, 0, 0, 0, 0x05, 0x00, 0xC0 }, 7, false },	     /* length lie */
+		{ { 0, 0, 0, 0, 0x02, 0x00, 0x02, 0xC0 }, 8, false },
+		{ { 0x90, 0x00 }, 2, false },
+	};
+	cnie_pcsc *ctx = NULL;
+	cnie_transport *t = NULL;
+	const cnie_transport_caps *c;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(answers) / sizeof(answers[0]); i++) {
+		fake_reset();
+		set_atr(atr_noext, sizeof(atr_noext));
+		memcpy(fake.features, feats, sizeof(feats));
+		fake.features_len = sizeof(feats);
+		fake.features_rv = SCARD_S_SUCCESS;
+		memcpy(fake.control_out, answers[i].out, answers[i].n);
+		fake.control_len = answers[i].n;
+		c = connect_caps(&ctx, &t);
+		assert_int_equal(c->reader_pace, answers[i].pace);
+		assert_int_equal(c->ioctl_pace, answers[i].pace ? 0x42330020 : 0);
+		assert_true(c->pinpad_verify);
+		/* The capabilities were asked with GetReaderPACECapabilities (3 bytes). */
+		assert_int_equal(fake.last_control, 0x42330020);
+		assert_int_equal(fake.last_control_in, 3);
+		disconnect(&ctx, &t);
+	}
+}
+
 /* ---- transport operations --------------------------------------------- */
 
 static void
@@ -703,6 +750,7 @@ main(void)
 		cmocka_unit_test_setup(test_caps_contactless, setup),
 		cmocka_unit_test_setup(test_caps_pinpad, setup),
 		cmocka_unit_test_setup(test_caps_pinpad_malformed, setup),
+		cmocka_unit_test_setup(test_caps_reader_pace, setup),
 		cmocka_unit_test_setup(test_ops, setup),
 		cmocka_unit_test_setup(test_wait_timeout, setup),
 		cmocka_unit_test_setup(test_wait_card_event, setup),

@@ -3,7 +3,9 @@
  * (CR LF, last line without newline, end of input = cancelled, an
  * over-long line refused and wiped), the explicit argv value, "no way to
  * ask", and the Assuan pinentry client against tests/tool/pinentry-test
- * (answer, cancel, escaping of the description, a missing program).
+ * (answer, cancel, escaping of the description, a missing program, a
+ * pinentry without terminal or display: both messages suggest --pin-stdin;
+ * CNIE_PINENTRY).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -151,6 +155,81 @@ test_pinentry_cancel_and_overflow(void **state)
 	assert_int_equal(cnie_tool_secret_get(&missing, "d", "p", out, sizeof(out)), CNIE_ERR_IO);
 }
 
+/* stderr of fn(), captured into out. */
+static void
+capture_stderr(void (*fn)(void *), void *arg, char *out, size_t max)
+{
+	char path[128];
+	int fd, saved;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/stderr", dir);
+	assert_true((fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600)) >= 0);
+	fflush(stderr);
+	saved = dup(2);
+	assert_int_equal(dup2(fd, 2), 2);
+	fn(arg);
+	fflush(stderr);
+	assert_int_equal(dup2(saved, 2), 2);
+	close(saved);
+	assert_true((n = pread(fd, out, max - 1, 0)) >= 0);
+	out[n] = '\0';
+	close(fd);
+}
+
+struct ask {
+	const cnie_tool_secret_src *src;
+	int r;
+};
+
+static void
+ask_once(void *arg)
+{
+	struct ask *a = arg;
+	char out[16];
+
+	a->r = cnie_tool_secret_get(a->src, "d", "p", out, sizeof(out));
+}
+
+/* No dialog possible: the message says how to go on (--pin-stdin). */
+static void
+test_pinentry_failures_suggest_stdin(void **state)
+{
+	char prog[160], err[2048];
+	cnie_tool_secret_src missing = { .pinentry = "/nonexistent/pinentry" };
+	cnie_tool_secret_src notty = { .pinentry = prog };
+	struct ask a = { &missing, 0 };
+	FILE *f;
+
+	(void)state;
+	unsetenv("CNIE_PINENTRY");
+	capture_stderr(ask_once, &a, err, sizeof(err));
+	assert_int_equal(a.r, CNIE_ERR_IO);
+	assert_non_null(strstr(err, "cannot start the PIN dialog"));
+	assert_non_null(strstr(err, "--pin-stdin"));
+	/* A pinentry that starts but finds no terminal and no display. */
+	snprintf(prog, sizeof(prog), "%s/no-tty-pinentry", dir);
+	assert_non_null(f = fopen(prog, "w"));
+	fputs("#!/bin/sh\necho 'OK ready'\nwhile read -r l; do case \"$l\" in\n"
+	    "GETPIN*) echo 'ERR 83918950 Inappropriate ioctl for device <Pinentry>' ;;\n"
+	    "BYE*) echo OK; exit 0 ;;\n*) echo OK ;;\nesac; done\n", f);
+	fclose(f);
+	assert_int_equal(chmod(prog, 0700), 0);
+	a.src = &notty;
+	capture_stderr(ask_once, &a, err, sizeof(err));
+	assert_int_equal(a.r, CNIE_ERR_IO);
+	assert_non_null(strstr(err, "no terminal or display"));
+	assert_non_null(strstr(err, "--pin-stdin"));
+	/* CNIE_PINENTRY wins over --pinentry. */
+	setenv("CNIE_PINENTRY", PINENTRY, 1);
+	answers("4321\n");
+	a.src = &missing;
+	capture_stderr(ask_once, &a, err, sizeof(err));
+	assert_int_equal(a.r, 0);
+	unsetenv("CNIE_PINENTRY");
+	unlink(prog);
+}
+
 static int
 setup(void **state)
 {
@@ -185,6 +264,7 @@ main(void)
 		cmocka_unit_test(test_argv_value_and_none),
 		cmocka_unit_test(test_pinentry_answer_and_escaping),
 		cmocka_unit_test(test_pinentry_cancel_and_overflow),
+		cmocka_unit_test(test_pinentry_failures_suggest_stdin),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

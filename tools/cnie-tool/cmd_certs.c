@@ -70,26 +70,26 @@ cnie_tool_cmd_certs(cnie_tool *tool, int argc, char **argv)
 			src.from_stdin = true;
 			break;
 		case 'h':
-			puts("usage: cnie-tool certs [--ca FILE|DIR] [--export auth|sign|all "
-			     "[--der] [--out FILE]]");
+			printf(_("usage: %s\n"), "cnie-tool certs [--ca FILE|DIR] [--export "
+			    "auth|sign|all [--der] [--out FILE]] [--can-stdin]");
 			return CNIE_TOOL_EXIT_OK;
 		default:
 			return CNIE_TOOL_EXIT_USAGE;
 		}
 	}
 	if (optind != argc)
-		return cnie_tool_usage_error(tool, "certs: unexpected argument \"%s\"", argv[optind]);
+		return cnie_tool_usage_error(tool, N_("%s: unexpected argument \"%s\""), "certs", argv[optind]);
 	if (export != NULL && strcmp(export, "auth") != 0 && strcmp(export, "sign") != 0 &&
 	    strcmp(export, "all") != 0)
-		return cnie_tool_usage_error(tool, "certs: --export auth, sign or all");
+		return cnie_tool_usage_error(tool, N_("certs: --export auth, sign or all"));
 	if (as_der && export != NULL && strcmp(export, "all") == 0)
-		return cnie_tool_usage_error(tool, "certs: --der exports one certificate");
+		return cnie_tool_usage_error(tool, N_("certs: --der exports one certificate"));
 	if (export != NULL && outpath == NULL && tool->json)
-		return cnie_tool_usage_error(tool, "certs: --export with --json needs --out FILE");
+		return cnie_tool_usage_error(tool, N_("certs: --export with --json needs --out FILE"));
 	if ((r = cnie_tool_open_card(tool, &src, &card)) != 0)
 		return cnie_tool_fail(tool, r, tool->reader_used[0] ? tool->reader_used : "certs");
 	if ((r = cnie_card_key_count(card, &nkeys)) != 0) {
-		rc = cnie_tool_fail(tool, r, "reading the key list");
+		rc = cnie_tool_fail(tool, r, N_("reading the key list"));
 		goto out;
 	}
 	if (export != NULL) {
@@ -107,7 +107,7 @@ cnie_tool_cmd_certs(cnie_tool *tool, int argc, char **argv)
 		json_t *e;
 
 		if ((r = cnie_card_get_key(card, i, &k)) != 0) {
-			rc = cnie_tool_fail(tool, r, "reading the key list");
+			rc = cnie_tool_fail(tool, r, N_("reading the key list"));
 			goto out;
 		}
 		e = cnie_tool_key_json(card, &k, true);
@@ -119,8 +119,10 @@ cnie_tool_cmd_certs(cnie_tool *tool, int argc, char **argv)
 			char why[256];
 
 			r = cnie_tool_cert_chain(der, der_len, ca, why, sizeof(why));
-			json_object_set_new(e, "chain", json_pack("{s:s,s:s,s:s}", "ca", ca,
-			    "result", r == 0 ? "ok" : cnie_error_name(r), "reason", why));
+			/* result: "ok" or the shared code (docs/errors.md); name: the exact error. */
+			json_object_set_new(e, "chain", json_pack("{s:s,s:s,s:s,s:s?}", "ca", ca,
+			    "result", r == 0 ? "ok" : cnie_error_code_name(r), "reason", why,
+			    "name", r == 0 ? NULL : cnie_error_name(r)));
 			if (r != 0)
 				chain_failed = true;
 		}
@@ -128,7 +130,7 @@ cnie_tool_cmd_certs(cnie_tool *tool, int argc, char **argv)
 		    strcmp(export, cnie_tool_key_role(&k)) == 0)) {
 			if ((r = write_cert(out, der, der_len, as_der)) != 0) {
 				json_decref(e);
-				rc = cnie_tool_fail(tool, r, "writing the certificate");
+				rc = cnie_tool_fail(tool, r, N_("writing the certificate"));
 				goto out;
 			}
 			exported++;
@@ -137,7 +139,7 @@ cnie_tool_cmd_certs(cnie_tool *tool, int argc, char **argv)
 		json_array_append_new(list, e);
 	}
 	if (export != NULL && exported == 0) {
-		rc = cnie_tool_fail(tool, CNIE_ERR_NOT_FOUND, "no such certificate on the card");
+		rc = cnie_tool_fail(tool, CNIE_ERR_NOT_FOUND, N_("no such certificate on the card"));
 		goto out;
 	}
 	rc = chain_failed ? CNIE_TOOL_EXIT_FAIL : CNIE_TOOL_EXIT_OK;
@@ -154,33 +156,47 @@ cnie_tool_cmd_certs(cnie_tool *tool, int argc, char **argv)
 			json_t *u;
 			size_t ui;
 
-			printf("%s certificate (key %s):\n",
-			    strcmp(json_string_value(json_object_get(e, "role")), "sign") == 0 ?
-				"Signature" : "Authentication",
-			    json_string_value(json_object_get(e, "id")));
+			if (strcmp(json_string_value(json_object_get(e, "role")), "sign") == 0)
+				printf(_("Signature certificate (key %s):\n"),
+				    json_string_value(json_object_get(e, "id")));
+			else
+				printf(_("Authentication certificate (key %s):\n"),
+				    json_string_value(json_object_get(e, "id")));
 			if (!json_is_object(cj)) {
-				printf("  none\n");
+				printf("  %s\n", _("none"));
 				continue;
 			}
-			printf("  subject:  %s\n  issuer:   %s\n  serial:   %s\n"
-			       "  validity: %s to %s%s\n  key:      %s\n  usage:   ",
-			    json_string_value(json_object_get(cj, "subject")),
-			    json_string_value(json_object_get(cj, "issuer")),
-			    json_string_value(json_object_get(cj, "serial")),
-			    json_string_value(json_object_get(cj, "not_before")),
-			    json_string_value(json_object_get(cj, "not_after")),
-			    json_is_true(json_object_get(cj, "expired")) ? " (EXPIRED)" : "",
-			    json_string_value(json_object_get(cj, "key")));
+			/* TRANSLATORS: labels padded to one column; subject and issuer are
+			 * the certificate's names, never translated. */
+			printf(_("  subject:  %s\n"), json_string_value(json_object_get(cj, "subject")));
+			printf(_("  issuer:   %s\n"), json_string_value(json_object_get(cj, "issuer")));
+			printf(_("  serial:   %s\n"), json_string_value(json_object_get(cj, "serial")));
+			if (json_is_true(json_object_get(cj, "expired")))
+				printf(_("  validity: %s to %s (EXPIRED)\n"),
+				    json_string_value(json_object_get(cj, "not_before")),
+				    json_string_value(json_object_get(cj, "not_after")));
+			else
+				printf(_("  validity: %s to %s\n"),
+				    json_string_value(json_object_get(cj, "not_before")),
+				    json_string_value(json_object_get(cj, "not_after")));
+			printf(_("  key:      %s\n"), json_string_value(json_object_get(cj, "key")));
+			/* The X.509 key usage names (digitalSignature...): never translated. */
+			printf("%s", _("  usage:   "));
 			json_array_foreach(json_object_get(cj, "key_usage"), ui, u)
 				printf(" %s", json_string_value(u));
-			printf("\n  sha256:   %s\n", json_string_value(json_object_get(cj, "sha256")));
-			if (ch != NULL)
-				printf("  chain:    %s (%s)\n",
-				    json_string_value(json_object_get(ch, "result")),
+			printf("\n");
+			printf(_("  sha256:   %s\n"), json_string_value(json_object_get(cj, "sha256")));
+			if (ch != NULL && strcmp(json_string_value(json_object_get(ch, "result")),
+			    "ok") == 0)
+				printf("%s\n", _("  chain:    ok"));
+			else if (ch != NULL)
+				/* reason: OpenSSL's words for the failure. */
+				printf(_("  chain:    FAILED (%s)\n"),
 				    json_string_value(json_object_get(ch, "reason")));
 		}
 		if (outpath != NULL)
-			printf("Exported %zu certificate(s) to %s\n", exported, outpath);
+			printf(ngettext("Exported %zu certificate to %s\n",
+			    "Exported %zu certificates to %s\n", exported), exported, outpath);
 	}
 out:
 	if (out != NULL && out != stdout && fclose(out) != 0 && rc == 0)

@@ -48,21 +48,62 @@ typedef struct doctor {
 	json_t *checks;
 	int ok, warn, fail, skip;
 	bool quiet; /* --json: nothing on stdout but the document */
+	int err;    /* the cnie_error the next check reports (0: none), see check() */
+	/* The next check's sentence already translated with ngettext (plural forms). */
+	const char *plural;
+	/* An N_() sentence the next check adds after its own, ": detail" (0: none). */
+	const char *detail;
 } doctor;
+
+/* The user's language for fmt: d->plural when a count chose it, else the catalogue's. */
+static const char *local_format(doctor *d, const char *fmt) __attribute__((format_arg(2)));
+
+static const char *
+local_format(doctor *d, const char *fmt)
+{
+	const char *l = d->plural != NULL ? d->plural : gettext(fmt);
+
+	d->plural = NULL;
+	return l;
+}
 
 static void
 check(doctor *d, const char *id, const char *status, const char *fix, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
+/*
+ * One check: fmt and fix are N_() msgids, English in the report (--json,
+ * --report: a support desk reads it) and in the user's language on
+ * stdout.  d->err, when set, adds the error: its shared code as "error" in
+ * the report, its message after the sentence.  The status words (OK,
+ * WARN, FAIL, SKIP) are the report's codes and stay as they are.
+ */
 static void
 check(doctor *d, const char *id, const char *status, const char *fix, const char *fmt, ...)
 {
-	char msg[512];
-	va_list ap;
+	char msg[640], local[1024];
+	size_t l;
+	va_list ap, ap2;
+	json_t *c;
 
 	va_start(ap, fmt);
+	va_copy(ap2, ap);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(local, sizeof(local), local_format(d, fmt), ap2);
+	va_end(ap2);
 	va_end(ap);
+	if (d->detail != NULL) {
+		l = strlen(msg);
+		snprintf(msg + l, sizeof(msg) - l, ": %s", d->detail);
+		l = strlen(local);
+		snprintf(local + l, sizeof(local) - l, ": %s", gettext(d->detail));
+	}
+	if (d->err != 0) {
+		l = strlen(msg);
+		snprintf(msg + l, sizeof(msg) - l, " (%s)", cnie_strerror(d->err));
+		l = strlen(local);
+		snprintf(local + l, sizeof(local) - l, " (%s)", cnie_tool_strerror(d->err));
+	}
 	if (strcmp(status, "OK") == 0)
 		d->ok++;
 	else if (strcmp(status, "WARN") == 0)
@@ -71,12 +112,17 @@ check(doctor *d, const char *id, const char *status, const char *fix, const char
 		d->fail++;
 	else
 		d->skip++;
-	json_array_append_new(d->checks, json_pack("{s:s,s:s,s:s,s:s?}", "id", id, "status",
-	    status, "message", msg, "fix", fix));
+	c = json_pack("{s:s,s:s,s:s,s:s?}", "id", id, "status", status, "message", msg, "fix",
+	    fix);
+	if (c != NULL && d->err != 0)
+		json_object_set_new(c, "error", json_string(cnie_error_code_name(d->err)));
+	json_array_append_new(d->checks, c);
+	d->err = 0;
+	d->detail = NULL;
 	if (!d->quiet) {
-		printf("[%-4s] %s\n", status, msg);
+		printf("[%-4s] %s\n", status, local);
 		if (fix != NULL)
-			printf("       fix: %s\n", fix);
+			printf(_("       fix: %s\n"), gettext(fix));
 	}
 }
 
@@ -162,6 +208,71 @@ home_path(char *out, size_t len, const char *rel)
 
 /* ---- PC/SC and the card ------------------------------------------------ */
 
+/* Whole sentences for each key (never "the %s certificate" built from a word). */
+#define BY_ROLE(sign, auth_text, sign_text) ((sign) ? (sign_text) : (auth_text))
+
+/* The key's certificate: validity, then the chain to ca. */
+static void
+check_certificate(doctor *d, cnie_card *card, const cnie_card_key_info *k, const char *ca)
+{
+	bool sign = strcmp(cnie_tool_key_role(k), "sign") == 0;
+	const uint8_t *der = NULL;
+	size_t der_len = 0;
+	long long nb = 0, na = 0, now = (long long)time(NULL);
+	char id[32], date[32], why[256];
+	int r;
+
+	snprintf(id, sizeof(id), "certificate-%s", cnie_tool_key_role(k));
+	if (cnie_card_certificate(card, k->id, k->id_len, &der, &der_len) != 0 ||
+	    cnie_tool_cert_validity(der, der_len, &nb, &na) != 0) {
+		check(d, id, "FAIL", N_("the card is damaged or not personalised: contact the "
+		    "issuer"), BY_ROLE(sign, N_("the authentication certificate cannot be read"),
+		    N_("the signature certificate cannot be read")));
+		return;
+	}
+	cnie_tool_time_iso(na, date, sizeof(date));
+	if (na < now)
+		check(d, id, "FAIL", N_("renew the card: the issuer renews its certificates"),
+		    BY_ROLE(sign, N_("the authentication certificate expired on %.10s"),
+		    N_("the signature certificate expired on %.10s")), date);
+	else if (nb > now)
+		check(d, id, "FAIL", N_("check the computer's clock"),
+		    BY_ROLE(sign, N_("the authentication certificate is not valid yet"),
+		    N_("the signature certificate is not valid yet")));
+	else if (na - now < (long long)EXPIRY_WARN_DAYS * 86400)
+		check(d, id, "WARN", N_("renew the card soon"),
+		    BY_ROLE(sign, N_("the authentication certificate expires on %.10s"),
+		    N_("the signature certificate expires on %.10s")), date);
+	else
+		check(d, id, "OK", NULL,
+		    BY_ROLE(sign, N_("the authentication certificate is valid until %.10s"),
+		    N_("the signature certificate is valid until %.10s")), date);
+	snprintf(id, sizeof(id), "chain-%s", cnie_tool_key_role(k));
+	if (ca == NULL) {
+		check(d, id, "SKIP", NULL,
+		    BY_ROLE(sign, N_("the authentication certificate's chain is not checked "
+		    "(give --ca FILE|DIR)"), N_("the signature certificate's chain is not "
+		    "checked (give --ca FILE|DIR)")));
+		return;
+	}
+	r = cnie_tool_cert_chain(der, der_len, ca, why, sizeof(why));
+	if (r == 0) {
+		check(d, id, "OK", NULL,
+		    BY_ROLE(sign, N_("the authentication certificate chains to the CA"),
+		    N_("the signature certificate chains to the CA")));
+	} else if (r == CNIE_ERR_EXPIRED) {
+		d->err = r;
+		check(d, id, "FAIL", N_("renew the card"),
+		    BY_ROLE(sign, N_("the authentication certificate's chain: %s"),
+		    N_("the signature certificate's chain: %s")), why);
+	} else {
+		d->err = r;
+		check(d, id, "FAIL", N_("check that --ca names the CNIE issuing CA"),
+		    BY_ROLE(sign, N_("the authentication certificate does not chain to %s: %s"),
+		    N_("the signature certificate does not chain to %s: %s")), ca, why);
+	}
+}
+
 static void
 check_card(doctor *d, const char *ca, const cnie_tool_secret_src *src, json_t *report)
 {
@@ -174,27 +285,29 @@ check_card(doctor *d, const char *ca, const cnie_tool_secret_src *src, json_t *r
 
 	r = cnie_tool_open_card(tool, src, &card);
 	if (r == CNIE_ERR_CARD_NOT_RECOGNISED) {
+		d->err = r;
 		check(d, "card-recognised", "FAIL",
-		    "insert a CNIE card: this card has no CNIE PKI application (another kind "
-		    "of card, or a CNIE inserted the wrong way)",
-		    "the card in %s is not recognised as a CNIE", tool->reader_used);
+		    N_("insert a CNIE card: this card has no CNIE PKI application (another kind "
+		    "of card, or a CNIE inserted the wrong way)"),
+		    N_("the card in %s is not recognised as a CNIE"), tool->reader_used);
 		return;
 	}
 	if (r == CNIE_ERR_NEED_CAN || r == CNIE_ERR_CANCELLED || r == CNIE_ERR_PACE) {
+		d->err = r;
 		check(d, "card-recognised", "WARN",
-		    "use a contact reader, or rerun with --can-stdin and the card's CAN",
-		    "the card is on a contactless reader: the card checks need the CAN (%s)",
-		    cnie_strerror(r));
+		    N_("use a contact reader, or rerun with --can-stdin and the card's CAN"),
+		    N_("the card is on a contactless reader: the card checks need the CAN"));
 		return;
 	}
 	if (r != 0) {
+		d->err = r;
 		check(d, "card-recognised", "FAIL",
-		    r == CNIE_ERR_SHARING ? "close the program that holds the card exclusively" :
-		    "remove and insert the card again; if it persists, try another reader",
-		    "cannot open the card in %s: %s", tool->reader_used, cnie_strerror(r));
+		    r == CNIE_ERR_SHARING ? N_("close the program that holds the card exclusively") :
+		    N_("remove and insert the card again; if it persists, try another reader"),
+		    N_("cannot open the card in %s"), tool->reader_used);
 		return;
 	}
-	check(d, "card-recognised", "OK", NULL, "CNIE recognised in %s", tool->reader_used);
+	check(d, "card-recognised", "OK", NULL, N_("CNIE recognised in %s"), tool->reader_used);
 	if (cnie_card_serial(card, &serial) == 0 && serial != NULL) {
 		unsigned char md[32];
 		char *h;
@@ -207,78 +320,52 @@ check_card(doctor *d, const char *ca, const cnie_tool_secret_src *src, json_t *r
 		}
 	}
 	if ((r = cnie_card_key_count(card, &nkeys)) != 0 || nkeys == 0) {
-		check(d, "applications", "FAIL", "the card's PKI application is damaged or "
-		    "not personalised: contact the issuer",
-		    "PKI application: %s", r ? cnie_strerror(r) : "no private key");
+		const char *fix = N_("the card's PKI application is damaged or not personalised: "
+		    "contact the issuer");
+
+		d->err = r;
+		if (r != 0)
+			check(d, "applications", "FAIL", fix, N_("the PKI application cannot be read"));
+		else
+			check(d, "applications", "FAIL", fix, N_("the PKI application has no private "
+			    "key"));
 		goto out;
 	}
-	check(d, "applications", "OK", NULL, "PKI application with %zu keys", nkeys);
+	d->plural = ngettext("PKI application with %zu key", "PKI application with %zu keys", nkeys);
+	check(d, "applications", "OK", NULL, nkeys == 1 ? "PKI application with %zu key" :
+	    "PKI application with %zu keys", nkeys);
 
 	r = cnie_card_pin_status(card, &tries, &blocked, &verified);
-	if (r != 0)
-		check(d, "pin", "FAIL", "remove and insert the card again",
-		    "cannot read the PIN status: %s", cnie_strerror(r));
-	else if (blocked)
-		check(d, "pin", "FAIL", "unblock it with the PUK: cnie-tool pin unblock",
-		    "the PIN is blocked");
-	else if (tries >= 0 && tries < 3)
-		check(d, "pin", "WARN", "a correct PIN resets the counter; after the last wrong "
-		    "try the PIN is blocked", "the PIN has %d tries left", tries);
-	else
-		check(d, "pin", "OK", NULL, "PIN not blocked%s", tries >= 0 ? " (all tries left)" :
-		    " (verified)");
+	if (r != 0) {
+		d->err = r;
+		check(d, "pin", "FAIL", N_("remove and insert the card again"),
+		    N_("cannot read the PIN status"));
+	} else if (blocked) {
+		check(d, "pin", "FAIL", N_("unblock it with the PUK: cnie-tool pin unblock"),
+		    N_("the PIN is blocked"));
+	} else if (tries == 1) {
+		check(d, "pin", "WARN", N_("a correct PIN resets the counter; after the last wrong "
+		    "try the PIN is blocked"), N_("the PIN has one try left"));
+	} else if (tries >= 0 && tries < 3) {
+		check(d, "pin", "WARN", N_("a correct PIN resets the counter; after the last wrong "
+		    "try the PIN is blocked"), N_("the PIN has %d tries left"), tries);
+	} else if (tries >= 0) {
+		check(d, "pin", "OK", NULL, N_("PIN not blocked (all tries left)"));
+	} else {
+		check(d, "pin", "OK", NULL, N_("PIN not blocked (verified)"));
+	}
 	r = cnie_card_puk_status(card, &puk_tries, &puk_blocked);
 	if (r == 0 && puk_blocked)
-		check(d, "puk", "FAIL", "a blocked PUK is final: the card must be replaced",
-		    "the PUK is blocked");
+		check(d, "puk", "FAIL", N_("a blocked PUK is final: the card must be replaced"),
+		    N_("the PUK is blocked"));
 	else if (r == 0)
-		check(d, "puk", "OK", NULL, "PUK not blocked");
+		check(d, "puk", "OK", NULL, N_("PUK not blocked"));
 
 	for (size_t i = 0; i < nkeys; i++) {
 		cnie_card_key_info k;
-		const uint8_t *der = NULL;
-		size_t der_len = 0;
-		long long nb = 0, na = 0, now = (long long)time(NULL);
-		const char *what;
-		char id[32], date[32], why[256];
 
-		if (cnie_card_get_key(card, i, &k) != 0)
-			continue;
-		what = strcmp(cnie_tool_key_role(&k), "sign") == 0 ? "signature" : "authentication";
-		snprintf(id, sizeof(id), "certificate-%s", cnie_tool_key_role(&k));
-		if (cnie_card_certificate(card, k.id, k.id_len, &der, &der_len) != 0 ||
-		    cnie_tool_cert_validity(der, der_len, &nb, &na) != 0) {
-			check(d, id, "FAIL", "the card is damaged or not personalised: contact "
-			    "the issuer", "the %s certificate cannot be read", what);
-			continue;
-		}
-		cnie_tool_time_iso(na, date, sizeof(date));
-		if (na < now)
-			check(d, id, "FAIL", "renew the card: the issuer renews its certificates",
-			    "the %s certificate expired on %.10s", what, date);
-		else if (nb > now)
-			check(d, id, "FAIL", "check the computer's clock",
-			    "the %s certificate is not valid yet", what);
-		else if (na - now < (long long)EXPIRY_WARN_DAYS * 86400)
-			check(d, id, "WARN", "renew the card soon",
-			    "the %s certificate expires on %.10s", what, date);
-		else
-			check(d, id, "OK", NULL, "the %s certificate is valid until %.10s", what, date);
-		snprintf(id, sizeof(id), "chain-%s", cnie_tool_key_role(&k));
-		if (ca == NULL) {
-			check(d, id, "SKIP", NULL, "the %s certificate's chain is not checked "
-			    "(give --ca FILE|DIR)", what);
-			continue;
-		}
-		r = cnie_tool_cert_chain(der, der_len, ca, why, sizeof(why));
-		if (r == 0)
-			check(d, id, "OK", NULL, "the %s certificate chains to the CA", what);
-		else if (r == CNIE_ERR_EXPIRED)
-			check(d, id, "FAIL", "renew the card", "the %s certificate's chain: %s",
-			    what, why);
-		else
-			check(d, id, "FAIL", "check that --ca names the CNIE issuing CA",
-			    "the %s certificate does not chain to %s: %s", what, ca, why);
+		if (cnie_card_get_key(card, i, &k) == 0)
+			check_certificate(d, card, &k, ca);
 	}
 out:
 	cnie_card_free(&card);
@@ -294,61 +381,75 @@ check_pcsc(doctor *d, const char *ca, const cnie_tool_secret_src *src, json_t *r
 	int err = 0;
 
 	if (tool->reference_card != NULL) {
-		check(d, "pcscd", "SKIP", NULL, "pcscd not checked: in-process reference card %s",
+		check(d, "pcscd", "SKIP", NULL, N_("pcscd not checked: in-process reference card %s"),
 		    tool->reference_card);
 		check_card(d, ca, src, report);
 		return;
 	}
 	if (in_path("pcscd"))
-		check(d, "pcscd-installed", "OK", NULL, "pcscd is installed");
+		check(d, "pcscd-installed", "OK", NULL, N_("pcscd is installed"));
 	else
 		check(d, "pcscd-installed", "FAIL", "sudo apt-get install pcscd",
-		    "pcscd (the PC/SC smart card service) is not installed");
+		    N_("pcscd (the PC/SC smart card service) is not installed"));
 	if ((scan = cnie_tool_readers_scan(tool, &err)) == NULL) {
-		check(d, "pcscd", "FAIL", NULL, "out of memory");
+		check(d, "pcscd", "FAIL", NULL, N_("out of memory"));
 		return;
 	}
 	readers = json_object_get(scan, "readers");
 	usb = json_object_get(scan, "usb");
+	if (err != 0 && err != CNIE_ERR_NO_READER)
+		d->err = err;
 	if (err == CNIE_ERR_NO_SERVICE)
 		check(d, "pcscd", "FAIL", "sudo systemctl enable --now pcscd.socket",
-		    "pcscd is not running or not reachable (%s)", cnie_strerror(err));
+		    N_("pcscd is not running or not reachable"));
 	else if (err != 0 && err != CNIE_ERR_NO_READER)
 		check(d, "pcscd", "FAIL", "sudo systemctl restart pcscd",
-		    "pcscd answers with an error: %s", cnie_strerror(err));
+		    N_("pcscd answers with an error"));
 	else
-		check(d, "pcscd", "OK", NULL, "pcscd is running");
+		check(d, "pcscd", "OK", NULL, N_("pcscd is running"));
 	if (err == 0 || err == CNIE_ERR_NO_READER) {
 		if (json_array_size(readers) == 0)
-			check(d, "readers", "FAIL", "plug in a smart card reader; if one is plugged "
-			    "in, see the USB check", "no smart card reader is seen by pcscd");
+			check(d, "readers", "FAIL", N_("plug in a smart card reader; if one is plugged "
+			    "in, see the USB check"), N_("no smart card reader is seen by pcscd"));
 		else
-			check(d, "readers", "OK", NULL, "%zu reader(s) seen by pcscd",
-			    json_array_size(readers));
+		{
+			size_t n = json_array_size(readers);
+
+			d->plural = ngettext("%zu reader seen by pcscd", "%zu readers seen by pcscd", n);
+			check(d, "readers", "OK", NULL, n == 1 ? "%zu reader seen by pcscd" :
+			    "%zu readers seen by pcscd", n);
+		}
 	}
 	if (strcmp(json_string_value(json_object_get(scan, "usb_scan")), "ok") != 0) {
-		check(d, "usb", "SKIP", NULL, "USB devices not checked (libusb unavailable)");
+		check(d, "usb", "SKIP", NULL, N_("USB devices not checked (libusb unavailable)"));
 	} else {
 		json_array_foreach(usb, i, v) {
 			if (json_is_true(json_object_get(v, "in_pcsc")))
 				continue;
 			unseen++;
 			check(d, "usb", "WARN", cnie_tool_usb_unseen_fix(v, err != CNIE_ERR_NO_SERVICE),
-			    "USB CCID reader %s (%s %s) is plugged in but pcscd shows no reader for "
-			    "it; libccid %s it",
+			    json_is_true(json_object_get(v, "libccid_lists")) ?
+			    N_("USB CCID reader %s (%s %s) is plugged in but pcscd shows no reader for "
+			    "it; libccid lists it") :
+			    N_("USB CCID reader %s (%s %s) is plugged in but pcscd shows no reader for "
+			    "it; libccid does not list it"),
 			    json_string_value(json_object_get(v, "id")),
 			    json_string_value(json_object_get(v, "manufacturer")),
-			    json_string_value(json_object_get(v, "product")),
-			    json_is_true(json_object_get(v, "libccid_lists")) ? "lists" :
-			    "does not list");
+			    json_string_value(json_object_get(v, "product")));
 		}
 		if (unseen == 0)
-			check(d, "usb", "OK", NULL, "%zu USB CCID device(s), none missing from pcscd",
-			    json_array_size(usb));
+		{
+			size_t n = json_array_size(usb);
+
+			d->plural = ngettext("%zu USB CCID device, none missing from pcscd",
+			    "%zu USB CCID devices, none missing from pcscd", n);
+			check(d, "usb", "OK", NULL, n == 1 ? "%zu USB CCID device, none missing from "
+			    "pcscd" : "%zu USB CCID devices, none missing from pcscd", n);
+		}
 	}
 	json_object_set_new(report, "readers", json_integer((json_int_t)json_array_size(readers)));
 	if (err != 0 || json_array_size(readers) == 0) {
-		check(d, "card", "SKIP", NULL, "card not checked (no reader)");
+		check(d, "card", "SKIP", NULL, N_("card not checked (no reader)"));
 		json_decref(scan);
 		return;
 	}
@@ -363,9 +464,13 @@ check_pcsc(doctor *d, const char *ca, const cnie_tool_secret_src *src, json_t *r
 		}
 	}
 	if (with_card == 0) {
-		check(d, "card", "FAIL", "insert the card in the reader (chip first, facing up "
-		    "for a contact reader)", "no card in %s", tool->reader ? tool->reader :
-		    "any reader");
+		const char *fix = N_("insert the card in the reader (chip first, facing up for a "
+		    "contact reader)");
+
+		if (tool->reader != NULL)
+			check(d, "card", "FAIL", fix, N_("no card in %s"), tool->reader);
+		else
+			check(d, "card", "FAIL", fix, N_("no card in any reader"));
 		json_decref(scan);
 		return;
 	}
@@ -373,12 +478,15 @@ check_pcsc(doctor *d, const char *ca, const cnie_tool_secret_src *src, json_t *r
 		/* The fix names a real reader, quoted for the shell. */
 		char fix[400];
 		snprintf(fix, sizeof(fix), "cnie-tool doctor --reader '%s'", first);
+		d->plural = ngettext("%zu reader has a card; checking the one in %s (another: "
+		    "--reader)", "%zu readers have a card; checking the one in %s (another: "
+		    "--reader)", with_card);
 		check(d, "card", "WARN", strchr(first, '\'') == NULL ? fix : NULL,
 		    "%zu readers have a card; checking the one in %s (another: --reader)",
 		    with_card, first);
 	}
 	else
-		check(d, "card", "OK", NULL, "card present in %s", first);
+		check(d, "card", "OK", NULL, N_("card present in %s"), first);
 	/* The first reader with a card, by exact name: never an arbitrary pick. */
 	{
 		const char *saved = tool->reader;
@@ -442,36 +550,36 @@ check_pkcs11(doctor *d)
 	    module_file_in("/etc/pkcs11/modules", found, sizeof(found)) ||
 	    module_file_in(user_dir, found, sizeof(found));
 	if (ok)
-		check(d, "pkcs11-p11kit", "OK", NULL, "PKCS#11 module registered with p11-kit (%s)",
+		check(d, "pkcs11-p11kit", "OK", NULL, N_("PKCS#11 module registered with p11-kit (%s)"),
 		    found);
 	else
 		check(d, "pkcs11-p11kit", "WARN", "sudo apt-get install cnie-pkcs11",
-		    "the CNIE PKCS#11 module is not registered with p11-kit: "
-		    "applications will not see the card");
+		    N_("the CNIE PKCS#11 module is not registered with p11-kit: "
+		    "applications will not see the card"));
 	/* Each browser profile: Debian's NSS does not load p11-kit-proxy by itself. */
 	n = cnie_tool_nssdb_find(dbs, CNIE_TOOL_NSSDB_MAX, false);
 	if (n == 0)
-		check(d, "pkcs11-nss", "SKIP", NULL, "no browser profile (NSS database) found");
+		check(d, "pkcs11-nss", "SKIP", NULL, N_("no browser profile (NSS database) found"));
 	for (i = 0; i < n; i++) {
 		const char *why = cnie_tool_nssdb_sandbox_reason(dbs[i].kind);
 		const char *browser = cnie_tool_nssdb_kind_name(dbs[i].kind);
 		int st = cnie_tool_nssdb_module(&dbs[i], lib, sizeof(lib), NULL, 0);
 
 		if (st == 1 && access(lib, R_OK) == 0)
-			check(d, "pkcs11-nss", "OK", NULL, "%s (%s) loads the module %s",
+			check(d, "pkcs11-nss", "OK", NULL, N_("%s (%s) loads the module %s"),
 			    dbs[i].shown, browser, lib);
 		else if (st == 1)
-			check(d, "pkcs11-nss", "WARN", "cnie-tool register", "%s (%s) names the "
-			    "module %s, which does not exist", dbs[i].shown, browser, lib);
+			check(d, "pkcs11-nss", "WARN", "cnie-tool register", N_("%s (%s) names the "
+			    "module %s, which does not exist"), dbs[i].shown, browser, lib);
 		else if (st == 2)
-			check(d, "pkcs11-nss", "OK", NULL, "%s (%s) loads p11-kit-proxy, and so "
-			    "p11-kit's modules", dbs[i].shown, browser);
-		else if (why != NULL)
+			check(d, "pkcs11-nss", "OK", NULL, N_("%s (%s) loads p11-kit-proxy, and so "
+			    "p11-kit's modules"), dbs[i].shown, browser);
+		else if (why != NULL && (d->detail = why) != NULL)
 			check(d, "pkcs11-nss", "WARN", "sudo apt-get install firefox-esr",
-			    "%s (%s) cannot load the CNIE module: %s", dbs[i].shown, browser, why);
+			    N_("%s (%s) cannot load the CNIE module"), dbs[i].shown, browser);
 		else
-			check(d, "pkcs11-nss", "WARN", "cnie-tool register", "%s (%s) does not "
-			    "load the CNIE module: the browser will not see the card", dbs[i].shown,
+			check(d, "pkcs11-nss", "WARN", "cnie-tool register", N_("%s (%s) does not "
+			    "load the CNIE module: the browser will not see the card"), dbs[i].shown,
 			    browser);
 	}
 }
@@ -625,7 +733,7 @@ check_bridge(doctor *d)
 	FILE *f;
 
 	if (!state_dir(dir, sizeof(dir))) {
-		check(d, "bridge", "SKIP", NULL, "bridge not checked (no HOME)");
+		check(d, "bridge", "SKIP", NULL, N_("bridge not checked (no HOME)"));
 		return;
 	}
 	snprintf(path, sizeof(path), "%s/cnied.port", dir);
@@ -633,13 +741,13 @@ check_bridge(doctor *d)
 		/* Socket activation: systemd listens before cnied writes its port file. */
 		if (getenv("CNIE_DOCTOR_NO_DEFAULT_PORT") == NULL &&
 		    can_connect("127.0.0.1:" CNIE_BRIDGE_DEFAULT_PORT)) {
-			check(d, "bridge", "OK", NULL, "a listener on the bridge's default port "
-			    "127.0.0.1:%s (socket activation; no port file yet)",
+			check(d, "bridge", "OK", NULL, N_("a listener on the bridge's default port "
+			    "127.0.0.1:%s (socket activation; no port file yet)"),
 			    CNIE_BRIDGE_DEFAULT_PORT);
 			return;
 		}
 		check(d, "bridge", "WARN", "systemctl --user enable --now cnied.socket",
-		    "the bridge cnied is not running (no %s): portal login needs it", path);
+		    N_("the bridge cnied is not running (no %s): portal login needs it"), path);
 		return;
 	}
 	while (!up && lines < 8 && fgets(line, sizeof(line), f) != NULL) {
@@ -647,37 +755,37 @@ check_bridge(doctor *d)
 		lines++;
 		if (line[0] != '\0' && can_connect(line)) {
 			up = true;
-			check(d, "bridge", "OK", NULL, "the bridge cnied listens on %s", line);
+			check(d, "bridge", "OK", NULL, N_("the bridge cnied listens on %s"), line);
 		}
 	}
 	fclose(f);
 	if (!up) {
 		check(d, "bridge", "WARN", "systemctl --user restart cnied.socket",
-		    "the bridge cnied is not running (its port file %s is stale)", path);
+		    N_("the bridge cnied is not running (its port file %s is stale)"), path);
 		return;
 	}
 	snprintf(path, sizeof(path), "%s/ca.pem", dir);
 	if (pem_der(path, &ca, &ca_len) != 0) {
 		check(d, "bridge-trust", "WARN", "systemctl --user restart cnied.service",
-		    "the bridge's CA certificate %s cannot be read", path);
+		    N_("the bridge's CA certificate %s cannot be read"), path);
 		return;
 	}
 	/* The CA is per user: trusted in each profile, never by system policy. */
 	n = cnie_tool_nssdb_find(dbs, CNIE_TOOL_NSSDB_MAX, false);
 	if (!in_path("certutil"))
-		check(d, "bridge-trust", "SKIP", NULL, "certutil not installed (libnss3-tools): "
-		    "trust not checked");
+		check(d, "bridge-trust", "SKIP", NULL, N_("certutil not installed (libnss3-tools): "
+		    "trust not checked"));
 	else if (n == 0)
-		check(d, "bridge-trust", "WARN", "cnie-tool bridge trust", "no browser profile "
-		    "(NSS database) trusts the bridge's CA: browsers will refuse the bridge");
+		check(d, "bridge-trust", "WARN", "cnie-tool bridge trust", N_("no browser profile "
+		    "(NSS database) trusts the bridge's CA: browsers will refuse the bridge"));
 	for (i = 0; i < n && in_path("certutil"); i++) {
 		snprintf(dbarg, sizeof(dbarg), "sql:%s", dbs[i].dir);
 		if (nss_has(dbarg, ca, ca_len))
-			check(d, "bridge-trust", "OK", NULL, "the bridge's CA is trusted in %s (%s)",
+			check(d, "bridge-trust", "OK", NULL, N_("the bridge's CA is trusted in %s (%s)"),
 			    dbs[i].shown, cnie_tool_nssdb_kind_name(dbs[i].kind));
 		else
-			check(d, "bridge-trust", "WARN", "cnie-tool bridge trust", "the bridge's CA "
-			    "is not trusted in %s (%s): the browser will refuse the bridge",
+			check(d, "bridge-trust", "WARN", "cnie-tool bridge trust", N_("the bridge's CA "
+			    "is not trusted in %s (%s): the browser will refuse the bridge"),
 			    dbs[i].shown, cnie_tool_nssdb_kind_name(dbs[i].kind));
 	}
 	OPENSSL_free(ca);
@@ -710,15 +818,15 @@ cnie_tool_cmd_doctor(cnie_tool *tool, int argc, char **argv)
 		case 'c': src.from_stdin = true; break;
 		case 'B': bridge = false; break;
 		case 'h':
-			puts("usage: cnie-tool doctor [--json] [--report FILE] [--ca FILE|DIR] "
-			     "[--can-stdin] [--no-bridge]");
+			printf(_("usage: %s\n"), "cnie-tool doctor [--json] [--report FILE] "
+			    "[--ca FILE|DIR] [--can-stdin] [--no-bridge]");
 			return CNIE_TOOL_EXIT_OK;
 		default:
 			return CNIE_TOOL_EXIT_USAGE;
 		}
 	}
 	if (optind != argc)
-		return cnie_tool_usage_error(tool, "doctor: unexpected argument \"%s\"",
+		return cnie_tool_usage_error(tool, N_("%s: unexpected argument \"%s\""), "doctor",
 		    argv[optind]);
 	/* Without --can-stdin a contactless card is reported, never prompted for. */
 	if (!src.from_stdin)
@@ -735,7 +843,7 @@ cnie_tool_cmd_doctor(cnie_tool *tool, int argc, char **argv)
 	if (bridge)
 		check_bridge(&d);
 	else
-		check(&d, "bridge", "SKIP", NULL, "bridge not checked (--no-bridge)");
+		check(&d, "bridge", "SKIP", NULL, N_("bridge not checked (--no-bridge)"));
 	json_object_set_new(report, "checks", d.checks);
 	json_object_set_new(report, "summary", json_pack("{s:i,s:i,s:i,s:i}", "ok", d.ok,
 	    "warn", d.warn, "fail", d.fail, "skip", d.skip));
@@ -747,16 +855,18 @@ cnie_tool_cmd_doctor(cnie_tool *tool, int argc, char **argv)
 
 		if (fd < 0 || json_dumpfd(report, fd, JSON_INDENT(2) | JSON_SORT_KEYS) != 0 ||
 		    write(fd, "\n", 1) != 1 || close(fd) != 0) {
-			fprintf(stderr, "cnie-tool: cannot write the report %s\n", report_path);
+			fprintf(stderr, _("cnie-tool: cannot write the report %s\n"), report_path);
 			rc = CNIE_TOOL_EXIT_FAIL;
 		} else if (!tool->json) {
-			printf("Report written to %s (no personal data)\n", report_path);
+			printf(_("Report written to %s (no personal data)\n"), report_path);
 		}
 	}
 	if (tool->json) {
 		cnie_tool_print_json(report);
 	} else {
-		printf("%d OK, %d WARN, %d FAIL, %d SKIP\n", d.ok, d.warn, d.fail, d.skip);
+		/* TRANSLATORS: OK, WARN, FAIL and SKIP are the status words shown in
+		 * brackets before each check: keep them as they are. */
+		printf(_("%d OK, %d WARN, %d FAIL, %d SKIP\n"), d.ok, d.warn, d.fail, d.skip);
 		json_decref(report);
 	}
 	return rc;

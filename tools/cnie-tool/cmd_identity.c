@@ -19,6 +19,8 @@
 #include <cnie/mrz.h>
 #include <cnie/pa.h>
 
+#include <openssl/rand.h>
+
 #include "cnie_tool.h"
 
 struct progress {
@@ -37,7 +39,9 @@ on_progress(size_t done, size_t total, void *arg)
 	fill = (int)((double)done / (double)total * width);
 	if (fill > width)
 		fill = width;
-	fprintf(stderr, "\rreading [%.*s%*s] %zu/%zu bytes", fill,
+	/* TRANSLATORS: a progress bar, then bytes read of the total. */
+	fputc('\r', stderr);
+	fprintf(stderr, _("reading [%.*s%*s] %zu/%zu bytes"), fill,
 	    "########################################", width - fill, "", done, total);
 	if (done >= total)
 		fputc('\n', stderr);
@@ -117,6 +121,62 @@ pa_status(cnie_pa_status s)
 	return s == CNIE_PA_PASS ? "pass" : s == CNIE_PA_FAIL ? "fail" : "not-run";
 }
 
+/*
+ * Proves the chip is the one its data describes (not a copy): PACE Chip
+ * Authentication Mapping or Chip Authentication with DG14's key (the
+ * latter replaces the session: run after every read), else Active
+ * Authentication with DG15's key over a fresh random challenge.  A proof
+ * counts only with Passive Authentication of DG14/DG15 (--csca).
+ * {"method":"cam"|"ca"|"aa"|null,"verdict":"pass"|"fail"|"not-offered"|"error",...}
+ */
+static json_t *
+chip_proof(cnie_icao *icao, const cnie_icao_files *f, int *failed)
+{
+	int r = CNIE_ERR_UNSUPPORTED;
+
+	*failed = 0;
+	if (f->dg[14] != NULL) {
+		r = cnie_icao_chip_auth(icao, cnie_buf_ptr(f->dg[14]), cnie_buf_len(f->dg[14]));
+		if (r == 0)
+			return json_pack("{s:s,s:s}", "method",
+			    cnie_icao_chip_authenticated(icao) == CNIE_ICAO_CHIP_CAM ? "cam" : "ca",
+			    "verdict", "pass");
+		if (r == CNIE_ERR_AUTH_FAILED) {
+			*failed = 1;
+			return json_pack("{s:s,s:s,s:s}", "method",
+			    cnie_icao_used_cam(icao) ? "cam" : "ca", "verdict", "fail", "error",
+			    cnie_error_code_name(r));
+		}
+		if (r != CNIE_ERR_UNSUPPORTED)
+			return json_pack("{s:n,s:s,s:s,s:s}", "method", "verdict", "error", "error",
+			    cnie_error_code_name(r), "name", cnie_error_name(r));
+	}
+	if (f->dg[15] != NULL) {
+		uint8_t ch[8];
+		cnie_buf *sig = cnie_buf_new();
+
+		if (sig == NULL || RAND_bytes(ch, sizeof(ch)) != 1) {
+			cnie_buf_free(&sig);
+			return json_pack("{s:n,s:s,s:s}", "method", "verdict", "error", "error",
+			    cnie_error_code_name(CNIE_ERR_CRYPTO));
+		}
+		r = cnie_icao_active_auth_ex(icao, ch, sizeof(ch), cnie_buf_ptr(f->dg[15]),
+		    cnie_buf_len(f->dg[15]), f->dg[14] != NULL ? cnie_buf_ptr(f->dg[14]) : NULL,
+		    f->dg[14] != NULL ? cnie_buf_len(f->dg[14]) : 0, sig);
+		cnie_buf_free(&sig);
+		if (r == 0)
+			return json_pack("{s:s,s:s}", "method", "aa", "verdict", "pass");
+		if (r == CNIE_ERR_VERIFY_FAILED) {
+			*failed = 1;
+			return json_pack("{s:s,s:s,s:s}", "method", "aa", "verdict", "fail", "error",
+			    cnie_error_code_name(r));
+		}
+		return json_pack("{s:s,s:s,s:s,s:s}", "method", "aa", "verdict", "error", "error",
+		    cnie_error_code_name(r), "name", cnie_error_name(r));
+	}
+	return json_pack("{s:n,s:s}", "method", "verdict", "not-offered");
+}
+
 static json_t *
 pa_run(const cnie_icao_files *f, const char *csca, int *verdict)
 {
@@ -132,14 +192,16 @@ pa_run(const cnie_icao_files *f, const char *csca, int *verdict)
 
 	*verdict = CNIE_ERR_UNTRUSTED;
 	if ((r = cnie_pa_trust_new(&trust)) != 0)
-		return json_pack("{s:s}", "error", cnie_error_name(r));
+		return json_pack("{s:s,s:s}", "error", cnie_error_code_name(r), "name", cnie_error_name(r));
 	r = (stat(csca, &st) == 0 && S_ISDIR(st.st_mode)) ? cnie_pa_trust_add_dir(trust, csca) :
 	    cnie_pa_trust_add_file(trust, csca);
 	if (r != 0) {
 		cnie_pa_trust_free(&trust);
 		*verdict = r;
-		return json_pack("{s:s,s:s,s:s}", "verdict", "error", "error", cnie_error_name(r),
-		    "description", "cannot load the CSCA store");
+		/* error: the shared code (docs/errors.md); name: the exact error. */
+		return json_pack("{s:s,s:s,s:s,s:s}", "verdict", "error", "error",
+		    cnie_error_code_name(r), "name", cnie_error_name(r), "description",
+		    "cannot load the CSCA store");
 	}
 	if (f->sod == NULL) {
 		cnie_pa_trust_free(&trust);
@@ -156,7 +218,8 @@ pa_run(const cnie_icao_files *f, const char *csca, int *verdict)
 	cnie_pa_trust_free(&trust);
 	if (r == CNIE_ERR_INVALID_ARG || r == CNIE_ERR_NOMEM) {
 		*verdict = r;
-		return json_pack("{s:s,s:s}", "verdict", "error", "error", cnie_error_name(r));
+		return json_pack("{s:s,s:s,s:s}", "verdict", "error", "error",
+		    cnie_error_code_name(r), "name", cnie_error_name(r));
 	}
 	*verdict = res.verdict;
 	dj = json_object();
@@ -248,26 +311,26 @@ cnie_tool_cmd_identity(cnie_tool *tool, int argc, char **argv)
 		case 'a': csca = optarg; break;
 		case 'n': prog.on = false; break;
 		case 'h':
-			puts("usage: cnie-tool identity [--can-stdin|--mrz-stdin|--mrz] [--bac] "
-			     "[--pinentry PROGRAM]\n"
-			     "       [--photo FILE.png] [--csca FILE|DIR] [--no-progress]");
+			printf(_("usage: %s\n"), "cnie-tool identity [--can-stdin|--mrz-stdin|--mrz] "
+			    "[--bac] [--pinentry PROGRAM]\n"
+			    "       [--photo FILE.png] [--csca FILE|DIR] [--no-progress]");
 			return CNIE_TOOL_EXIT_OK;
 		default:
 			return CNIE_TOOL_EXIT_USAGE;
 		}
 	}
 	if (optind != argc)
-		return cnie_tool_usage_error(tool, "identity: unexpected argument \"%s\"",
+		return cnie_tool_usage_error(tool, N_("%s: unexpected argument \"%s\""), "identity",
 		    argv[optind]);
 	if (tool->json)
 		prog.on = false;
 	if ((r = cnie_tool_open_transport(tool, &t)) != 0)
 		return cnie_tool_fail(tool, r, tool->reader_used[0] ? tool->reader_used : "identity");
-	if ((r = cnie_tool_secret_get(&src, use_mrz ?
-	    "Enter the machine readable zone (MRZ) printed on the back of the card "
-	    "(the three lines, without spaces)." :
-	    "Enter the 6-digit card access number (CAN) printed on the front of the card.",
-	    use_mrz ? "MRZ:" : "CAN:", value, sizeof(value))) != 0) {
+	if ((r = cnie_tool_ask_secret(tool, &src, use_mrz ?
+	    _("Enter the machine readable zone (MRZ) printed on the back of the card "
+	    "(the three lines, without spaces).") :
+	    _("Enter the 6-digit card access number (CAN) printed on the front of the card."),
+	    use_mrz ? _("MRZ:") : _("CAN:"), value, sizeof(value))) != 0) {
 		rc = cnie_tool_fail(tool, r, use_mrz ? "MRZ" : "CAN");
 		goto out;
 	}
@@ -293,8 +356,8 @@ cnie_tool_cmd_identity(cnie_tool *tool, int argc, char **argv)
 	if (r != 0) {
 		cnie_wipe(value, sizeof(value));
 		rc = cnie_tool_fail(tool, r, r == CNIE_ERR_PACE || r == CNIE_ERR_BAC ?
-		    (use_mrz ? "access refused: wrong MRZ?" : "access refused: wrong CAN?") :
-		    "opening the identity application");
+		    (use_mrz ? N_("access refused: wrong MRZ?") : N_("access refused: wrong CAN?")) :
+		    N_("opening the identity application"));
 		goto out;
 	}
 	/* The secret serves this read only (a chip that ends the session). */
@@ -303,7 +366,7 @@ cnie_tool_cmd_identity(cnie_tool *tool, int argc, char **argv)
 	if (r != 0) {
 		if (prog.on && prog.last > 0)
 			fputc('\n', stderr);
-		rc = cnie_tool_fail(tool, r, "reading the identity data");
+		rc = cnie_tool_fail(tool, r, N_("reading the identity data"));
 		goto out;
 	}
 	j = json_pack("{s:s,s:s}", "reader", tool->reader_used, "access",
@@ -324,23 +387,23 @@ cnie_tool_cmd_identity(cnie_tool *tool, int argc, char **argv)
 	if (files.dg[1] != NULL) {
 		r = cnie_lds_dg1_parse(cnie_buf_ptr(files.dg[1]), cnie_buf_len(files.dg[1]), &dg1, NULL);
 		json_object_set_new(j, "mrz", r == 0 ? mrz_json(&dg1->mrz) :
-		    json_pack("{s:s}", "error", cnie_error_name(r)));
+		    json_pack("{s:s,s:s}", "error", cnie_error_code_name(r), "name", cnie_error_name(r)));
 	}
 	if (files.dg[11] != NULL) {
 		r = cnie_lds_dg11_parse(cnie_buf_ptr(files.dg[11]), cnie_buf_len(files.dg[11]), &dg11);
 		json_object_set_new(j, "dg11", r == 0 ? dg11_json(dg11) :
-		    json_pack("{s:s}", "error", cnie_error_name(r)));
+		    json_pack("{s:s,s:s}", "error", cnie_error_code_name(r), "name", cnie_error_name(r)));
 	}
 	if (files.dg[12] != NULL) {
 		r = cnie_lds_dg12_parse(cnie_buf_ptr(files.dg[12]), cnie_buf_len(files.dg[12]), &dg12);
 		json_object_set_new(j, "dg12", r == 0 ? dg12_json(dg12) :
-		    json_pack("{s:s}", "error", cnie_error_name(r)));
+		    json_pack("{s:s,s:s}", "error", cnie_error_code_name(r), "name", cnie_error_name(r)));
 	}
 	if (files.dg[2] != NULL) {
 		r = cnie_lds_dg2_parse(cnie_buf_ptr(files.dg[2]), cnie_buf_len(files.dg[2]), &dg2);
 		if (r != 0) {
-			json_object_set_new(j, "photo", json_pack("{s:s}", "error",
-			    cnie_error_name(r)));
+			json_object_set_new(j, "photo", json_pack("{s:s,s:s}", "error",
+			    cnie_error_code_name(r), "name", cnie_error_name(r)));
 		} else {
 			bool jp2 = dg2->format == CNIE_LDS_IMAGE_JPEG2000;
 			json_t *pj = json_pack("{s:s,s:i,s:i,s:i}", "format", jp2 ? "jpeg2000" : "jpeg",
@@ -350,7 +413,8 @@ cnie_tool_cmd_identity(cnie_tool *tool, int argc, char **argv)
 				r = cnie_tool_photo_to_png(dg2->image, dg2->image_len, jp2, photo);
 				json_object_set_new(pj, "file", r == 0 ? json_string(photo) : json_null());
 				if (r != 0) {
-					json_object_set_new(pj, "error", json_string(cnie_error_name(r)));
+					json_object_set_new(pj, "error", json_string(cnie_error_code_name(r)));
+					json_object_set_new(pj, "name", json_string(cnie_error_name(r)));
 					rc = CNIE_TOOL_EXIT_FAIL;
 				}
 			}
@@ -362,31 +426,76 @@ cnie_tool_cmd_identity(cnie_tool *tool, int argc, char **argv)
 		if (pa_verdict != 0)
 			rc = CNIE_TOOL_EXIT_FAIL;
 	}
+	{
+		int failed;
+
+		/* Last: Chip Authentication replaces the secure messaging session. */
+		json_object_set_new(j, "chip_authentication", chip_proof(icao, &files, &failed));
+		if (failed)
+			rc = CNIE_TOOL_EXIT_FAIL;
+	}
 	if (tool->json) {
 		cnie_tool_print_json(j);
 		j = NULL;
 		goto out;
 	}
-	printf("Reader: %s (access by %s)\n", tool->reader_used,
+	/* TRANSLATORS: the reader's name, then PACE or BAC (protocol names). */
+	printf(_("Reader: %s (access by %s)\n"), tool->reader_used,
 	    cnie_icao_used_pace(icao) ? "PACE" : "BAC");
 	/* The identity as a person reads it (identity_text.c); -v: the raw fields too. */
 	cnie_tool_print_identity(j);
 	if (tool->verbose > 0) {
-		print_obj("MRZ (DG1)", json_object_get(j, "mrz"));
-		print_obj("Personal details (DG11)", json_object_get(j, "dg11"));
-		print_obj("Document details (DG12)", json_object_get(j, "dg12"));
+		print_obj(_("MRZ (DG1)"), json_object_get(j, "mrz"));
+		print_obj(_("Personal details (DG11)"), json_object_get(j, "dg11"));
+		print_obj(_("Document details (DG12)"), json_object_get(j, "dg12"));
 	}
-	print_obj("Photo (DG2)", json_object_get(j, "photo"));
+	print_obj(_("Photo (DG2)"), json_object_get(j, "photo"));
 	{
 		json_t *pa = json_object_get(j, "passive_authentication");
 
-		if (pa != NULL)
-			printf("Passive Authentication: %s (%s)\n",
-			    json_string_value(json_object_get(pa, "verdict")),
-			    json_string_value(json_object_get(pa, "description")) ?
-				json_string_value(json_object_get(pa, "description")) : "");
+		const char *verdict = json_string_value(json_object_get(pa, "verdict"));
+		const char *desc = json_string_value(json_object_get(pa, "description"));
+
+		/* description: the library's technical summary (English). */
+		if (pa == NULL)
+			printf("%s\n", _("Passive Authentication: not run (give --csca FILE|DIR)"));
+		else if (verdict != NULL && strcmp(verdict, "pass") == 0)
+			printf(_("Passive Authentication: passed, the data is authentic (%s)\n"),
+			    desc ? desc : "");
+		else if (verdict != NULL && strcmp(verdict, "fail") == 0)
+			printf(_("Passive Authentication: FAILED, the data is not proven authentic "
+			    "(%s)\n"), desc ? desc : "");
 		else
-			printf("Passive Authentication: not run (give --csca FILE|DIR)\n");
+			printf(_("Passive Authentication: not completed (%s)\n"), desc ? desc :
+			    json_string_value(json_object_get(pa, "error")));
+	}
+	{
+		json_t *ca = json_object_get(j, "chip_authentication");
+		const char *m = json_string_value(json_object_get(ca, "method"));
+		const char *v = json_string_value(json_object_get(ca, "verdict"));
+
+		if (v != NULL && strcmp(v, "pass") == 0) {
+			if (strcmp(m, "cam") == 0)
+				printf("%s\n", _("Chip authentication: passed (PACE chip authentication "
+				    "mapping); the chip holds the key written in its data."));
+			else if (strcmp(m, "ca") == 0)
+				printf("%s\n", _("Chip authentication: passed (Chip Authentication); the "
+				    "chip holds the key written in its data."));
+			else
+				printf("%s\n", _("Chip authentication: passed (Active Authentication); the "
+				    "chip holds the key written in its data."));
+			if (csca == NULL)
+				printf("%s\n", _("  This proves a genuine chip only together with Passive "
+				    "Authentication (give --csca FILE|DIR)."));
+		} else if (v != NULL && strcmp(v, "fail") == 0) {
+			printf("%s\n", _("Chip authentication: FAILED, the chip does not hold the key "
+			    "written in its data (a copied or substituted chip)."));
+		} else if (v != NULL && strcmp(v, "not-offered") == 0) {
+			printf("%s\n", _("Chip authentication: not offered by this chip."));
+		} else {
+			printf(_("Chip authentication: not completed (%s).\n"),
+			    json_string_value(json_object_get(ca, "error")));
+		}
 	}
 out:
 	json_decref(j);

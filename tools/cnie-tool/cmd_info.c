@@ -149,14 +149,15 @@ cnie_tool_cmd_info(cnie_tool *tool, int argc, char **argv)
 			src.pinentry = optarg;
 			break;
 		case 'h':
-			puts("usage: cnie-tool info [--json] [--can-stdin] [--pinentry PROGRAM]");
+			printf(_("usage: %s\n"), "cnie-tool info [--json] [--can-stdin] "
+			    "[--pinentry PROGRAM]");
 			return CNIE_TOOL_EXIT_OK;
 		default:
 			return CNIE_TOOL_EXIT_USAGE;
 		}
 	}
 	if (optind != argc)
-		return cnie_tool_usage_error(tool, "info: unexpected argument \"%s\"", argv[optind]);
+		return cnie_tool_usage_error(tool, N_("%s: unexpected argument \"%s\""), "info", argv[optind]);
 	if ((r = cnie_tool_open_card(tool, &src, &card)) != 0)
 		return cnie_tool_fail(tool, r, tool->reader_used[0] ? tool->reader_used : "info");
 	if (cnie_transport_atr(cnie_card_transport(card), atr, &atr_len) == 0)
@@ -166,7 +167,7 @@ cnie_tool_cmd_info(cnie_tool *tool, int argc, char **argv)
 	pr = cnie_card_pin_status(card, &pin_tries, &pin_blocked, &pin_verified);
 	ur = cnie_card_puk_status(card, &puk_tries, &puk_blocked);
 	if ((r = cnie_card_key_count(card, &nkeys)) != 0) {
-		rc = cnie_tool_fail(tool, r, "reading the key list");
+		rc = cnie_tool_fail(tool, r, N_("reading the key list"));
 		goto out;
 	}
 	keys = json_array();
@@ -174,7 +175,7 @@ cnie_tool_cmd_info(cnie_tool *tool, int argc, char **argv)
 		cnie_card_key_info k;
 
 		if ((r = cnie_card_get_key(card, i, &k)) != 0) {
-			rc = cnie_tool_fail(tool, r, "reading the key list");
+			rc = cnie_tool_fail(tool, r, N_("reading the key list"));
 			goto out;
 		}
 		json_array_append_new(keys, cnie_tool_key_json(card, &k, true));
@@ -189,9 +190,10 @@ cnie_tool_cmd_info(cnie_tool *tool, int argc, char **argv)
 	}
 	json_object_set_new(j, "pin", pr == 0 ? json_pack("{s:i,s:b,s:b}", "tries_left",
 	    pin_tries, "blocked", pin_blocked, "verified", pin_verified) :
-	    json_pack("{s:s}", "error", cnie_error_name(pr)));
+	    json_pack("{s:s,s:s}", "error", cnie_error_code_name(pr), "name", cnie_error_name(pr)));
 	json_object_set_new(j, "puk", ur == 0 ? json_pack("{s:i,s:b}", "tries_left", puk_tries,
-	    "blocked", puk_blocked) : json_pack("{s:s}", "error", cnie_error_name(ur)));
+	    "blocked", puk_blocked) : json_pack("{s:s,s:s}", "error", cnie_error_code_name(ur),
+	    "name", cnie_error_name(ur)));
 	json_object_set(j, "keys", keys);
 	rc = CNIE_TOOL_EXIT_OK;
 	if (tool->json) {

@@ -35,10 +35,11 @@ static json_t *
 state_json(const pin_state *s)
 {
 	json_t *pin = s->r == 0 ? json_pack("{s:i,s:b,s:b}", "tries_left", s->tries, "blocked",
-	    s->blocked, "verified", s->verified) : json_pack("{s:s}", "error",
-	    cnie_error_name(s->r));
+	    s->blocked, "verified", s->verified) : json_pack("{s:s,s:s}", "error",
+	    cnie_error_code_name(s->r), "name", cnie_error_name(s->r));
 	json_t *puk = s->puk_r == 0 ? json_pack("{s:i,s:b}", "tries_left", s->puk_tries,
-	    "blocked", s->puk_blocked) : json_pack("{s:s}", "error", cnie_error_name(s->puk_r));
+	    "blocked", s->puk_blocked) : json_pack("{s:s,s:s}", "error",
+	    cnie_error_code_name(s->puk_r), "name", cnie_error_name(s->puk_r));
 
 	return json_pack("{s:o,s:o}", "pin", pin, "puk", puk);
 }
@@ -73,16 +74,17 @@ print_state(const char *when, const pin_state *s)
  * CNIE_ERR_PIN_FORMAT before anything reaches the card.
  */
 static int
-get_new_pin(const cnie_tool_secret_src *src, bool confirm, char *out, size_t len)
+get_new_pin(cnie_tool *tool, const cnie_tool_secret_src *src, bool confirm, char *out,
+    size_t len)
 {
 	char again[64];
 	int r;
 
-	if ((r = cnie_tool_secret_get(src, "Enter the new PIN (4 to 12 digits).", "New PIN:",
-	    out, len)) != 0 || !confirm)
+	if ((r = cnie_tool_ask_secret(tool, src, _("Enter the new PIN (4 to 12 digits)."),
+	    _("New PIN:"), out, len)) != 0 || !confirm)
 		return r;
-	if ((r = cnie_tool_secret_get(src, "Enter the new PIN again.", "New PIN:", again,
-	    sizeof(again))) == 0 && strcmp(out, again) != 0)
+	if ((r = cnie_tool_ask_secret(tool, src, _("Enter the new PIN again."), _("New PIN:"),
+	    again, sizeof(again))) == 0 && strcmp(out, again) != 0)
 		r = CNIE_ERR_PIN_FORMAT;
 	cnie_wipe(again, sizeof(again));
 	return r;
@@ -142,21 +144,21 @@ cnie_tool_cmd_pin(cnie_tool *tool, int argc, char **argv)
 			puk_argv = optarg;
 			break;
 		case 'h':
-			puts("usage: cnie-tool pin status|verify|change|unblock [--pin-stdin] "
-			     "[--pinentry PROGRAM] [--pinpad|--no-pinpad] [--can-stdin]\n"
-			     "       [--pin-argv-insecure PIN] [--new-pin-argv-insecure PIN] "
-			     "[--puk-argv-insecure PUK]");
+			printf(_("usage: %s\n"), "cnie-tool pin status|verify|change|unblock "
+			    "[--pin-stdin] [--pinentry PROGRAM] [--pinpad|--no-pinpad] [--can-stdin]\n"
+			    "       [--pin-argv-insecure PIN] [--new-pin-argv-insecure PIN] "
+			    "[--puk-argv-insecure PUK]");
 			return CNIE_TOOL_EXIT_OK;
 		default:
 			return CNIE_TOOL_EXIT_USAGE;
 		}
 	}
 	if (optind + 1 != argc)
-		return cnie_tool_usage_error(tool, "pin: give one of status, verify, change, unblock");
+		return cnie_tool_usage_error(tool, N_("pin: give one of status, verify, change, unblock"));
 	action = argv[optind];
 	if (strcmp(action, "status") != 0 && strcmp(action, "verify") != 0 &&
 	    strcmp(action, "change") != 0 && strcmp(action, "unblock") != 0)
-		return cnie_tool_usage_error(tool, "pin: unknown action \"%s\"", action);
+		return cnie_tool_usage_error(tool, N_("pin: unknown action \"%s\""), action);
 	can_src.pinentry = base.pinentry;
 	pin_src = new_src = puk_src = base;
 	pin_src.insecure = pin_argv;
@@ -172,7 +174,7 @@ cnie_tool_cmd_pin(cnie_tool *tool, int argc, char **argv)
 			json_object_set_new(j, "reader", json_string(tool->reader_used));
 			cnie_tool_print_json(j);
 		} else {
-			print_state("Status", &before);
+			print_state(_("Status"), &before);
 		}
 		goto out;
 	}
@@ -185,7 +187,7 @@ cnie_tool_cmd_pin(cnie_tool *tool, int argc, char **argv)
 
 		if (pinpad == 1 && !has_pad) {
 			r = CNIE_ERR_UNSUPPORTED;
-			rc = cnie_tool_fail(tool, r, "this reader has no PIN pad for this operation");
+			rc = cnie_tool_fail(tool, r, N_("this reader has no PIN pad for this operation"));
 			goto out;
 		}
 		use_pad = pinpad == 1 || (pinpad == -1 && has_pad && !typed);
@@ -197,7 +199,7 @@ cnie_tool_cmd_pin(cnie_tool *tool, int argc, char **argv)
 			if (!tool->json)
 				fprintf(stderr, "%s\n", _("Enter the PIN on the reader's PIN pad."));
 			r = cnie_card_pin_verify_pinpad(card, &tries);
-		} else if ((r = cnie_tool_secret_get(&pin_src, _("Enter the PIN of your CNIE card."),
+		} else if ((r = cnie_tool_ask_secret(tool, &pin_src, _("Enter the PIN of your CNIE card."),
 		    _("PIN:"), pin, sizeof(pin))) == 0) {
 			r = cnie_card_pin_verify(card, pin, &tries);
 		}
@@ -207,16 +209,16 @@ cnie_tool_cmd_pin(cnie_tool *tool, int argc, char **argv)
 				fprintf(stderr, "%s\n", _("Enter the current PIN, then the new PIN twice, on "
 				    "the reader's PIN pad."));
 			r = cnie_card_pin_change_pinpad(card, &tries);
-		} else if ((r = cnie_tool_secret_get(&pin_src, _("Enter the current PIN of your "
+		} else if ((r = cnie_tool_ask_secret(tool, &pin_src, _("Enter the current PIN of your "
 		    "CNIE card."), _("Current PIN:"), pin, sizeof(pin))) == 0 &&
-		    (r = get_new_pin(&new_src, !base.from_stdin && new_argv == NULL, newpin,
+		    (r = get_new_pin(tool, &new_src, !base.from_stdin && new_argv == NULL, newpin,
 		    sizeof(newpin))) == 0) {
 			r = cnie_card_pin_change(card, pin, newpin, &tries);
 		}
 	} else { /* unblock */
-		if ((r = cnie_tool_secret_get(&puk_src, _("Enter the PUK (8 digits) of your CNIE "
+		if ((r = cnie_tool_ask_secret(tool, &puk_src, _("Enter the PUK (8 digits) of your CNIE "
 		    "card."), _("PUK:"), pin, sizeof(pin))) == 0 &&
-		    (r = get_new_pin(&new_src, !base.from_stdin && new_argv == NULL, newpin,
+		    (r = get_new_pin(tool, &new_src, !base.from_stdin && new_argv == NULL, newpin,
 		    sizeof(newpin))) == 0) {
 			r = cnie_card_pin_unblock(card, pin, newpin, &tries);
 		}
@@ -236,6 +238,8 @@ cnie_tool_cmd_pin(cnie_tool *tool, int argc, char **argv)
 		}
 		if (r == CNIE_ERR_PIN_INCORRECT && tries >= 0)
 			json_object_set_new(j, "tries_left", json_integer(tries));
+		if (cnie_tool_dialog_fix(tool, r) != NULL)
+			json_object_set_new(j, "fix", json_string(cnie_tool_dialog_fix(tool, r)));
 		cnie_tool_print_json(j);
 	} else {
 		/* The action stays the command's word (verify, change, unblock). */
@@ -247,7 +251,7 @@ cnie_tool_cmd_pin(cnie_tool *tool, int argc, char **argv)
 		else if (r == CNIE_ERR_PIN_INCORRECT && tries >= 0)
 			printf(ngettext("%s: wrong PIN, %d try left\n", "%s: wrong PIN, %d tries left\n",
 			    (unsigned long)tries), action, tries);
-		else
+		else if (cnie_tool_dialog_fix(tool, r) == NULL) /* else already said on stderr */
 			printf("%s: %s\n", action, cnie_tool_strerror(r));
 		print_state(_("After"), &after);
 	}

@@ -28,6 +28,25 @@ state_name(const cnie_reader_state *st)
 	return "present";
 }
 
+/* A reader's state (state_name) for a person. */
+static const char *
+state_text(const char *state)
+{
+	if (state == NULL)
+		return "?";
+	if (strcmp(state, "empty") == 0)
+		return _("empty");
+	if (strcmp(state, "mute") == 0)
+		return _("mute (does not answer)");
+	if (strcmp(state, "exclusive") == 0)
+		return _("held by another program");
+	if (strcmp(state, "in-use") == 0)
+		return _("in use");
+	if (strcmp(state, "present") == 0)
+		return _("present");
+	return state;
+}
+
 json_t *
 cnie_tool_readers_scan(cnie_tool *tool, int *pcsc_err)
 {
@@ -55,8 +74,11 @@ cnie_tool_readers_scan(cnie_tool *tool, int *pcsc_err)
 	*pcsc_err = r;
 	json_object_set_new(root, "pcscd", json_string(r == CNIE_ERR_NO_SERVICE ? "not running" :
 	    (r == 0 || r == CNIE_ERR_NO_READER) ? "running" : "error"));
-	if (r != 0 && r != CNIE_ERR_NO_READER)
-		json_object_set_new(root, "pcsc_error", json_string(cnie_error_name(r)));
+	/* pcsc_error: the shared code (docs/errors.md); pcsc_error_name: the exact error. */
+	if (r != 0 && r != CNIE_ERR_NO_READER) {
+		json_object_set_new(root, "pcsc_error", json_string(cnie_error_code_name(r)));
+		json_object_set_new(root, "pcsc_error_name", json_string(cnie_error_name(r)));
+	}
 	for (size_t i = 0; i < count; i++) {
 		cnie_reader_state st;
 		json_t *e;
@@ -116,15 +138,16 @@ cnie_tool_usb_unseen_fix(json_t *dev, bool pcscd_running)
 {
 	json_t *l = json_object_get(dev, "libccid_lists");
 
+	/* English (N_): --json and the doctor's report; translated where printed. */
 	if (!pcscd_running)
-		return "pcscd is not running: sudo systemctl enable --now pcscd.socket";
+		return N_("pcscd is not running: sudo systemctl enable --now pcscd.socket");
 	if (json_is_false(l))
-		return "the installed libccid does not list this reader: update libccid "
-		       "(apt-get install libccid) or ask the vendor for a driver";
+		return N_("the installed libccid does not list this reader: update libccid "
+		       "(apt-get install libccid) or ask the vendor for a driver");
 	if (json_is_null(l))
-		return "libccid is not installed: apt-get install libccid";
-	return "libccid lists it but pcscd does not use it: check the USB permissions "
-	       "(udev rules, group) and restart pcscd (sudo systemctl restart pcscd)";
+		return N_("libccid is not installed: apt-get install libccid");
+	return N_("libccid lists it but pcscd does not use it: check the USB permissions "
+	       "(udev rules, group) and restart pcscd (sudo systemctl restart pcscd)");
 }
 
 int
@@ -138,13 +161,13 @@ cnie_tool_cmd_readers(cnie_tool *tool, int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		if (c == 'h') {
-			puts("usage: cnie-tool readers [--json]");
+			printf(_("usage: %s\n"), "cnie-tool readers [--json]");
 			return CNIE_TOOL_EXIT_OK;
 		}
 		return CNIE_TOOL_EXIT_USAGE;
 	}
 	if (optind != argc)
-		return cnie_tool_usage_error(tool, "readers: unexpected argument \"%s\"",
+		return cnie_tool_usage_error(tool, N_("%s: unexpected argument \"%s\""), "readers",
 		    argv[optind]);
 	if ((j = cnie_tool_readers_scan(tool, &err)) == NULL)
 		return cnie_tool_fail(tool, CNIE_ERR_NOMEM, "readers");
@@ -153,46 +176,49 @@ cnie_tool_cmd_readers(cnie_tool *tool, int argc, char **argv)
 		return err == CNIE_ERR_NO_SERVICE ? CNIE_TOOL_EXIT_NO_SERVICE : CNIE_TOOL_EXIT_OK;
 	}
 	if (err == CNIE_ERR_NO_SERVICE)
-		printf("pcscd: not running or not reachable\n"
-		       "  fix: sudo systemctl enable --now pcscd.socket\n");
+		printf("%s\n  %s\n", _("pcscd: not running or not reachable"),
+		    _("fix: sudo systemctl enable --now pcscd.socket"));
 	else if (err != 0 && err != CNIE_ERR_NO_READER)
-		printf("pcscd: %s\n", cnie_strerror(err));
-	printf("PC/SC readers:\n");
+		printf("pcscd: %s\n", cnie_tool_strerror(err));
+	printf("%s\n", _("PC/SC readers:"));
 	json_array_foreach(json_object_get(j, "readers"), i, v) {
 		const char *atr = json_string_value(json_object_get(v, "atr"));
 		const char *usb = json_string_value(json_object_get(v, "usb"));
 
-		printf("  %s\n    card: %s%s%s%s%s\n", json_string_value(json_object_get(v, "name")),
-		    json_string_value(json_object_get(v, "state")) ?
-			json_string_value(json_object_get(v, "state")) : "?",
-		    atr ? "  ATR " : "", atr ? atr : "", usb ? "  USB " : "", usb ? usb : "");
+		printf("  %s\n    ", json_string_value(json_object_get(v, "name")));
+		printf(_("card: %s"), state_text(json_string_value(json_object_get(v, "state"))));
+		/* ATR and USB id: codes, never translated. */
+		printf("%s%s%s%s\n", atr ? "  ATR " : "", atr ? atr : "", usb ? "  USB " : "",
+		    usb ? usb : "");
 	}
 	if (json_array_size(json_object_get(j, "readers")) == 0)
-		printf("  (none)\n");
-	printf("USB CCID devices:\n");
+		printf("  %s\n", _("(none)"));
+	printf("%s\n", _("USB CCID devices:"));
 	if (!json_is_string(json_object_get(j, "usb_scan")) ||
 	    strcmp(json_string_value(json_object_get(j, "usb_scan")), "ok") != 0)
-		printf("  (USB not available: not checked)\n");
+		printf("  %s\n", _("(USB not available: not checked)"));
 	json_array_foreach(json_object_get(j, "usb"), i, v) {
 		const char *rd = json_string_value(json_object_get(v, "pcsc_reader"));
 		json_t *l = json_object_get(v, "libccid_lists");
 
-		printf("  %s %s %s (bus %d, device %d)\n",
-		    json_string_value(json_object_get(v, "id")),
+		printf("  %s %s %s ", json_string_value(json_object_get(v, "id")),
 		    json_string_value(json_object_get(v, "manufacturer")),
-		    json_string_value(json_object_get(v, "product")),
-		    (int)json_integer_value(json_object_get(v, "bus")),
+		    json_string_value(json_object_get(v, "product")));
+		printf(_("(bus %d, device %d)\n"), (int)json_integer_value(json_object_get(v, "bus")),
 		    (int)json_integer_value(json_object_get(v, "address")));
 		if (rd != NULL)
-			printf("    PC/SC reader: %s\n", rd);
+			printf(_("    PC/SC reader: %s\n"), rd);
 		else
-			printf("    NOT SEEN BY PCSCD; libccid %s it\n    fix: %s\n",
-			    json_is_true(l) ? "lists" : json_is_false(l) ? "does not list" :
-			    "(not installed) cannot list",
-			    cnie_tool_usb_unseen_fix(v, err != CNIE_ERR_NO_SERVICE));
+			printf("    %s\n", json_is_true(l) ?
+			    _("NOT SEEN BY PCSCD, although libccid lists it") : json_is_false(l) ?
+			    _("NOT SEEN BY PCSCD; libccid does not list it") :
+			    _("NOT SEEN BY PCSCD; libccid is not installed"));
+		if (rd == NULL)
+			printf(_("    fix: %s\n"),
+			    _(cnie_tool_usb_unseen_fix(v, err != CNIE_ERR_NO_SERVICE)));
 	}
 	if (json_array_size(json_object_get(j, "usb")) == 0)
-		printf("  (none)\n");
+		printf("  %s\n", _("(none)"));
 	json_decref(j);
 	return err == CNIE_ERR_NO_SERVICE ? CNIE_TOOL_EXIT_NO_SERVICE : CNIE_TOOL_EXIT_OK;
 }

@@ -38,6 +38,25 @@ typedef struct reg_out {
 	int failed;
 } reg_out;
 
+/* A result (the --json word) as a label for a person. */
+static const char *
+result_text(const char *result)
+{
+	/* TRANSLATORS: the result of register/unregister for one browser profile,
+	 * shown as a label at the start of the line. */
+	if (strcmp(result, "registered") == 0)
+		return _("registered");
+	if (strcmp(result, "removed") == 0)
+		return _("removed");
+	if (strcmp(result, "unchanged") == 0)
+		return _("unchanged");
+	if (strcmp(result, "skipped") == 0)
+		return _("skipped");
+	if (strcmp(result, "FAILED") == 0)
+		return _("FAILED");
+	return result;
+}
+
 static void
 report(reg_out *o, const cnie_tool_nssdb *db, const char *result, const char *detail)
 {
@@ -48,9 +67,11 @@ report(reg_out *o, const cnie_tool_nssdb *db, const char *result, const char *de
 		json_object_set_new(j, "detail", json_string(detail));
 	if (j != NULL)
 		json_array_append_new(o->dbs, j);
+	/* detail: an N_() sentence (translated here) or a path (as is). */
 	if (!o->tool->json)
-		printf("%-11s %s (%s)%s%s\n", result, db->shown, cnie_tool_nssdb_kind_name(db->kind),
-		    detail != NULL ? ": " : "", detail != NULL ? detail : "");
+		printf("%-11s %s (%s)%s%s\n", result_text(result), db->shown,
+		    cnie_tool_nssdb_kind_name(db->kind), detail != NULL ? ": " : "",
+		    detail != NULL ? gettext(detail) : "");
 }
 
 static int
@@ -78,12 +99,12 @@ register_db(reg_out *o, const cnie_tool_nssdb *db, const char *module)
 	}
 	if (cnie_tool_nssdb_create(db) != 0) {
 		o->failed++;
-		report(o, db, "FAILED", "cannot create the database (certutil -N)");
+		report(o, db, "FAILED", N_("cannot create the database (certutil -N)"));
 		return;
 	}
 	st = cnie_tool_nssdb_module(db, lib, sizeof(lib), name, sizeof(name));
 	if (st == 1 && strcmp(lib, module) == 0) {
-		report(o, db, "unchanged", "already registered");
+		report(o, db, "unchanged", N_("already registered"));
 		return;
 	}
 	/* Another path (an older install, a bare library name): replace it. */
@@ -95,7 +116,7 @@ register_db(reg_out *o, const cnie_tool_nssdb *db, const char *module)
 		report(o, db, "registered", module);
 	} else {
 		o->failed++;
-		report(o, db, "FAILED", "modutil -add did not register the module");
+		report(o, db, "FAILED", N_("modutil -add did not register the module"));
 	}
 }
 
@@ -106,7 +127,7 @@ unregister_db(reg_out *o, const cnie_tool_nssdb *db)
 	int guard = 0;
 
 	if (cnie_tool_nssdb_module(db, NULL, 0, name, sizeof(name)) != 1) {
-		report(o, db, "unchanged", "not registered");
+		report(o, db, "unchanged", N_("not registered"));
 		return;
 	}
 	/* Every entry naming cnie-pkcs11.so (a user may have added several). */
@@ -115,7 +136,7 @@ unregister_db(reg_out *o, const cnie_tool_nssdb *db)
 			break;
 	if (cnie_tool_nssdb_module(db, NULL, 0, NULL, 0) == 1) {
 		o->failed++;
-		report(o, db, "FAILED", "modutil -delete did not remove the module");
+		report(o, db, "FAILED", N_("modutil -delete did not remove the module"));
 	} else {
 		o->changed++;
 		report(o, db, "removed", NULL);
@@ -140,19 +161,19 @@ system_policy(cnie_tool *tool, bool add, const char *module, const char *file)
 
 	if (stat(file, &st) == 0) {
 		if (!S_ISREG(st.st_mode) || st.st_size > POLICIES_MAX) {
-			fprintf(stderr, "cnie-tool: %s is not a policies file\n", file);
+			fprintf(stderr, _("cnie-tool: %s is not a policies file\n"), file);
 			return CNIE_TOOL_EXIT_FAIL;
 		}
 		if ((root = json_load_file(file, JSON_REJECT_DUPLICATES, &je)) == NULL ||
 		    !json_is_object(root)) {
-			fprintf(stderr, "cnie-tool: %s: not valid JSON (line %d: %s); not changed\n",
+			fprintf(stderr, _("cnie-tool: %s: not valid JSON (line %d: %s); not changed\n"),
 			    file, je.line, je.text);
 			goto out;
 		}
 	} else if (!add) {
 		rc = CNIE_TOOL_EXIT_OK;
 		if (!tool->json)
-			printf("unchanged   %s: no policies file\n", file);
+			printf("%-11s %s: %s\n", _("unchanged"), file, _("no policies file"));
 		else
 			cnie_tool_print_json(json_pack("{s:s,s:s}", "policies", file, "result",
 			    "unchanged"));
@@ -165,7 +186,7 @@ system_policy(cnie_tool *tool, bool add, const char *module, const char *file)
 		pol = json_object_get(root, "policies");
 	}
 	if (!json_is_object(pol)) {
-		fprintf(stderr, "cnie-tool: %s: \"policies\" is not an object; not changed\n", file);
+		fprintf(stderr, _("cnie-tool: %s: \"policies\" is not an object; not changed\n"), file);
 		goto out;
 	}
 	if ((dev = json_object_get(pol, "SecurityDevices")) == NULL && add) {
@@ -173,7 +194,7 @@ system_policy(cnie_tool *tool, bool add, const char *module, const char *file)
 		dev = json_object_get(pol, "SecurityDevices");
 	}
 	if (dev != NULL && !json_is_object(dev)) {
-		fprintf(stderr, "cnie-tool: %s: \"SecurityDevices\" is not an object; not changed\n",
+		fprintf(stderr, _("cnie-tool: %s: \"SecurityDevices\" is not an object; not changed\n"),
 		    file);
 		goto out;
 	}
@@ -207,22 +228,26 @@ system_policy(cnie_tool *tool, bool add, const char *module, const char *file)
 		if (snprintf(tmp, sizeof(tmp), "%s.cnie-tool.tmp", file) >= (int)sizeof(tmp) ||
 		    (fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644)) < 0 ||
 		    (f = fdopen(fd, "w")) == NULL) {
-			fprintf(stderr, "cnie-tool: cannot write %s: %s%s\n", file, strerror(errno),
-			    errno == EACCES ? " (run it as root: sudo cnie-tool ...)" : "");
+			if (errno == EACCES)
+				fprintf(stderr, _("cnie-tool: cannot write %s: %s (run it as root: sudo "
+				    "cnie-tool ...)\n"), file, strerror(errno));
+			else
+				fprintf(stderr, _("cnie-tool: cannot write %s: %s\n"), file,
+				    strerror(errno));
 			if (fd >= 0)
 				close(fd);
 			goto out;
 		}
 		if (json_dumpf(root, f, JSON_INDENT(2)) != 0 || fputc('\n', f) == EOF ||
 		    fflush(f) != 0 || fsync(fileno(f)) != 0) {
-			fprintf(stderr, "cnie-tool: cannot write %s\n", tmp);
+			fprintf(stderr, _("cnie-tool: cannot write %s\n"), tmp);
 			fclose(f);
 			unlink(tmp);
 			goto out;
 		}
 		fclose(f);
 		if (rename(tmp, file) != 0) {
-			fprintf(stderr, "cnie-tool: cannot replace %s: %s\n", file, strerror(errno));
+			fprintf(stderr, _("cnie-tool: cannot replace %s: %s\n"), file, strerror(errno));
 			unlink(tmp);
 			goto out;
 		}
@@ -231,12 +256,15 @@ system_policy(cnie_tool *tool, bool add, const char *module, const char *file)
 	if (tool->json)
 		cnie_tool_print_json(json_pack("{s:s,s:s,s:s}", "policies", file, "module", module,
 		    "result", changed ? (add ? "registered" : "removed") : "unchanged"));
+	else if (changed && add)
+		printf(_("%-11s %s: Firefox policy SecurityDevices \"%s\" = %s (restart Firefox)\n"),
+		    _("registered"), file, MODULE_NAME, module);
 	else if (changed)
-		printf("%-11s %s: Firefox policy SecurityDevices \"%s\"%s%s (restart Firefox)\n",
-		    add ? "registered" : "removed", file, MODULE_NAME, add ? " = " : "",
-		    add ? module : "");
+		printf(_("%-11s %s: Firefox policy SecurityDevices \"%s\" (restart Firefox)\n"),
+		    _("removed"), file, MODULE_NAME);
 	else
-		printf("unchanged   %s: %s\n", file, add ? "already registered" : "not registered");
+		printf("%-11s %s: %s\n", _("unchanged"), file, add ? _("already registered") :
+		    _("not registered"));
 out:
 	json_decref(root);
 	return rc;
@@ -266,21 +294,22 @@ run_register(cnie_tool *tool, int argc, char **argv, bool add)
 		case 's': sys = true; break;
 		case 'p': policies = optarg; break;
 		case 'h':
-			printf("usage: cnie-tool %s [--module PATH]\n"
-			       "       cnie-tool %s --system [--module PATH] [--policies FILE]\n",
-			    argv[0], argv[0]);
+			printf(_("usage: %s\n"), argv[0][0] == 'u' ? "cnie-tool unregister "
+			    "[--module PATH]\n       cnie-tool unregister --system [--module PATH] "
+			    "[--policies FILE]" : "cnie-tool register [--module PATH]\n       "
+			    "cnie-tool register --system [--module PATH] [--policies FILE]");
 			return CNIE_TOOL_EXIT_OK;
 		default:
 			return CNIE_TOOL_EXIT_USAGE;
 		}
 	}
 	if (optind < argc)
-		return cnie_tool_usage_error(tool, "%s: unexpected argument \"%s\"", argv[0],
+		return cnie_tool_usage_error(tool, N_("%s: unexpected argument \"%s\""), argv[0],
 		    argv[optind]);
 	/* Removing needs no module file: the entries are found by library name. */
 	if (cnie_tool_module_path(opt_module, module, sizeof(module)) != 0 && add) {
-		fprintf(stderr, "cnie-tool: the PKCS#11 module %s was not found: install the "
-		    "package cnie-pkcs11 (sudo apt-get install cnie-pkcs11) or give --module PATH\n",
+		fprintf(stderr, _("cnie-tool: the PKCS#11 module %s was not found: install the "
+		    "package cnie-pkcs11 (sudo apt-get install cnie-pkcs11) or give --module PATH\n"),
 		    opt_module != NULL ? opt_module : "cnie-pkcs11.so");
 		return CNIE_TOOL_EXIT_FAIL;
 	}
@@ -292,13 +321,14 @@ run_register(cnie_tool *tool, int argc, char **argv, bool add)
 	n = cnie_tool_nssdb_find(dbs, CNIE_TOOL_NSSDB_MAX, add);
 	if (n == 0) {
 		json_decref(o.dbs);
-		fprintf(stderr, "cnie-tool: no NSS database found (is HOME set?)\n");
+		fprintf(stderr, "%s\n", _("cnie-tool: no NSS database found (is HOME set?)"));
 		return CNIE_TOOL_EXIT_FAIL;
 	}
 	if (add && cnie_tool_run((const char *const[]){ "modutil", "--help", NULL }, NULL, 0,
 	    NULL) < 0) {
 		json_decref(o.dbs);
-		fprintf(stderr, "cnie-tool: modutil not found: sudo apt-get install libnss3-tools\n");
+		fprintf(stderr, "%s\n",
+		    _("cnie-tool: modutil not found: sudo apt-get install libnss3-tools"));
 		return CNIE_TOOL_EXIT_FAIL;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -313,9 +343,14 @@ run_register(cnie_tool *tool, int argc, char **argv, bool add)
 		    "failed", o.failed));
 	} else {
 		json_decref(o.dbs);
-		if (o.changed > 0)
-			printf("%d database(s) changed: restart the browsers to %s the module.\n",
-			    o.changed, add ? "load" : "unload");
+		if (o.changed > 0 && add)
+			printf(ngettext("%d database changed: restart the browsers to load the module.\n",
+			    "%d databases changed: restart the browsers to load the module.\n",
+			    (unsigned long)o.changed), o.changed);
+		else if (o.changed > 0)
+			printf(ngettext("%d database changed: restart the browsers to unload the "
+			    "module.\n", "%d databases changed: restart the browsers to unload the "
+			    "module.\n", (unsigned long)o.changed), o.changed);
 	}
 	return o.failed > 0 ? CNIE_TOOL_EXIT_FAIL : CNIE_TOOL_EXIT_OK;
 }

@@ -95,11 +95,11 @@ hash_input(cnie_tool *tool, const char *cmd, const char *in, const char *hex, co
 	int r;
 
 	if ((*hi = cnie_hash_by_name(alg, CNIE_HASH_NAME_ANY)) == NULL)
-		return cnie_tool_usage_error(tool, "%s: unknown --hash-alg \"%s\"", cmd, alg);
+		return cnie_tool_usage_error(tool, N_("%s: unknown --hash-alg \"%s\""), cmd, alg);
 	if ((r = get_hash(in, hex, *hi, hash, hash_len)) == 0)
 		return CNIE_TOOL_EXIT_OK;
 	if (r == CNIE_ERR_INVALID_ARG)
-		return cnie_tool_usage_error(tool, "%s: --hash must be %zu bytes of hex for %s",
+		return cnie_tool_usage_error(tool, N_("%s: --hash must be %zu bytes of hex for %s"),
 		    cmd, (*hi)->len, (*hi)->cli_name);
 	return cnie_tool_fail(tool, r, in);
 }
@@ -179,28 +179,28 @@ cnie_tool_cmd_sign(cnie_tool *tool, int argc, char **argv)
 		case 'c': can_src.from_stdin = true; break;
 		case 1: pin_src.insecure = optarg; break;
 		case 'h':
-			puts("usage: cnie-tool sign --key auth|sign (--in FILE|--hash HEX) "
-			     "[--hash-alg sha256] --out SIG [--pss] [--raw]\n"
-			     "       [--pin-stdin|--pinentry PROGRAM|--pinpad] [--can-stdin]");
+			printf(_("usage: %s\n"), "cnie-tool sign --key auth|sign (--in FILE|--hash "
+			    "HEX) [--hash-alg sha256] --out SIG [--pss] [--raw]\n"
+			    "       [--pin-stdin|--pinentry PROGRAM|--pinpad] [--can-stdin]");
 			return CNIE_TOOL_EXIT_OK;
 		default:
 			return CNIE_TOOL_EXIT_USAGE;
 		}
 	}
 	if (optind != argc)
-		return cnie_tool_usage_error(tool, "sign: unexpected argument \"%s\"", argv[optind]);
+		return cnie_tool_usage_error(tool, N_("%s: unexpected argument \"%s\""), "sign", argv[optind]);
 	if (role == NULL || (strcmp(role, "auth") != 0 && strcmp(role, "sign") != 0))
-		return cnie_tool_usage_error(tool, "sign: --key auth or --key sign");
+		return cnie_tool_usage_error(tool, N_("sign: --key auth or --key sign"));
 	if ((in == NULL) == (hex == NULL))
-		return cnie_tool_usage_error(tool, "sign: give --in FILE or --hash HEX");
+		return cnie_tool_usage_error(tool, N_("sign: give --in FILE or --hash HEX"));
 	if (outpath == NULL)
-		return cnie_tool_usage_error(tool, "sign: --out SIG is required");
+		return cnie_tool_usage_error(tool, N_("sign: --out SIG is required"));
 	if ((rc = hash_input(tool, "sign", in, hex, alg, &hi, hash, &hash_len)) != 0)
 		return rc;
 	if ((r = cnie_tool_open_card(tool, &can_src, &card)) != 0)
 		return cnie_tool_fail(tool, r, tool->reader_used[0] ? tool->reader_used : "sign");
 	if ((r = cnie_tool_find_key(card, role, &key)) != 0) {
-		rc = cnie_tool_fail(tool, r, "finding the key");
+		rc = cnie_tool_fail(tool, r, N_("finding the key"));
 		goto out;
 	}
 	memset(&mech, 0, sizeof(mech));
@@ -219,18 +219,19 @@ cnie_tool_cmd_sign(cnie_tool *tool, int argc, char **argv)
 
 		if (pad) {
 			if (!tool->json)
-				fprintf(stderr, "Enter the PIN on the reader's PIN pad.\n");
+				fprintf(stderr, "%s\n", _("Enter the PIN on the reader's PIN pad."));
 			r = cnie_card_pin_verify_pinpad(card, &tries);
-		} else if ((r = cnie_tool_secret_get(&pin_src, strcmp(role, "sign") == 0 ?
-		    "Enter the PIN to make a signature with your CNIE card." :
-		    "Enter the PIN of your CNIE card.", "PIN:", pin, sizeof(pin))) == 0) {
+		} else if ((r = cnie_tool_ask_secret(tool, &pin_src, strcmp(role, "sign") == 0 ?
+		    _("Enter the PIN to make a signature with your CNIE card.") :
+		    _("Enter the PIN of your CNIE card."), _("PIN:"), pin, sizeof(pin))) == 0) {
 			r = cnie_card_pin_verify(card, pin, &tries);
 		}
 		cnie_wipe(pin, sizeof(pin));
 		if (r != 0) {
 			if (r == CNIE_ERR_PIN_INCORRECT && tries >= 0 && !tool->json)
-				fprintf(stderr, "cnie-tool: wrong PIN, %d tries left\n", tries);
-			rc = cnie_tool_fail(tool, r, "PIN");
+				fprintf(stderr, ngettext("cnie-tool: wrong PIN, %d try left\n",
+				    "cnie-tool: wrong PIN, %d tries left\n", (unsigned long)tries), tries);
+			rc = cnie_tool_fail(tool, r, N_("PIN"));
 			goto out;
 		}
 	}
@@ -238,7 +239,7 @@ cnie_tool_cmd_sign(cnie_tool *tool, int argc, char **argv)
 	    &sig_len)) != 0 || (sig = malloc(sig_len)) == NULL ||
 	    (r = cnie_card_sign(card, key.id, key.id_len, &mech, hash, hash_len, sig,
 	    &sig_len)) != 0) {
-		rc = cnie_tool_fail(tool, r ? r : CNIE_ERR_NOMEM, "signing");
+		rc = cnie_tool_fail(tool, r ? r : CNIE_ERR_NOMEM, N_("signing"));
 		goto out;
 	}
 	if ((fd = open(outpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0 ||
@@ -254,11 +255,31 @@ cnie_tool_cmd_sign(cnie_tool *tool, int argc, char **argv)
 		    "hash_alg", hi->cli_name, "hash", hashhex, "signature_len", (int)sig_len,
 		    "out", outpath));
 	} else {
-		printf("Signed %s of %s with the %s key (%s): %zu bytes written to %s\n",
-		    hi->cli_name, in ? in : "the given hash",
-		    strcmp(role, "sign") == 0 ? "signature" : "authentication",
-		    key.type == CNIE_CARD_KEY_EC ? "ECDSA" : pss ? "RSA-PSS" : "RSA PKCS#1 v1.5",
-		    sig_len, outpath);
+		const char *algo = key.type == CNIE_CARD_KEY_EC ? "ECDSA" : pss ? "RSA-PSS" :
+		    "RSA PKCS#1 v1.5";
+
+		/* TRANSLATORS: the hash (sha256), the file, the algorithm (ECDSA), the
+		 * signature's size in bytes, the output file. */
+		if (strcmp(role, "sign") == 0 && in != NULL)
+			printf(ngettext("Signed the %s hash of %s with the signature key (%s): "
+			    "%zu byte written to %s\n", "Signed the %s hash of %s with the "
+			    "signature key (%s): %zu bytes written to %s\n", sig_len), hi->cli_name,
+			    in, algo, sig_len, outpath);
+		else if (in != NULL)
+			printf(ngettext("Signed the %s hash of %s with the authentication key (%s): "
+			    "%zu byte written to %s\n", "Signed the %s hash of %s with the "
+			    "authentication key (%s): %zu bytes written to %s\n", sig_len),
+			    hi->cli_name, in, algo, sig_len, outpath);
+		else if (strcmp(role, "sign") == 0)
+			printf(ngettext("Signed the given %s hash with the signature key (%s): "
+			    "%zu byte written to %s\n", "Signed the given %s hash with the "
+			    "signature key (%s): %zu bytes written to %s\n", sig_len), hi->cli_name,
+			    algo, sig_len, outpath);
+		else
+			printf(ngettext("Signed the given %s hash with the authentication key (%s): "
+			    "%zu byte written to %s\n", "Signed the given %s hash with the "
+			    "authentication key (%s): %zu bytes written to %s\n", sig_len),
+			    hi->cli_name, algo, sig_len, outpath);
 	}
 out:
 	free(hashhex);
@@ -368,22 +389,22 @@ cnie_tool_cmd_verify(cnie_tool *tool, int argc, char **argv)
 		case 'S': pss = true; break;
 		case 'c': can_src.from_stdin = true; break;
 		case 'h':
-			puts("usage: cnie-tool verify (--key auth|sign|--cert FILE) (--in FILE|--hash HEX) "
-			     "[--hash-alg sha256] --sig SIG [--pss]");
+			printf(_("usage: %s\n"), "cnie-tool verify (--key auth|sign|--cert FILE) "
+			    "(--in FILE|--hash HEX) [--hash-alg sha256] --sig SIG [--pss] [--can-stdin]");
 			return CNIE_TOOL_EXIT_OK;
 		default:
 			return CNIE_TOOL_EXIT_USAGE;
 		}
 	}
 	if (optind != argc)
-		return cnie_tool_usage_error(tool, "verify: unexpected argument \"%s\"", argv[optind]);
+		return cnie_tool_usage_error(tool, N_("%s: unexpected argument \"%s\""), "verify", argv[optind]);
 	if ((role == NULL) == (certpath == NULL) ||
 	    (role != NULL && strcmp(role, "auth") != 0 && strcmp(role, "sign") != 0))
-		return cnie_tool_usage_error(tool, "verify: give --key auth|sign or --cert FILE");
+		return cnie_tool_usage_error(tool, N_("verify: give --key auth|sign or --cert FILE"));
 	if ((in == NULL) == (hex == NULL))
-		return cnie_tool_usage_error(tool, "verify: give --in FILE or --hash HEX");
+		return cnie_tool_usage_error(tool, N_("verify: give --in FILE or --hash HEX"));
 	if (sigpath == NULL)
-		return cnie_tool_usage_error(tool, "verify: --sig SIG is required");
+		return cnie_tool_usage_error(tool, N_("verify: --sig SIG is required"));
 	if ((rc = hash_input(tool, "verify", in, hex, alg, &hi, hash, &hash_len)) != 0)
 		return rc;
 	if ((r = read_file(sigpath, MAX_SIG_FILE, &sig, &sig_len)) != 0)
@@ -402,12 +423,12 @@ cnie_tool_cmd_verify(cnie_tool *tool, int argc, char **argv)
 		if ((r = cnie_tool_open_card(tool, &can_src, &card)) != 0 ||
 		    (r = cnie_tool_find_key(card, role, &key)) != 0 ||
 		    (r = cnie_card_certificate(card, key.id, key.id_len, &der, &der_len)) != 0) {
-			rc = cnie_tool_fail(tool, r, "reading the certificate");
+			rc = cnie_tool_fail(tool, r, N_("reading the certificate"));
 			goto out;
 		}
 		p = der;
 		if ((x = d2i_X509(NULL, &p, (long)der_len)) == NULL) {
-			rc = cnie_tool_fail(tool, CNIE_ERR_ENCODING, "the card's certificate");
+			rc = cnie_tool_fail(tool, CNIE_ERR_ENCODING, N_("the card's certificate"));
 			goto out;
 		}
 	}
@@ -415,13 +436,13 @@ cnie_tool_cmd_verify(cnie_tool *tool, int argc, char **argv)
 	if (pk == NULL || (pctx = EVP_PKEY_CTX_new(pk, NULL)) == NULL ||
 	    EVP_PKEY_verify_init(pctx) != 1 ||
 	    EVP_PKEY_CTX_set_signature_md(pctx, EVP_get_digestbyname(hi->ossl_name)) != 1) {
-		rc = cnie_tool_fail(tool, CNIE_ERR_CRYPTO, "preparing the verification");
+		rc = cnie_tool_fail(tool, CNIE_ERR_CRYPTO, N_("preparing the verification"));
 		goto out;
 	}
 	if (EVP_PKEY_is_a(pk, "RSA") && pss &&
 	    (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
 	    EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) != 1)) {
-		rc = cnie_tool_fail(tool, CNIE_ERR_CRYPTO, "preparing the verification");
+		rc = cnie_tool_fail(tool, CNIE_ERR_CRYPTO, N_("preparing the verification"));
 		goto out;
 	}
 	if (EVP_PKEY_is_a(pk, "EC") && !is_der_ecdsa(sig, sig_len) && sig_len % 2 == 0 &&
@@ -435,7 +456,7 @@ cnie_tool_cmd_verify(cnie_tool *tool, int argc, char **argv)
 		    hi->cli_name, "signature", sigpath, "certificate",
 		    certpath ? certpath : role));
 	else
-		printf("Signature %s: %s\n", sigpath, valid ? "VALID" : "INVALID");
+		printf(valid ? _("Signature %s: VALID\n") : _("Signature %s: INVALID\n"), sigpath);
 out:
 	OPENSSL_free(der_sig);
 	EVP_PKEY_CTX_free(pctx);

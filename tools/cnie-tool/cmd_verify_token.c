@@ -25,14 +25,40 @@
 
 #include "cnie_tool.h"
 
-static const char usage[] =
-    "usage: cnie-tool verify-token --origin ORIGIN --nonce NONCE [--issued-at UNIX]\n"
-    "           [--max-age SECONDS] [--time UNIX] --ca FILE|DIR [--token FILE|-]\n"
-    "  Verifies a Web eID (web-eid:1.0) authentication token read from FILE or\n"
-    "  standard input: nonce freshness (issued at --issued-at, default now, valid\n"
-    "  --max-age seconds, default 300), origin-bound signature, certificate chain\n"
-    "  to the CAs of --ca at --time (default now), key usage.\n"
-    "  Exit 0 valid, 1 invalid.";
+static const char usage_syntax[] =
+    "cnie-tool verify-token --origin ORIGIN --nonce NONCE [--issued-at UNIX]\n"
+    "           [--max-age SECONDS] [--time UNIX] --ca FILE|DIR [--token FILE|-]";
+
+/* A reason of cnie/webeid.h for a person (the library's English, translated). */
+static const char *
+reason_text(int reason)
+{
+	switch (reason) {
+	case CNIE_WEBEID_OK: return _("token valid");
+	case CNIE_WEBEID_BAD_ARGUMENT:
+		return _("bad verification parameters (expected origin, nonce, stores)");
+	case CNIE_WEBEID_INTERNAL: return _("internal error (allocation or crypto library)");
+	case CNIE_WEBEID_FORMAT: return _("not a well-formed web-eid:1 authentication token");
+	case CNIE_WEBEID_SIGNATURE_MISMATCH:
+		return _("signature does not verify over this origin and nonce (wrong origin or "
+		    "tampered token)");
+	case CNIE_WEBEID_NONCE_UNKNOWN: return _("challenge nonce not issued by this portal");
+	case CNIE_WEBEID_NONCE_REPLAYED: return _("challenge nonce already used");
+	case CNIE_WEBEID_NONCE_EXPIRED: return _("challenge nonce too old");
+	case CNIE_WEBEID_SIGNATURE_INVALID:
+		return _("signature malformed for the algorithm and key");
+	case CNIE_WEBEID_CERT_INVALID: return _("authentication certificate does not parse");
+	case CNIE_WEBEID_CERT_UNTRUSTED:
+		return _("authentication certificate does not chain to a trusted CA");
+	case CNIE_WEBEID_CERT_EXPIRED: return _("authentication certificate (or its CA) expired");
+	case CNIE_WEBEID_CERT_NOT_YET_VALID:
+		return _("authentication certificate (or its CA) not yet valid");
+	case CNIE_WEBEID_KEY_USAGE: return _("not an authentication certificate (key usage)");
+	case CNIE_WEBEID_ALGORITHM:
+		return _("algorithm unknown or not matching the certificate key");
+	default: return cnie_webeid_reason_text(reason);
+	}
+}
 
 static int
 parse_time(const char *s, long long lo, long long hi, long long *out)
@@ -115,15 +141,15 @@ cnie_tool_cmd_verify_token(cnie_tool *tool, int argc, char **argv)
 			break;
 		case 'i':
 			if (parse_time(optarg, 1, LLONG_MAX / 2, &issued_at) != 0)
-				return cnie_tool_usage_error(tool, "verify-token: bad --issued-at \"%s\"", optarg);
+				return cnie_tool_usage_error(tool, N_("verify-token: bad --issued-at \"%s\""), optarg);
 			break;
 		case 'm':
 			if (parse_time(optarg, 1, 86400, &max_age) != 0)
-				return cnie_tool_usage_error(tool, "verify-token: --max-age must be 1..86400");
+				return cnie_tool_usage_error(tool, N_("verify-token: --max-age must be 1..86400"));
 			break;
 		case 't':
 			if (parse_time(optarg, 1, LLONG_MAX / 2, &at) != 0)
-				return cnie_tool_usage_error(tool, "verify-token: bad --time \"%s\"", optarg);
+				return cnie_tool_usage_error(tool, N_("verify-token: bad --time \"%s\""), optarg);
 			break;
 		case 'c':
 			ca = optarg;
@@ -135,16 +161,22 @@ cnie_tool_cmd_verify_token(cnie_tool *tool, int argc, char **argv)
 			tool->json = true;
 			break;
 		case 'h':
-			puts(usage);
+			printf(_("usage: %s\n"), usage_syntax);
+			puts(_("  Verifies a Web eID (web-eid:1.0) authentication token read from FILE or\n"
+			    "  standard input: nonce freshness (issued at --issued-at, default now, valid\n"
+			    "  --max-age seconds, default 300), origin-bound signature, certificate chain\n"
+			    "  to the CAs of --ca at --time (default now), key usage.\n"
+			    "  Exit 0 valid, 1 invalid."));
 			return CNIE_TOOL_EXIT_OK;
 		default:
 			return CNIE_TOOL_EXIT_USAGE;
 		}
 	}
 	if (optind != argc)
-		return cnie_tool_usage_error(tool, "verify-token: unexpected argument \"%s\"", argv[optind]);
+		return cnie_tool_usage_error(tool, N_("%s: unexpected argument \"%s\""), "verify-token",
+		    argv[optind]);
 	if (origin == NULL || nonce == NULL || ca == NULL)
-		return cnie_tool_usage_error(tool, "verify-token: --origin, --nonce and --ca are required");
+		return cnie_tool_usage_error(tool, N_("verify-token: --origin, --nonce and --ca are required"));
 	if (at == 0)
 		at = (long long)time(NULL);
 	if (issued_at == 0)
@@ -161,7 +193,7 @@ cnie_tool_cmd_verify_token(cnie_tool *tool, int argc, char **argv)
 	}
 	if ((r = cnie_webeid_nonce_add(nonces, nonce, (time_t)issued_at)) != 0) {
 		rc = cnie_tool_usage_error(tool,
-		    "verify-token: --nonce must be 44..%d base64 characters (32 bytes or more)",
+		    N_("verify-token: --nonce must be 44..%d base64 characters (32 bytes or more)"),
 		    CNIE_WEBEID_NONCE_MAX);
 		goto out;
 	}
@@ -177,7 +209,7 @@ cnie_tool_cmd_verify_token(cnie_tool *tool, int argc, char **argv)
 	reason = cnie_webeid_verify(token, token_len, &p, &info);
 	if (reason == CNIE_WEBEID_BAD_ARGUMENT) {
 		rc = cnie_tool_usage_error(tool,
-		    "verify-token: --origin must be https://host[:port] with no path or trailing slash");
+		    N_("verify-token: --origin must be https://host[:port] with no path or trailing slash"));
 		goto out;
 	}
 	if (info.certificate != NULL && info.certificate_len < INT_MAX / 2 &&
@@ -200,10 +232,11 @@ cnie_tool_cmd_verify_token(cnie_tool *tool, int argc, char **argv)
 			json_object_set_new(j, "certificate", json_string(cert_b64));
 		cnie_tool_print_json(j);
 	} else if (reason == CNIE_WEBEID_OK) {
-		printf("valid: %s (%s)\n", info.subject, info.algorithm);
+		/* TRANSLATORS: the certificate's subject, the algorithm (ES384). */
+		printf(_("valid: %s (%s)\n"), info.subject, info.algorithm);
 	} else {
-		printf("invalid: %s (%s)\n", cnie_webeid_reason_text(reason),
-		    cnie_webeid_reason_code(reason));
+		/* TRANSLATORS: why the token is invalid, then its code (never translated). */
+		printf(_("invalid: %s (%s)\n"), reason_text(reason), cnie_webeid_reason_code(reason));
 	}
 	rc = reason == CNIE_WEBEID_OK ? CNIE_TOOL_EXIT_OK : CNIE_TOOL_EXIT_FAIL;
 out:

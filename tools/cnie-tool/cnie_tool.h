@@ -51,6 +51,14 @@ typedef struct cnie_tool {
 	/* The readers --reader matched, or that hold a card, when that was a
 	 * choice the user must make (cnie_tool_fail lists them with --json). */
 	json_t *candidates;
+	/* Why the last failure happened, when cnie_tool_fail says more than the error. */
+	enum {
+		CNIE_TOOL_WHY_NONE,
+		CNIE_TOOL_WHY_READER_AMBIGUOUS, /* --reader fits several readers (candidates) */
+		CNIE_TOOL_WHY_SEVERAL_CARDS,	/* several readers hold a card (candidates) */
+		CNIE_TOOL_WHY_NO_DIALOG,	/* the PIN dialog could not be shown */
+	} why;
+	int why_err;			/* the error why explains */
 } cnie_tool;
 
 /* Maps a cnie_error (include/cnie/error.h) to an exit code (main.c). */
@@ -61,14 +69,18 @@ void cnie_tool_print_json(json_t *j);
 /*
  * Prints an error for err (a cnie_error) on stderr, or as one JSON document
  * {"error":{"code":NAME,"message":TEXT}} on stdout with --json; returns
- * cnie_tool_exit_for_error(err).  what: context, e.g. "reading the card".
+ * cnie_tool_exit_for_error(err).  what: context, e.g. N_("reading the card")
+ * (translated on stderr, English in --json), or a path or a reader name.
  */
 int cnie_tool_fail(cnie_tool *tool, int err, const char *what);
 /* The identity of `cnie-tool identity --json`'s document j, for a person (identity_text.c). */
 void cnie_tool_print_identity(json_t *j);
 /* err's message in the user's language (main.c; libcnie's English for the rare ones). */
 const char *cnie_tool_strerror(int err);
-/* As cnie_tool_fail for a command-line error: exit code CNIE_TOOL_EXIT_USAGE. */
+/*
+ * As cnie_tool_fail for a command-line error: exit code CNIE_TOOL_EXIT_USAGE.
+ * fmt is an N_("...") msgid: translated on stderr, English in --json.
+ */
 int cnie_tool_usage_error(cnie_tool *tool, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
@@ -97,6 +109,18 @@ typedef struct cnie_tool_secret_src {
  */
 int cnie_tool_secret_get(const cnie_tool_secret_src *src, const char *desc,
     const char *prompt, char *out, size_t out_len);
+
+/*
+ * cnie_tool_secret_get for a subcommand (main.c): when the PIN dialog
+ * cannot be shown (no pinentry, no terminal, no display) the user is told
+ * how to go on (--pin-stdin, --can-stdin) on stderr, once (by secret.c for
+ * a pinentry that failed, else here), cnie_tool_fail adds nothing, and the
+ * --json documents carry the same advice ("fix").
+ */
+int cnie_tool_ask_secret(cnie_tool *tool, const cnie_tool_secret_src *src, const char *desc,
+    const char *prompt, char *out, size_t out_len);
+/* The advice after a failed PIN dialog (English, for --json), or NULL. */
+const char *cnie_tool_dialog_fix(const cnie_tool *tool, int err);
 
 /*
  * Opens the PKI application (cnie_card_open) on the transport; over a

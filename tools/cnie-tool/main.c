@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cnie/card.h>
 #include <cnie/error.h>
@@ -169,11 +170,71 @@ hint_for(int err)
 	}
 }
 
+/* The advice after a PIN dialog that could not be shown (English; translated on stderr). */
+#define DIALOG_FIX N_("give the secret on standard input instead: --pin-stdin (PIN, PUK) or " \
+	"--can-stdin (CAN); or install a pinentry (pinentry-curses, pinentry-gnome3)")
+
+const char *
+cnie_tool_dialog_fix(const cnie_tool *tool, int err)
+{
+	return tool->why == CNIE_TOOL_WHY_NO_DIALOG && tool->why_err == err ? DIALOG_FIX : NULL;
+}
+
+int
+cnie_tool_ask_secret(cnie_tool *tool, const cnie_tool_secret_src *src, const char *desc,
+    const char *prompt, char *out, size_t out_len)
+{
+	int r = cnie_tool_secret_get(src, desc, prompt, out, out_len);
+	const char *program;
+
+	/* The user's own answers (cancel, too long) and typed input are not the dialog's fault. */
+	if (r == 0 || r == CNIE_ERR_CANCELLED || r == CNIE_ERR_TOO_LONG ||
+	    r == CNIE_ERR_PIN_FORMAT || r == CNIE_ERR_TIMEOUT || r == CNIE_ERR_NEED_CAN ||
+	    src->none || src->from_stdin || src->insecure != NULL)
+		return r;
+	tool->why = CNIE_TOOL_WHY_NO_DIALOG;
+	tool->why_err = r;
+	/*
+	 * CNIE_ERR_IO: secret.c has already said why the dialog failed and how
+	 * to go on (--pin-stdin); the other failures are said here.
+	 */
+	if (tool->json || r == CNIE_ERR_IO)
+		return r;
+	program = src->pinentry != NULL ? src->pinentry : "pinentry";
+	if (!isatty(STDIN_FILENO) && getenv("DISPLAY") == NULL && getenv("WAYLAND_DISPLAY") == NULL)
+		fprintf(stderr, _("cnie-tool: cannot open the PIN dialog \"%s\": there is no "
+		    "terminal and no graphical display here.\n"), program);
+	else
+		fprintf(stderr, _("cnie-tool: cannot open the PIN dialog \"%s\".\n"), program);
+	fprintf(stderr, _("  fix: %s\n"), _(DIALOG_FIX));
+	return r;
+}
+
+/* The --json message of the failures cnie_tool_fail explains (English). */
+static const char *
+why_message(const cnie_tool *tool, int err)
+{
+	if (tool->why_err != err)
+		return NULL;
+	switch (tool->why) {
+	case CNIE_TOOL_WHY_READER_AMBIGUOUS:
+		return "--reader names several readers: give more of the name (error.readers)";
+	case CNIE_TOOL_WHY_SEVERAL_CARDS:
+		return "several readers hold a card: choose one with --reader NAME (error.readers)";
+	case CNIE_TOOL_WHY_NO_DIALOG:
+		return "the PIN dialog could not be shown";
+	default:
+		return NULL;
+	}
+}
+
 int
 cnie_tool_fail(cnie_tool *tool, int err, const char *what)
 {
-	const char *hint = hint_for(err);
+	const char *hint = hint_for(err), *msg = why_message(tool, err);
 
+	if (tool->why == CNIE_TOOL_WHY_NO_DIALOG && tool->why_err == err)
+		hint = DIALOG_FIX;
 	if (tool->json) {
 		/* code: the shared vocabulary (docs/errors.md); name: the exact error. */
 		const char *code = cnie_error_code_name(err);
@@ -183,13 +244,16 @@ cnie_tool_fail(cnie_tool *tool, int err, const char *what)
 		if (err == CNIE_ERR_BUSY && tool->candidates != NULL)
 			code = "multiple-cards";
 		j = json_pack("{s:{s:s,s:s,s:s,s:s?,s:s?}}", "error", "code", code, "name",
-		    cnie_error_name(err), "message", cnie_strerror(err), "context", what, "fix",
-		    hint);
+		    cnie_error_name(err), "message", msg != NULL ? msg : cnie_strerror(err),
+		    "context", what, "fix", hint);
 		if (j != NULL && tool->candidates != NULL)
 			json_object_set(json_object_get(j, "error"), "readers", tool->candidates);
 		cnie_tool_print_json(j);
+	} else if (msg != NULL) {
+		/* Already said in full where it happened (pick_reader, cnie_tool_ask_secret). */
 	} else {
-		fprintf(stderr, "cnie-tool: %s%s%s\n", what ? what : "", what ? ": " : "",
+		/* what: an N_() msgid (translated here), or a path or reader name (as is). */
+		fprintf(stderr, "cnie-tool: %s%s%s\n", what ? gettext(what) : "", what ? ": " : "",
 		    cnie_tool_strerror(err));
 		if (hint != NULL)
 			fprintf(stderr, _("  fix: %s\n"), _(hint));
@@ -203,8 +267,9 @@ cnie_tool_usage_error(cnie_tool *tool, const char *fmt, ...)
 	char msg[512];
 	va_list ap;
 
+	/* fmt is the catalogue's msgid: English in --json, the user's language on stderr. */
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(msg, sizeof(msg), tool->json ? fmt : gettext(fmt), ap);
 	va_end(ap);
 	if (tool->json) {
 		cnie_tool_print_json(json_pack("{s:{s:s,s:s}}", "error", "code", "usage",
@@ -256,15 +321,23 @@ pick_reader(cnie_tool *tool, char **out)
 		for (size_t i = 0; tool->candidates != NULL && matches[i] != NULL; i++)
 			json_array_append_new(tool->candidates, json_string(matches[i]));
 	}
-	if (r == CNIE_ERR_INVALID_ARG && matches != NULL && !tool->json) {
-		fprintf(stderr, _("cnie-tool: --reader \"%s\" names several readers: give "
-		    "more of the name:\n"), tool->reader);
-		list_candidates(matches);
-	} else if (r == CNIE_ERR_BUSY && !tool->json) {
+	if (r == CNIE_ERR_INVALID_ARG && matches != NULL) {
+		tool->why = CNIE_TOOL_WHY_READER_AMBIGUOUS;
+		tool->why_err = r;
+		if (!tool->json) {
+			fprintf(stderr, _("cnie-tool: --reader \"%s\" names several readers: give "
+			    "more of the name:\n"), tool->reader);
+			list_candidates(matches);
+		}
+	} else if (r == CNIE_ERR_BUSY) {
 		/* Several cards: a choice, never a random pick. */
-		fprintf(stderr, _("cnie-tool: several readers have a card: choose one "
-		    "with --reader NAME:\n"));
-		list_candidates(matches);
+		tool->why = CNIE_TOOL_WHY_SEVERAL_CARDS;
+		tool->why_err = r;
+		if (!tool->json) {
+			fprintf(stderr, _("cnie-tool: several readers have a card: choose one "
+			    "with --reader NAME:\n"));
+			list_candidates(matches);
+		}
 	}
 	if (r == CNIE_ERR_BUSY)
 		snprintf(tool->reader_used, sizeof(tool->reader_used),
@@ -310,8 +383,15 @@ cnie_tool_open_card(cnie_tool *tool, const cnie_tool_secret_src *src, cnie_card 
 		return r;
 	if (!cnie_transport_get_caps(t)->contactless)
 		return cnie_card_open(t, out);
+	if (cnie_transport_get_caps(t)->reader_pace) {
+		/* The reader runs PACE (cnie/card.h): the CAN is typed on its keypad, never here. */
+		if (!tool->json)
+			fprintf(stderr, "%s\n", _("Type the card access number (CAN) printed on the "
+			    "card on the reader's keypad."));
+		return cnie_card_open(t, out);
+	}
 	/* Over the air the PKI application answers only inside PACE. */
-	if ((r = cnie_tool_secret_get(src ? src : &none,
+	if ((r = cnie_tool_ask_secret(tool, src ? src : &none,
 	    _("The card is on a contactless reader. Enter the 6-digit card access "
 	    "number (CAN) printed on the card."), _("CAN:"), can, sizeof(can))) != 0) {
 		cnie_transport_free(&t);
@@ -322,36 +402,49 @@ cnie_tool_open_card(cnie_tool *tool, const cnie_tool_secret_src *src, cnie_card 
 	return r;
 }
 
+/* One line of the command list: the syntax (never translated) and what it does. */
+static void
+usage_line(FILE *f, const char *syntax, const char *what)
+{
+	if (what[0] == '\0')
+		fprintf(f, "  %s\n", syntax);
+	else if (strlen(syntax) > 28)
+		fprintf(f, "  %s\n  %-28s %s\n", syntax, "", what);
+	else
+		fprintf(f, "  %-28s %s\n", syntax, what);
+}
+
 static void
 usage(FILE *f)
 {
-	fputs("usage: cnie-tool [--json] [--reader NAME] [--reference-card DIR] [-v] COMMAND [ARGS]\n"
-	      "\n"
-	      "commands:\n"
-	      "  readers                      PC/SC readers and USB CCID devices\n"
-	      "  info                         card, applications, PIN tries, keys, certificates\n"
-	      "  identity [--photo FILE] [--csca FILE|DIR] [--can-stdin|--mrz-stdin]\n"
-	      "                               identity data (ICAO), Passive Authentication\n"
-	      "  certs [--export auth|sign|all] [--der] [--out FILE] [--ca FILE|DIR]\n"
-	      "  pin status|verify|change|unblock [--pin-stdin] [--pinentry PROG] [--pinpad]\n"
-	      "  sign --key auth|sign (--in FILE|--hash HEX) [--hash-alg sha256] --out SIG\n"
-	      "  verify (--key auth|sign|--cert FILE) (--in FILE|--hash HEX) --sig SIG\n"
-	      "  bridge status|trust          the local bridge cnied\n"
-	      "  register|unregister [--system] [--module PATH]\n"
-	      "                               the PKCS#11 module in the browsers (NSS databases)\n"
-	      "  verify-token                 check a Web eID authentication token\n"
-	      "  doctor [--report FILE] [--ca FILE|DIR]   check the whole chain\n"
-	      "\n"
-	      "global options (before or after COMMAND):\n"
-	      "  --json                 one JSON document on stdout\n"
-	      "  --reader NAME          the reader (exact name or a unique part of it)\n"
-	      "  --reference-card DIR   use the in-process reference card in DIR\n"
-	      "  -v, --verbose          more logging (repeat for debug, trace)\n"
-	      "  -h, --help, --version\n"
-	      "\n"
-	      "exit status: 0 ok, 1 failure (doctor: a FAIL), 2 usage, 3 no service/reader/card,\n"
-	      "4 PIN/PUK/CAN wrong or blocked, 5 cancelled.  See cnie-tool(1).\n",
-	    f);
+	fprintf(f, _("usage: %s\n"),
+	    "cnie-tool [--json] [--reader NAME] [--reference-card DIR] [-v] COMMAND [ARGS]");
+	fprintf(f, "\n%s\n", _("commands:"));
+	usage_line(f, "readers", _("PC/SC readers and USB CCID devices"));
+	usage_line(f, "info", _("card, applications, PIN tries, keys, certificates"));
+	usage_line(f, "identity [--photo FILE] [--csca FILE|DIR] [--can-stdin|--mrz-stdin]",
+	    _("identity data (ICAO), Passive Authentication"));
+	usage_line(f, "certs [--export auth|sign|all] [--der] [--out FILE] [--ca FILE|DIR]",
+	    _("the card's certificates, their chain, export"));
+	usage_line(f, "pin status|verify|change|unblock [--pin-stdin] [--pinentry PROG] [--pinpad]",
+	    _("PIN and PUK: tries left, verify, change, unblock"));
+	usage_line(f, "sign --key auth|sign (--in FILE|--hash HEX) [--hash-alg sha256] --out SIG",
+	    _("sign a file or a hash with the card"));
+	usage_line(f, "verify (--key auth|sign|--cert FILE) (--in FILE|--hash HEX) --sig SIG",
+	    _("check a signature"));
+	usage_line(f, "bridge status|trust", _("the local bridge cnied"));
+	usage_line(f, "register|unregister [--system] [--module PATH]",
+	    _("the PKCS#11 module in the browsers (NSS databases)"));
+	usage_line(f, "verify-token", _("check a Web eID authentication token"));
+	usage_line(f, "doctor [--report FILE] [--ca FILE|DIR]", _("check the whole chain"));
+	fprintf(f, "\n%s\n", _("global options (before or after COMMAND):"));
+	usage_line(f, "--json", _("one JSON document on stdout"));
+	usage_line(f, "--reader NAME", _("the reader (exact name or a unique part of it)"));
+	usage_line(f, "--reference-card DIR", _("use the in-process reference card in DIR"));
+	usage_line(f, "-v, --verbose", _("more logging (repeat for debug, trace)"));
+	usage_line(f, "-h, --help, --version", "");
+	fprintf(f, "\n%s\n", _("exit status: 0 ok, 1 failure (doctor: a FAIL), 2 usage, 3 no service, "
+	    "reader or card,\n4 PIN, PUK or CAN wrong or blocked, 5 cancelled.  See cnie-tool(1)."));
 }
 
 static const struct {
@@ -465,7 +558,7 @@ main(int argc, char **argv)
 	}
 	sub_argv = argv + optind;
 	if ((sub_argc = strip_globals(&tool, argc - optind, sub_argv)) < 0)
-		return cnie_tool_usage_error(&tool, _("%s needs a value"), argv[argc - 1]);
+		return cnie_tool_usage_error(&tool, N_("%s needs a value"), argv[argc - 1]);
 	if (tool.verbose > 0 && getenv("CNIE_LOG") == NULL)
 		cnie_log_set_level(tool.verbose >= 3 ? CNIE_LOG_TRACE :
 		    tool.verbose == 2 ? CNIE_LOG_DEBUG : CNIE_LOG_INFO);
@@ -482,5 +575,5 @@ main(int argc, char **argv)
 			return rc;
 		}
 	}
-	return cnie_tool_usage_error(&tool, _("unknown command \"%s\""), sub_argv[0]);
+	return cnie_tool_usage_error(&tool, N_("unknown command \"%s\""), sub_argv[0]);
 }

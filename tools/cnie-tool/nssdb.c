@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cnie_tool.h"
 #include "nssdb.h"
 
 extern char **environ;
@@ -115,11 +116,12 @@ cnie_tool_nssdb_sandbox_reason(cnie_tool_nssdb_kind k)
 	 */
 	switch (k) {
 	case CNIE_TOOL_NSSDB_FIREFOX_SNAP:
-		return "the snap's confinement has its own /usr: the host's cnie-pkcs11.so and "
-		       "the libraries it needs cannot load there; use Debian's firefox-esr package";
+		/* English (N_): translated where it is printed for a person. */
+		return N_("the snap's confinement has its own /usr: the host's cnie-pkcs11.so and "
+		       "the libraries it needs cannot load there; use Debian's firefox-esr package");
 	case CNIE_TOOL_NSSDB_FIREFOX_FLATPAK:
-		return "the flatpak sandbox has its own /usr: the host's cnie-pkcs11.so and the "
-		       "libraries it needs cannot load there; use Debian's firefox-esr package";
+		return N_("the flatpak sandbox has its own /usr: the host's cnie-pkcs11.so and the "
+		       "libraries it needs cannot load there; use Debian's firefox-esr package");
 	default:
 		return NULL;
 	}

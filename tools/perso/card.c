@@ -112,7 +112,9 @@ make_keys(perso_card *card)
 		    (r = perso_rsa_key(d->seed, "aa", 2048, &card->aa_key)) != 0)
 			return r;
 	}
-	/* Chip Authentication over brainpoolP256r1, the PACE curve. */
+	/* Chip Authentication over brainpoolP256r1, the PACE curve, or DH. */
+	if (d->chip_dh)
+		return perso_dh_key(d->seed, "chip", &card->chip_key);
 	return perso_ec_key(d->seed, "chip", NID_brainpoolP256r1, &card->chip_key);
 }
 

@@ -275,3 +275,69 @@ perso_serial(const char *seed, const char *label, ASN1_INTEGER **out)
 	BN_free(bn);
 	return r;
 }
+
+int
+perso_dh_key(const char *seed, const char *label, EVP_PKEY **out)
+{
+	/*
+	 * The 1024-bit MODP group with 160-bit prime order subgroup (RFC 5114
+	 * 2.1): the standardized domain parameters 0 of PACE and Chip
+	 * Authentication (BSI TR-03110-3 A.2.1.1), as an X9.42 (DHX) key.
+	 */
+	static const char group[] = "dh_1024_160";
+	OSSL_PARAM gp[2];
+	OSSL_PARAM_BLD *bld = NULL;
+	OSSL_PARAM *params = NULL;
+	EVP_PKEY_CTX *pctx = NULL;
+	EVP_PKEY *dom = NULL;
+	BIGNUM *p = NULL, *q = NULL, *g = NULL, *x = NULL, *y = NULL, *qm1 = NULL;
+	BN_CTX *bnctx = NULL;
+	uint8_t buf[20 + 8];
+	int r = CNIE_ERR_CRYPTO;
+
+	*out = NULL;
+	gp[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)(uintptr_t)group,
+	    0);
+	gp[1] = OSSL_PARAM_construct_end();
+	if ((pctx = EVP_PKEY_CTX_new_from_name(NULL, "DHX", NULL)) == NULL ||
+	    EVP_PKEY_fromdata_init(pctx) != 1 ||
+	    EVP_PKEY_fromdata(pctx, &dom, EVP_PKEY_KEY_PARAMETERS, gp) != 1 ||
+	    EVP_PKEY_get_bn_param(dom, OSSL_PKEY_PARAM_FFC_P, &p) != 1 ||
+	    EVP_PKEY_get_bn_param(dom, OSSL_PKEY_PARAM_FFC_Q, &q) != 1 ||
+	    EVP_PKEY_get_bn_param(dom, OSSL_PKEY_PARAM_FFC_G, &g) != 1)
+		goto out;
+	/* x in [1, q - 1] from the seed, 8 bytes more than q (bias < 2^-64). */
+	if ((r = perso_stream(seed, label, buf, sizeof(buf))) != 0)
+		goto out;
+	r = CNIE_ERR_CRYPTO;
+	if ((bnctx = BN_CTX_new()) == NULL || (x = BN_secure_new()) == NULL ||
+	    (y = BN_new()) == NULL || (qm1 = BN_dup(q)) == NULL ||
+	    BN_bin2bn(buf, (int)sizeof(buf), x) == NULL || !BN_sub_word(qm1, 1) ||
+	    !BN_mod(x, x, qm1, bnctx) || !BN_add_word(x, 1) ||
+	    !BN_mod_exp(y, g, x, p, bnctx))
+		goto out;
+	if ((bld = OSSL_PARAM_BLD_new()) == NULL ||
+	    !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, group, 0) ||
+	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PUB_KEY, y) ||
+	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, x) ||
+	    (params = OSSL_PARAM_BLD_to_param(bld)) == NULL)
+		goto out;
+	if (EVP_PKEY_fromdata_init(pctx) != 1 ||
+	    EVP_PKEY_fromdata(pctx, out, EVP_PKEY_KEYPAIR, params) != 1)
+		goto out;
+	r = 0;
+out:
+	OPENSSL_cleanse(buf, sizeof(buf));
+	EVP_PKEY_CTX_free(pctx);
+	EVP_PKEY_free(dom);
+	OSSL_PARAM_free(params);
+	OSSL_PARAM_BLD_free(bld);
+	BN_free(p);
+	BN_free(q);
+	BN_free(g);
+	BN_clear_free(x);
+	BN_free(y);
+	BN_free(qm1);
+	BN_CTX_free(bnctx);
+	return r;
+}

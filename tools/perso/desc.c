@@ -184,7 +184,7 @@ static const char *const top_keys[] = { "seed", "pki_seed", "key_family", "names
 	"document_number", "birth", "sex", "expiry", "issue", "nationality",
 	"place_of_birth", "issuing_authority", "can", "pin", "puk", "pin_tries_left",
 	"puk_tries_left", "cert_not_after", "serial", "ds_expired", "description",
-	"comment", "document_type", NULL };
+	"comment", "document_type", "chip_key", NULL };
 static const char *const name_keys[] = { "surname_latin", "given_latin",
 	"surname_arabic", "given_arabic", NULL };
 
@@ -222,6 +222,14 @@ parse_obj(json_t *root, perso_desc *d, char *err, size_t errlen)
 			return fail(err, errlen,
 			    "document_type: must be \"id-card\" or \"passport\"");
 		d->passport = strcmp(json_string_value(v), "passport") == 0;
+	}
+	/* Chip Authentication key: "brainpoolP256r1" (default) or "dh" (DG14, 9303-11 6.2). */
+	if ((v = json_object_get(root, "chip_key")) != NULL) {
+		if (!json_is_string(v) || (strcmp(json_string_value(v), "brainpoolP256r1") != 0 &&
+		    strcmp(json_string_value(v), "dh") != 0))
+			return fail(err, errlen,
+			    "chip_key: must be \"brainpoolP256r1\" or \"dh\"");
+		d->chip_dh = strcmp(json_string_value(v), "dh") == 0;
 	}
 
 	names = json_object_get(root, "names");

@@ -19,6 +19,8 @@
 #define OID_PACE_ECDH_GM_AES128 "0.4.0.127.0.7.2.2.4.2.2"
 #define OID_CA_ECDH_AES128 "0.4.0.127.0.7.2.2.3.2.2"
 #define OID_PK_ECDH "0.4.0.127.0.7.2.2.1.2"
+#define OID_CA_DH_AES128 "0.4.0.127.0.7.2.2.3.1.2"
+#define OID_PK_DH "0.4.0.127.0.7.2.2.1.1"
 #define OID_AA "2.23.136.1.1.5"
 #define OID_ECDSA_PLAIN_SHA256 "0.4.0.127.0.7.1.1.4.1.3"
 #define OID_LDS_SECURITY_OBJECT "2.23.136.1.1.1"
@@ -334,14 +336,14 @@ make_dg14(perso_card *card)
 			break;
 		case 1: /* ChipAuthenticationInfo (9303-11 9.2.5), keyId 1 */
 			perso_der_open(&e, 0x30);
-			perso_der_oid(&e, OID_CA_ECDH_AES128);
+			perso_der_oid(&e, card->desc.chip_dh ? OID_CA_DH_AES128 : OID_CA_ECDH_AES128);
 			perso_der_int(&e, 0x02, 1);
 			perso_der_int(&e, 0x02, 1);
 			perso_der_close(&e);
 			break;
 		case 2: /* ChipAuthenticationPublicKeyInfo (9.2.6), keyId 1 */
 			perso_der_open(&e, 0x30);
-			perso_der_oid(&e, OID_PK_ECDH);
+			perso_der_oid(&e, card->desc.chip_dh ? OID_PK_DH : OID_PK_ECDH);
 			perso_der_raw(&e, cnie_buf_ptr(pub), cnie_buf_len(pub));
 			perso_der_int(&e, 0x02, 1);
 			perso_der_close(&e);

@@ -56,6 +56,7 @@ typedef struct perso_desc {
 	char serial[17];	   /* 16 hex digits */
 	bool ds_expired;	   /* sign EF.SOD with the expired DS certificate */
 	bool passport;		   /* "document_type": "passport": TD3 MRZ (9303-4) in DG1 */
+	bool chip_dh;		   /* "chip_key": "dh": Chip Authentication over DH */
 	char description[128];
 } perso_desc;
 
@@ -80,6 +81,8 @@ int perso_stream(const char *seed, const char *label, uint8_t *out, size_t out_l
 int perso_ec_key(const char *seed, const char *label, int nid, EVP_PKEY **out);
 /* RSA key, e = 65537, primes searched upward from stream-derived starts. */
 int perso_rsa_key(const char *seed, const char *label, int bits, EVP_PKEY **out);
+/* A DH key pair on the 1024-bit MODP group with 160-bit q (RFC 5114 2.1). */
+int perso_dh_key(const char *seed, const char *label, EVP_PKEY **out);
 /* A positive 16-byte certificate serial number. */
 int perso_serial(const char *seed, const char *label, ASN1_INTEGER **out);
 

@@ -3,8 +3,10 @@
  * from libcnie.so; in-tree programs reach it through the cnie_internal target).
  *
  * PACE, terminal side (ICAO 9303-11 clause 4.4, BSI TR-03110-2 3.2), over
- * OpenPACE (libeac): generic and integrated mapping, DH and ECDH, 3DES and
- * AES, as announced by the card's EF.CardAccess.
+ * OpenPACE (libeac): generic mapping over DH and ECDH with 3DES and AES,
+ * integrated mapping over DH and ECDH with AES-128 (its mapping step in
+ * pace_im.c), and chip authentication mapping (ECDH, AES), as announced
+ * by the card's EF.CardAccess.
  *
  * The protocol is a step machine with no transport: each call to
  * cnie_pace_terminal_next() takes the card's answer to the previous command
@@ -15,8 +17,14 @@
  *     next(9000)          -> GA step 1    10 86 00 00  7C 00             (nonce)
  *     next(7C{80 z})      -> GA step 2    10 86 00 00  7C{81 mapping}
  *     next(7C{82 map})    -> GA step 3    10 86 00 00  7C{83 PK.PCD}
+ *                            (IM: 81 is our nonce t, the answer an empty 7C)
  *     next(7C{84 PK})     -> GA step 4    00 86 00 00  7C{85 T.PCD}
  *     next(7C{86 T ..})   -> done: cnie_pace_terminal_take_sm()
+ *
+ * With chip authentication mapping (CAM) the last answer also carries
+ * 8A, the chip's encrypted authentication data, which must be present and
+ * decrypt; cnie_pace_terminal_cam() gives it for the check against the
+ * chip's static key (cnie_pace_cam_verify), which proves the chip.
  *
  * All GENERAL AUTHENTICATE commands but the last carry the chaining bit
  * (CLA 10, 9303-11 4.4.4.2).  Any error ends the step machine.
@@ -56,6 +64,9 @@ typedef enum cnie_pace_mapping {
 	CNIE_PACE_CAM = 3, /* chip authentication mapping (ECDH only) */
 } cnie_pace_mapping;
 
+/* Longest CA_IC of chip authentication mapping: the order of P-521, in bytes. */
+#define CNIE_PACE_CAM_MAX 66
+
 /* Most PACEInfos and PACEDomainParameterInfos kept from one EF.CardAccess. */
 #define CNIE_PACE_MAX_INFOS 16
 
@@ -94,10 +105,13 @@ int cnie_pace_infos_parse(const uint8_t *ca, size_t n, cnie_pace_infos *out);
 
 /*
  * The PACEInfo to use, by the documented preference (docs/card-profile.md):
- * among those the library supports (version 2; generic mapping; ECDH or
- * DH; standardized domain parameters 0-2, 8-18, or proprietary ones with
- * their PACEDomainParameterInfo), ECDH before DH, then the strongest
- * cipher (AES-256, -192, -128, 3DES), then the card's order.  NULL when
+ * among those the library supports (version 2; generic mapping over ECDH
+ * or DH; integrated mapping over ECDH or DH with AES-128, not on
+ * secp224r1; chip authentication mapping over ECDH with AES; standardized
+ * domain parameters 0-2, 8-18, or proprietary ones with their
+ * PACEDomainParameterInfo), chip authentication mapping first, then ECDH
+ * before DH, then the strongest cipher (AES-256, -192, -128, 3DES), then
+ * generic before integrated mapping, then the card's order.  NULL when
  * none is usable.
  */
 const cnie_pace_info *cnie_pace_select(const cnie_pace_infos *infos);
@@ -149,6 +163,27 @@ int cnie_pace_terminal_take_sm(cnie_pace *p, cnie_sm **sm);
  * (9303-11 6.2) and for logs of the parameters, never secret.
  */
 int cnie_pace_terminal_card_key(const cnie_pace *p, const uint8_t **key, size_t *n);
+
+/* The mapping of the run (known from cnie_pace_terminal_new on), 0 for NULL. */
+cnie_pace_mapping cnie_pace_terminal_mapping(const cnie_pace *p);
+
+/*
+ * After done, with chip authentication mapping: CA_IC decrypted from the
+ * chip's DO'8A' and PK_Map,IC, the chip's mapping public key from DO'82'
+ * (both borrowed from p, never secret).  CNIE_ERR_STATE before done,
+ * CNIE_ERR_NOT_FOUND when the run used another mapping.
+ */
+int cnie_pace_terminal_cam(const cnie_pace *p, const uint8_t **ca, size_t *ca_len,
+    const uint8_t **map, size_t *map_len);
+
+/*
+ * As cnie_pace_run, but hands over the finished run (*out, caller frees)
+ * instead of its session: take the session with
+ * cnie_pace_terminal_take_sm, the CAM data with cnie_pace_terminal_cam.
+ */
+int cnie_pace_run_keep(cnie_transport *t, const uint8_t *card_access,
+    size_t card_access_len, cnie_pace_secret type, const char *secret, size_t secret_len,
+    cnie_pace **out);
 
 /*
  * Runs PACE over t with the step machine and cnie_apdu_transmit.  *sm gets
