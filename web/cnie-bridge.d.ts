@@ -28,6 +28,14 @@ export declare const ErrorCode: Readonly<{
   CARD_ERROR: "card-error";
   PAYLOAD_TOO_LARGE: "payload-too-large";
   CAN_INCORRECT: "can-incorrect";
+  CAN_REQUIRED: "can-required";
+  PIN_FORMAT: "pin-format";
+  CARD_RESET: "card-reset";
+  READER_ACCESS_DENIED: "reader-access-denied";
+  DIALOG_FAILED: "dialog-failed";
+  SHUTTING_DOWN: "shutting-down";
+  INTERNAL_ERROR: "internal-error";
+  IO_ERROR: "io-error";
   /** Kiosk mode: a PIN operation on a reader without PIN pad. */
   PINPAD_REQUIRED: "pinpad-required";
   /** Kiosk mode: the card needs a CAN, which no dialog may ask. */

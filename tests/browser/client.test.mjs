@@ -28,6 +28,14 @@ async function rejects(p, code, extra = {}) {
 }
 
 const tests = {
+  async "ErrorCode lists every error code docs/bridge-api.md documents"() {
+    const doc = readFileSync(new URL("../../docs/bridge-api.md", import.meta.url), "utf8");
+    // The errors section writes each code as `code` STATUS.
+    const codes = new Set([...doc.matchAll(/`([a-z]+(?:-[a-z]+)*)` ([1-5][0-9][0-9])\b/g)].map((m) => m[1]));
+    assert.ok(codes.size >= 20, `codes found in the doc: ${[...codes]}`);
+    const known = new Set(Object.values(ErrorCode));
+    for (const c of codes) assert.ok(known.has(c), `ErrorCode lacks "${c}"`);
+  },
   async "the client's messages follow the catalogue given to setMessages, codes do not"() {
     // po/fr.po's own translations (the catalogue the build turns into JSON).
     const po = readFileSync(new URL("../../po/fr.po", import.meta.url), "utf8");

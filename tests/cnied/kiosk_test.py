@@ -28,6 +28,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cnied_test as ct  # noqa: E402  (Bridge, check, counters)
@@ -191,6 +192,25 @@ def case_pcsc(tmp):
         s, _, j = b.request("POST", "/v1/authenticate", {"challengeNonce": NONCE, "reader": contact[0]})
         ct.check(s == 422 and code(j) == "pinpad-required",
                  "the contact reader without PIN pad: pinpad-required (%d %s)" % (s, code(j)))
+        # A contactless card on a reader that runs PACE itself (virtual reader
+        # 3, PC/SC part 10 amendment 1): the CAN and then the PIN are typed on
+        # its keypad, so the kiosk logs in with no dialog and no CAN on the PC.
+        pace = [r["name"] for r in readers if "PACE" in r["name"]]
+        ct.check(len(pace) == 1, "the PACE reader is listed (%s)" % pace)
+        if pace:
+            subprocess.run([sim, "--reader", "3", "insert", os.path.join(ct.BUILD, "cards", "ec")],
+                           check=True)
+            for _ in range(50):
+                s, _, j = b.request("GET", "/v1/status", origin=None)
+                if any(r["name"] == pace[0] and r["card"] for r in (j or {}).get("readers", [])):
+                    break
+                time.sleep(0.1)
+            subprocess.run([sim, "--reader", "3", "keys", "-"], input="123456 1234\n", text=True,
+                           check=True)
+            s, _, j = b.request("POST", "/v1/authenticate", {"challengeNonce": NONCE,
+                                                              "reader": pace[0]})
+            ct.check(s == 200 and (j or {}).get("format") == "web-eid:1.0",
+                     "contactless login on the PACE reader's keypad (%d %s)" % (s, code(j)))
         ct.check(b.pelines() == [], "no dialog was started")
     finally:
         b.stop()
