@@ -799,6 +799,55 @@ out:
 	return r;
 }
 
+/*
+ * Integrated mapping's nonce (9303-11 4.4.3.3.2: s of l bits, l = 256 for
+ * AES-192/256 and 128 for 3DES, where OpenPACE's step 1 draws one cipher
+ * block): a fresh s of that length, z = E(K_pi, s) in CBC with IV 0, and
+ * s kept as the context's nonce.  K_pi = KDF(pi, 3) (9303-11 9.7.1, 9.7.3):
+ * SHA-1 for 3DES and AES-128, SHA-256 for AES-192/256, truncated to the
+ * key length.
+ */
+static int
+im_nonce(emu_auth *a, BUF_MEM **z)
+{
+	EAC_CTX *ctx = a->ctx;
+	const EVP_CIPHER *e = ctx->pace_ctx->ka_ctx->cipher;
+	size_t l = cnie_pace_im_nonce_len(e);
+	int kl = EVP_CIPHER_get_key_length(e);
+	const EVP_MD *md = kl == 16 ? EVP_sha1() : EVP_sha256();
+	static const uint8_t c3[4] = { 0, 0, 0, 3 };
+	uint8_t h[EVP_MAX_MD_SIZE], s[32], out[32];
+	EVP_MD_CTX *mc = NULL;
+	EVP_CIPHER_CTX *cx = NULL;
+	unsigned hl = 0;
+	int o1 = 0, o2 = 0, r = CNIE_ERR_CRYPTO;
+
+	if (l == (size_t)EVP_CIPHER_get_block_size(e))
+		return 0; /* step 1's nonce already has the length */
+	if (l > sizeof(s) || a->sec == NULL || a->sec->encoded == NULL)
+		return CNIE_ERR_INTERNAL;
+	if ((mc = EVP_MD_CTX_new()) == NULL || EVP_DigestInit_ex(mc, md, NULL) != 1 ||
+	    EVP_DigestUpdate(mc, a->sec->encoded->data, a->sec->encoded->length) != 1 ||
+	    EVP_DigestUpdate(mc, c3, sizeof(c3)) != 1 || EVP_DigestFinal_ex(mc, h, &hl) != 1 ||
+	    (int)hl < kl || RAND_bytes(s, (int)l) != 1 || (cx = EVP_CIPHER_CTX_new()) == NULL ||
+	    EVP_EncryptInit_ex(cx, e, NULL, h, NULL) != 1 ||
+	    EVP_CIPHER_CTX_set_padding(cx, 0) != 1 ||
+	    EVP_EncryptUpdate(cx, out, &o1, s, (int)l) != 1 ||
+	    EVP_EncryptFinal_ex(cx, out + o1, &o2) != 1 || (size_t)(o1 + o2) != l)
+		goto done;
+	BUF_MEM_clear_free(ctx->pace_ctx->nonce);
+	ctx->pace_ctx->nonce = cnie_pace_bufmem(s, l);
+	BUF_MEM_clear_free(*z);
+	*z = cnie_pace_bufmem(out, l);
+	r = ctx->pace_ctx->nonce != NULL && *z != NULL ? 0 : CNIE_ERR_NOMEM;
+done:
+	EVP_MD_CTX_free(mc);
+	EVP_CIPHER_CTX_free(cx);
+	OPENSSL_cleanse(h, sizeof(h));
+	OPENSSL_cleanse(s, sizeof(s));
+	return r;
+}
+
 static int
 ga_pace(emu_auth *a, const cnie_apdu *cmd, cnie_buf *resp, uint16_t *sw)
 {
@@ -820,6 +869,10 @@ ga_pace(emu_auth *a, const cnie_apdu *cmd, cnie_buf *resp, uint16_t *sw)
 		out = PACE_STEP1_enc_nonce(ctx, a->sec);
 		det_end(&g);
 		fail = SW_AUTH_FAILED;
+		if (out != NULL && a->im && im_nonce(a, &out) != 0) {
+			BUF_MEM_clear_free(out);
+			out = NULL;
+		}
 		if (out == NULL || (r = put_ga(resp, 0x80, out)) != 0)
 			goto fail;
 		a->state = ST_PACE_1;

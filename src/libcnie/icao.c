@@ -1053,6 +1053,23 @@ dg14_parse(const uint8_t *dg14, size_t n, ca_info *ci)
 	return 0;
 }
 
+int
+cnie_icao_dg14_chip_key(const uint8_t *dg14, size_t n, bool *dh, const uint8_t **spki,
+    size_t *spki_len)
+{
+	ca_info ci;
+	int r;
+
+	if (dg14 == NULL || dh == NULL || spki == NULL || spki_len == NULL)
+		return CNIE_ERR_INVALID_ARG;
+	if ((r = dg14_parse(dg14, n, &ci)) != 0)
+		return r;
+	*dh = ci.dh;
+	*spki = ci.spki;
+	*spki_len = ci.spki_len;
+	return 0;
+}
+
 /* Cipher of id-CA-ECDH-* from its last arc (9303-11 9.2.5). */
 static int
 ca_cipher(const ca_info *ci, cnie_sm_cipher *c)

@@ -7,6 +7,7 @@
 #ifndef CNIE_LDS_INTERNAL_H
 #define CNIE_LDS_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,5 +23,16 @@ int cnie_lds_dg14_open(const uint8_t *p, size_t n, cnie_cur *set);
  * CNIE_ERR_NOT_FOUND at the end of the set.
  */
 int cnie_lds_security_info_next(cnie_cur *set, cnie_tlv *oid, cnie_cur *body);
+
+/*
+ * icao.c: the Chip Authentication info Chip Authentication would use from
+ * DG14 (the first ChipAuthenticationInfo version 1, ECDH or DH, and the
+ * first public key of the same agreement with a matching keyId).  *dh tells
+ * the agreement; *spki and *spki_len point into dg14 (the key's DER
+ * SubjectPublicKeyInfo-shaped SEQUENCE, not yet decoded).  For tests and
+ * the DG14 fuzz harness; errors as cnie_icao_chip_auth's parsing.
+ */
+int cnie_icao_dg14_chip_key(const uint8_t *dg14, size_t n, bool *dh, const uint8_t **spki,
+    size_t *spki_len);
 
 #endif

@@ -377,11 +377,10 @@ pace_usable(const cnie_pace_infos *infos, const cnie_pace_info *pi)
 			return false;
 	} else if (pi->mapping == CNIE_PACE_IM) {
 		/*
-		 * Integrated mapping with AES-128 only (pace_im.c: R_p is pinned
-		 * to the worked example there), and not on secp224r1, whose p is
-		 * 1 mod 4 (the point encoding needs 3 mod 4).
+		 * Integrated mapping with every cipher (pace_im.c), but not on
+		 * secp224r1, whose p is 1 mod 4 (the point encoding needs 3 mod 4).
 		 */
-		if (pi->cipher != CNIE_SM_AES128 || (pi->ecdh && pi->param_id == 10))
+		if (pi->ecdh && pi->param_id == 10)
 			return false;
 	} else if (pi->mapping != CNIE_PACE_GM) {
 		return false;
@@ -824,10 +823,12 @@ step(cnie_pace *p, const uint8_t *resp, size_t n, uint16_t sw, cnie_apdu *cmd, b
 		 */
 		r = CNIE_ERR_CRYPTO;
 		if (p->mapping == CNIE_PACE_IM) {
-			/* IM: our nonce t, of the key's length (9303-11 4.4.3.3.2). */
-			if ((p->my_map = BUF_MEM_new()) == NULL ||
-			    BUF_MEM_grow(p->my_map, 16) != 16 ||
-			    RAND_bytes((unsigned char *)p->my_map->data, 16) != 1)
+			/* IM: our nonce t, of the key's length k (9303-11 4.4.3.3.2). */
+			int k = EVP_CIPHER_get_key_length(ctx->pace_ctx->ka_ctx->cipher);
+
+			if (k <= 0 || (p->my_map = BUF_MEM_new()) == NULL ||
+			    BUF_MEM_grow(p->my_map, (size_t)k) != (size_t)k ||
+			    RAND_bytes((unsigned char *)p->my_map->data, k) != 1)
 				goto out;
 		} else if ((p->my_map = PACE_STEP3A_generate_mapping_data(ctx)) == NULL) {
 			goto out;

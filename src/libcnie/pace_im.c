@@ -34,29 +34,109 @@
 #include <cnie/pace_internal.h>
 
 /*
- * The constants c0 and c1 of R(s, t) for l = 128 (9303-11 4.4.3.3.2);
- * checked against the worked example of Appendix H (tests/unit/test_pace.c).
+ * The constants c0 and c1 of R(s, t) (9303-11 4.4.3.3.2): l = 128 for 3DES
+ * and AES-128, checked against the worked example of Appendix H
+ * (tests/unit/test_pace.c); l = 256 for AES-192 and AES-256.
  */
 static const uint8_t c0_128[16] = { 0xA6, 0x68, 0x89, 0x2A, 0x7C, 0x41, 0xE3, 0xCA, 0x73, 0x9F,
 	0x40, 0xB0, 0x57, 0xD8, 0x59, 0x04 };
 static const uint8_t c1_128[16] = { 0xA4, 0xE1, 0x36, 0xAC, 0x72, 0x5F, 0x73, 0x8B, 0x01, 0xC1,
 	0xF6, 0x02, 0x17, 0xC1, 0x88, 0xAD };
+static const uint8_t c0_256[32] = { 0xD4, 0x63, 0xD6, 0x52, 0x34, 0x12, 0x4E, 0xF7, 0x89, 0x70,
+	0x54, 0x98, 0x6D, 0xCA, 0x0A, 0x17, 0x4E, 0x28, 0xDF, 0x75, 0x8C, 0xBA, 0xA0, 0x3F, 0x24,
+	0x06, 0x16, 0x41, 0x4D, 0x5A, 0x16, 0x76 };
+static const uint8_t c1_256[32] = { 0x54, 0xBD, 0x72, 0x55, 0xF0, 0xAA, 0xF8, 0x31, 0xBE, 0xC3,
+	0x42, 0x3F, 0xCF, 0x39, 0xD6, 0x9B, 0x6C, 0xBF, 0x06, 0x66, 0x77, 0xD0, 0xFA, 0xAE, 0x5A,
+	0xAD, 0xD9, 0x9D, 0xF8, 0xE5, 0x35, 0x17 };
 
-/* E(key, in) with AES-128 in CBC, IV 0, no padding; 16 bytes. */
+/* E(key, in) with e in CBC, IV 0, no padding; n bytes (whole blocks). */
 static int
-aes128_block(const uint8_t *key, const uint8_t *in, uint8_t *out)
+cbc0(const EVP_CIPHER *e, const uint8_t *key, const uint8_t *in, size_t n, uint8_t *out)
 {
 	EVP_CIPHER_CTX *cx;
 	int l1 = 0, l2 = 0, r = CNIE_ERR_CRYPTO;
 
 	if ((cx = EVP_CIPHER_CTX_new()) == NULL)
 		return CNIE_ERR_NOMEM;
-	if (EVP_EncryptInit_ex(cx, EVP_aes_128_cbc(), NULL, key, NULL) == 1 &&
+	if (EVP_EncryptInit_ex(cx, e, NULL, key, NULL) == 1 &&
 	    EVP_CIPHER_CTX_set_padding(cx, 0) == 1 &&
-	    EVP_EncryptUpdate(cx, out, &l1, in, 16) == 1 &&
-	    EVP_EncryptFinal_ex(cx, out + l1, &l2) == 1 && l1 + l2 == 16)
+	    EVP_EncryptUpdate(cx, out, &l1, in, (int)n) == 1 &&
+	    EVP_EncryptFinal_ex(cx, out + l1, &l2) == 1 && (size_t)(l1 + l2) == n)
 		r = 0;
 	EVP_CIPHER_CTX_free(cx);
+	return r;
+}
+
+size_t
+cnie_pace_im_nonce_len(const EVP_CIPHER *e)
+{
+	if (e == NULL)
+		return 0;
+	/* l = 128 for 3DES (k taken as 128) and AES-128, 256 for AES-192/256. */
+	return EVP_CIPHER_get_nid(e) == NID_des_ede_cbc || EVP_CIPHER_get_key_length(e) == 16 ?
+	    16 : 32;
+}
+
+int
+cnie_pace_im_prf_ex(const EVP_CIPHER *e, const uint8_t *s, size_t s_len, const uint8_t *t,
+    size_t t_len, const BIGNUM *p, BIGNUM *x)
+{
+	uint8_t key[32], cur[32], next[32], out[32 * 40];
+	const uint8_t *c0, *c1;
+	size_t n = 0, need, l, k;
+	BN_CTX *bc = NULL;
+	int r;
+
+	if (e == NULL || s == NULL || t == NULL || p == NULL || x == NULL)
+		return CNIE_ERR_INVALID_ARG;
+	/*
+	 * s of l bits (the chip's nonce), t of the key size k bits (3DES: two
+	 * keys, k taken as 128; 9303-11 4.4.3.3.2 and its note).
+	 */
+	switch (EVP_CIPHER_get_nid(e)) {
+	case NID_des_ede_cbc:
+	case NID_aes_128_cbc:
+	case NID_aes_192_cbc:
+	case NID_aes_256_cbc:
+		break;
+	default:
+		return CNIE_ERR_UNSUPPORTED;
+	}
+	l = cnie_pace_im_nonce_len(e);
+	k = (size_t)EVP_CIPHER_get_key_length(e);
+	if (s_len != l || t_len != k || k > sizeof(key) || BN_num_bits(p) < 2 ||
+	    BN_num_bits(p) > 4096)
+		return CNIE_ERR_UNSUPPORTED;
+	c0 = l == 16 ? c0_128 : c0_256;
+	c1 = l == 16 ? c1_128 : c1_256;
+	/* n: the smallest with n * l >= log2 p + 64. */
+	need = ((size_t)BN_num_bits(p) + 64 + 8 * l - 1) / (8 * l);
+	if (need * l > sizeof(out))
+		return CNIE_ERR_UNSUPPORTED;
+	/*
+	 * k_0 = E(t, s); then k_i truncated to k (AES-192: octets 1 to 24),
+	 * k_{i+1} = E(k_i, c0), x_{i+1} = E(k_i, c1) (Figure 2).
+	 */
+	if ((r = cbc0(e, t, s, l, cur)) != 0)
+		goto out;
+	for (n = 0; n < need; n++) {
+		memcpy(key, cur, k);
+		if ((r = cbc0(e, key, c0, l, next)) != 0 ||
+		    (r = cbc0(e, key, c1, l, out + l * n)) != 0)
+			goto out;
+		memcpy(cur, next, l);
+	}
+	r = CNIE_ERR_CRYPTO;
+	if ((bc = BN_CTX_new()) == NULL || BN_bin2bn(out, (int)(l * need), x) == NULL ||
+	    BN_nnmod(x, x, p, bc) != 1)
+		goto out;
+	r = 0;
+out:
+	BN_CTX_free(bc);
+	cnie_wipe(key, sizeof(key));
+	cnie_wipe(cur, sizeof(cur));
+	cnie_wipe(next, sizeof(next));
+	cnie_wipe(out, sizeof(out));
 	return r;
 }
 
@@ -64,44 +144,7 @@ int
 cnie_pace_im_prf(const uint8_t *s, size_t s_len, const uint8_t *t, size_t t_len,
     const BIGNUM *p, BIGNUM *x)
 {
-	uint8_t key[16], next[16], out[16 * 64];
-	size_t n = 0, need;
-	BN_CTX *bc = NULL;
-	int r;
-
-	if (s == NULL || t == NULL || p == NULL || x == NULL)
-		return CNIE_ERR_INVALID_ARG;
-	/*
-	 * AES-128 only: s of l = 128 bits (the nonce, one block), t of the key
-	 * size k = 128.  For AES-192/256 and 3DES the clause's l (and with it
-	 * the nonce length) is not pinned down by a worked example.
-	 */
-	if (s_len != 16 || t_len != 16 || BN_num_bits(p) < 2 || BN_num_bits(p) > 4096)
-		return CNIE_ERR_UNSUPPORTED;
-	/* n: the smallest with n * l >= log2 p + 64. */
-	need = ((size_t)BN_num_bits(p) + 64 + 127) / 128;
-	if (need > sizeof(out) / 16)
-		return CNIE_ERR_UNSUPPORTED;
-	/* k0 = E(t, s); k_i = E(k_{i-1}, c0); x_i = E(k_{i-1}, c1). */
-	if ((r = aes128_block(t, s, key)) != 0)
-		goto out;
-	for (n = 0; n < need; n++) {
-		if ((r = aes128_block(key, c0_128, next)) != 0 ||
-		    (r = aes128_block(key, c1_128, out + 16 * n)) != 0)
-			goto out;
-		memcpy(key, next, sizeof(key));
-	}
-	r = CNIE_ERR_CRYPTO;
-	if ((bc = BN_CTX_new()) == NULL || BN_bin2bn(out, (int)(16 * need), x) == NULL ||
-	    BN_nnmod(x, x, p, bc) != 1)
-		goto out;
-	r = 0;
-out:
-	BN_CTX_free(bc);
-	cnie_wipe(key, sizeof(key));
-	cnie_wipe(next, sizeof(next));
-	cnie_wipe(out, sizeof(out));
-	return r;
+	return cnie_pace_im_prf_ex(EVP_aes_128_cbc(), s, s_len, t, t_len, p, x);
 }
 
 /*
@@ -205,7 +248,8 @@ im_map_ec(EAC_CTX *ctx, const BUF_MEM *s, const uint8_t *t, size_t t_len)
 	    (x = BN_new()) == NULL || (gen = EC_POINT_new(g)) == NULL ||
 	    EC_GROUP_get_curve(g, p, NULL, NULL, NULL) != 1)
 		goto out;
-	if ((r = cnie_pace_im_prf((const uint8_t *)s->data, s->length, t, t_len, p, x)) != 0 ||
+	if ((r = cnie_pace_im_prf_ex(ctx->pace_ctx->ka_ctx->cipher, (const uint8_t *)s->data,
+		 s->length, t, t_len, p, x)) != 0 ||
 	    (r = cnie_pace_im_point(g, x, gen)) != 0)
 		goto out;
 	r = CNIE_ERR_CRYPTO;
@@ -241,7 +285,8 @@ im_map_dh(EAC_CTX *ctx, const BUF_MEM *s, const uint8_t *t, size_t t_len)
 	if (p == NULL || q == NULL || (bc = BN_CTX_new()) == NULL || (x = BN_new()) == NULL ||
 	    (a = BN_new()) == NULL || (gt = BN_new()) == NULL)
 		goto out;
-	if ((r = cnie_pace_im_prf((const uint8_t *)s->data, s->length, t, t_len, p, x)) != 0)
+	if ((r = cnie_pace_im_prf_ex(ctx->pace_ctx->ka_ctx->cipher, (const uint8_t *)s->data,
+		 s->length, t, t_len, p, x)) != 0)
 		goto out;
 	r = CNIE_ERR_CRYPTO;
 	if (BN_sub(a, p, BN_value_one()) != 1 || BN_div(a, NULL, a, q, bc) != 1 ||

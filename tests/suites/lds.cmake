@@ -13,3 +13,5 @@ cnie_fuzz(mrz)
 cnie_fuzz(dg)
 cnie_fuzz(sod)
 cnie_fuzz(dg14)
+# lds_internal.h lives beside libcnie's sources (the Chip Authentication key lookup).
+target_include_directories(fuzz_dg14 PRIVATE ${PROJECT_SOURCE_DIR}/src/libcnie)

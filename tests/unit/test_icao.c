@@ -853,29 +853,34 @@ test_pace_infos(void **state)
 		}
 	}
 	/*
-	 * Integrated mapping with AES-128 (what the library runs, pace.h) on
-	 * every standardized domain parameter but secp224r1 (p = 1 mod 4),
-	 * ECDH and DH, alone.
+	 * Integrated mapping with every cipher (3DES, AES-128/192/256: the
+	 * nonce of l bits, l = 128 or 256, 9303-11 4.4.3.3.2) on every
+	 * standardized domain parameter but secp224r1 (p = 1 mod 4), ECDH and
+	 * DH, alone.
 	 */
-	for (i = 0; i < sizeof(ec_params); i++) {
-		if (ec_params[i] == 10)
-			continue;
-		snprintf(dir, sizeof(dir), "%s/cards-pace-im-ecdh-%u", build_dir(), ec_params[i]);
-		assert_int_equal(make_variant("protected", NULL, NULL, dir), 0);
-		one[0][0] = 4;
-		one[0][1] = 2;
-		one[0][2] = ec_params[i];
-		set_card_access(dir, (const uint8_t (*)[3])one, 1);
-		pace_reads(dir);
-	}
-	for (i = 0; i < sizeof(dh_params); i++) {
-		snprintf(dir, sizeof(dir), "%s/cards-pace-im-dh-%u", build_dir(), dh_params[i]);
-		assert_int_equal(make_variant("protected", NULL, NULL, dir), 0);
-		one[0][0] = 3;
-		one[0][1] = 2;
-		one[0][2] = dh_params[i];
-		set_card_access(dir, (const uint8_t (*)[3])one, 1);
-		pace_reads(dir);
+	for (k = 0; k < sizeof(ciphers); k++) {
+		for (i = 0; i < sizeof(ec_params); i++) {
+			if (ec_params[i] == 10)
+				continue;
+			snprintf(dir, sizeof(dir), "%s/cards-pace-im-ecdh-%u-%u", build_dir(),
+			    ciphers[k], ec_params[i]);
+			assert_int_equal(make_variant("protected", NULL, NULL, dir), 0);
+			one[0][0] = 4;
+			one[0][1] = ciphers[k];
+			one[0][2] = ec_params[i];
+			set_card_access(dir, (const uint8_t (*)[3])one, 1);
+			pace_reads(dir);
+		}
+		for (i = 0; i < sizeof(dh_params); i++) {
+			snprintf(dir, sizeof(dir), "%s/cards-pace-im-dh-%u-%u", build_dir(),
+			    ciphers[k], dh_params[i]);
+			assert_int_equal(make_variant("protected", NULL, NULL, dir), 0);
+			one[0][0] = 3;
+			one[0][1] = ciphers[k];
+			one[0][2] = dh_params[i];
+			set_card_access(dir, (const uint8_t (*)[3])one, 1);
+			pace_reads(dir);
+		}
 	}
 }
 

@@ -562,8 +562,8 @@ test_pace_infos_select(void **state)
 	{
 		cnie_pace *p = NULL;
 
-		/* IM with AES-256 (only AES-128 IM is run). */
-		b = tu_hex("3114 3012060A04007F000702020404040201020201 0D");
+		/* IM on secp224r1 (p = 1 mod 4: no point encoding). */
+		b = tu_hex("3114 3012060A04007F000702020404020201020201 0A");
 		assert_int_equal(cnie_pace_terminal_new(cnie_buf_ptr(b), cnie_buf_len(b),
 		    CNIE_PACE_CAN, "123456", 6, &p), CNIE_ERR_UNSUPPORTED);
 		assert_null(p);
@@ -580,7 +580,7 @@ test_pace_infos_select(void **state)
  * chip's mapping key (DO'82'), both public keys, both tokens and DO'8A'.
  * PK_IC is the chip's ChipAuthenticationPublicKeyInfo read, in the same
  * recording, from EF.CardSecurity (decrypted with the session's KSenc).
- * ICAO 9303-11 publishes no CAM worked example.
+ * ICAO 9303-11 Appendix I has a CAM worked example too (test_cam_worked_example).
  */
 #define CAM_KSENC "A8E85E938514EC67AE33CDA3D43D3C48"
 #define CAM_KSMAC "27F1ADEB705A049A305B0C619B14B9B3"
@@ -685,6 +685,48 @@ test_cam_real_chip(void **state)
 	cnie_buf_free(&pcd);
 	cnie_buf_free(&picc);
 	cnie_buf_free(&ca_der);
+}
+
+/*
+ * ICAO 9303-11 Appendix I (PACE-CAM worked example, brainpoolP256r1,
+ * AES-128): the chip's token carries A_IC, which decrypts with KSenc to
+ * the published CA_IC, and PK_Map,IC = CA_IC * PK_IC with the key of the
+ * published ChipAuthenticationPublicKeyInfo.
+ */
+static void
+test_cam_worked_example(void **state)
+{
+	cnie_buf *kenc = tu_hex("0A9DA4DB03BDDE39FC5202BC44B2E89E");
+	cnie_buf *a = tu_hex("1EEA964DAAE372AC990E3EFDE6333353BFC89A6704D93DA8798CF77F5B7A54BD"
+	    "10CBA372B42BE0B9B5F28AA8DE2F4F92");
+	cnie_buf *want = tu_hex("85DC3FA93D0952BFA82F5FD189EE75BD82F11D1F0B8ED4BF5319AC9B53C426B3");
+	cnie_buf *map = tu_hex("04"
+	    "A234236AA9B9621E8EFB73B5245C0E09D2576E5277183C1208BDD55280CAE8B3"
+	    "04F365713A356E65A451E165ECC9AC0AC46E3771342C8FE5AEDD092685338E23");
+	cnie_buf *pk = tu_hex("04"
+	    "1872709494399E7470A6431BE25E83EEE24FEA568C2ED28DB48E05DB3A610DC8"
+	    "84D256A40E35EFCB59BF6753D3A489D28C7A4D973C2DA138A6E7A4A08F68E16F");
+	uint8_t ca[CNIE_PACE_CAM_MAX];
+	size_t n = sizeof(ca);
+	EVP_PKEY *key;
+
+	(void)state;
+	assert_int_equal(cnie_pace_cam_decrypt(CNIE_SM_AES128, cnie_buf_ptr(kenc),
+	    cnie_buf_len(kenc), cnie_buf_ptr(a), cnie_buf_len(a), ca, &n), 0);
+	assert_int_equal(n, 32);
+	assert_memory_equal(ca, cnie_buf_ptr(want), 32);
+	key = bp256_key(pk);
+	assert_int_equal(cnie_pace_cam_verify(key, cnie_buf_ptr(map), cnie_buf_len(map), ca, n),
+	    0);
+	ca[0] ^= 0x80;
+	assert_int_equal(cnie_pace_cam_verify(key, cnie_buf_ptr(map), cnie_buf_len(map), ca, n),
+	    CNIE_ERR_VERIFY_FAILED);
+	EVP_PKEY_free(key);
+	cnie_buf_free(&kenc);
+	cnie_buf_free(&a);
+	cnie_buf_free(&want);
+	cnie_buf_free(&map);
+	cnie_buf_free(&pk);
 }
 
 /* Encrypts plain[0..n) as a chip would, for the hostile cases. */
@@ -804,8 +846,9 @@ test_cam_hostile(void **state)
 /*
  * Integrated mapping: R_p(s, t) against the worked examples of ICAO
  * 9303-11 Appendix H (H.1 ECDH on brainpoolP256r1, H.2 DH on the 1024-bit
- * MODP group of RFC 5114, both AES-128); the point encoding gives a point
- * of the curve; what the library does not run is refused.
+ * MODP group of RFC 5114, both AES-128), and H.1's mapped generator from
+ * the point encoding (a known answer, independent of our emulator); what
+ * the library does not run is refused.
  */
 static void
 test_im_worked_example(void **state)
@@ -828,10 +871,27 @@ test_im_worked_example(void **state)
 	assert_true(BN_hex2bn(&want,
 	    "A2F8FF2DF50E52C6599F386ADCB595D229F6A167ADE2BE5F2C3296ADD5B7430E") > 0);
 	assert_int_equal(BN_cmp(x, want), 0);
-	/* The point encoding of x lies on the curve (and is not infinity). */
+	/* The point encoding of x is H.1's mapped generator G~. */
 	assert_non_null(pt = EC_POINT_new(g));
 	assert_int_equal(cnie_pace_im_point(g, x, pt), 0);
 	assert_int_equal(EC_POINT_is_on_curve(g, pt, NULL), 1);
+	{
+		BIGNUM *gx = BN_new(), *gy = BN_new(), *wx = NULL, *wy = NULL;
+
+		assert_non_null(gx);
+		assert_non_null(gy);
+		assert_int_equal(EC_POINT_get_affine_coordinates(g, pt, gx, gy, NULL), 1);
+		assert_true(BN_hex2bn(&wx,
+		    "8E82D31559ED0FDE92A4D0498ADD3C23BABA94FB77691E31E90AEA77FB17D427") > 0);
+		assert_true(BN_hex2bn(&wy,
+		    "4C1AE14BD0C3DBAC0C871B7F3608169364437CA30AC243A089D3F266C1E60FAD") > 0);
+		assert_int_equal(BN_cmp(gx, wx), 0);
+		assert_int_equal(BN_cmp(gy, wy), 0);
+		BN_free(gx);
+		BN_free(gy);
+		BN_free(wx);
+		BN_free(wy);
+	}
 	EC_POINT_free(pt);
 	/* secp224r1: p = 1 mod 4, no point encoding. */
 	assert_non_null(pt = EC_POINT_new(g224));
@@ -859,6 +919,33 @@ test_im_worked_example(void **state)
 	    CNIE_ERR_UNSUPPORTED);
 	assert_int_equal(cnie_pace_im_prf(NULL, 16, cnie_buf_ptr(t2), 16, p, x),
 	    CNIE_ERR_INVALID_ARG);
+	/*
+	 * The other ciphers (4.4.3.3.2): l = 128 for 3DES (k taken as 128: a
+	 * two-key 16-byte t), l = 256 for AES-192/256 (a 32-byte s), t of the
+	 * key length; any other length is refused, as is another cipher.
+	 */
+	{
+		uint8_t s32[32], t32[32];
+
+		memset(s32, 0x5A, sizeof(s32));
+		memset(t32, 0xA5, sizeof(t32));
+		assert_int_equal(cnie_pace_im_nonce_len(EVP_des_ede_cbc()), 16);
+		assert_int_equal(cnie_pace_im_nonce_len(EVP_aes_128_cbc()), 16);
+		assert_int_equal(cnie_pace_im_nonce_len(EVP_aes_192_cbc()), 32);
+		assert_int_equal(cnie_pace_im_nonce_len(EVP_aes_256_cbc()), 32);
+		assert_int_equal(cnie_pace_im_prf_ex(EVP_des_ede_cbc(), s32, 16, t32, 16, p, x), 0);
+		assert_true(BN_cmp(x, p) < 0);
+		assert_int_equal(cnie_pace_im_prf_ex(EVP_des_ede_cbc(), s32, 8, t32, 16, p, x),
+		    CNIE_ERR_UNSUPPORTED);
+		assert_int_equal(cnie_pace_im_prf_ex(EVP_aes_192_cbc(), s32, 32, t32, 24, p, x), 0);
+		assert_int_equal(cnie_pace_im_prf_ex(EVP_aes_256_cbc(), s32, 32, t32, 32, p, x), 0);
+		assert_int_equal(cnie_pace_im_prf_ex(EVP_aes_256_cbc(), s32, 16, t32, 32, p, x),
+		    CNIE_ERR_UNSUPPORTED);
+		assert_int_equal(cnie_pace_im_prf_ex(EVP_aes_256_cbc(), s32, 32, t32, 24, p, x),
+		    CNIE_ERR_UNSUPPORTED);
+		assert_int_equal(cnie_pace_im_prf_ex(EVP_aes_128_ecb(), s32, 16, t32, 16, p, x),
+		    CNIE_ERR_UNSUPPORTED);
+	}
 	BN_free(p);
 	BN_free(want);
 	BN_free(x);
@@ -884,6 +971,7 @@ main(void)
 		cmocka_unit_test(test_invalid_args),
 		cmocka_unit_test(test_pace_infos_select),
 		cmocka_unit_test(test_cam_real_chip),
+		cmocka_unit_test(test_cam_worked_example),
 		cmocka_unit_test(test_cam_hostile),
 		cmocka_unit_test(test_im_worked_example),
 	};

@@ -4,8 +4,8 @@
  *
  * PACE, terminal side (ICAO 9303-11 clause 4.4, BSI TR-03110-2 3.2), over
  * OpenPACE (libeac): generic mapping over DH and ECDH with 3DES and AES,
- * integrated mapping over DH and ECDH with AES-128 (its mapping step in
- * pace_im.c), and chip authentication mapping (ECDH, AES), as announced
+ * integrated mapping over DH and ECDH with 3DES and AES (its mapping step
+ * in pace_im.c), and chip authentication mapping (ECDH, AES), as announced
  * by the card's EF.CardAccess.
  *
  * The protocol is a step machine with no transport: each call to
@@ -106,7 +106,7 @@ int cnie_pace_infos_parse(const uint8_t *ca, size_t n, cnie_pace_infos *out);
 /*
  * The PACEInfo to use, by the documented preference (docs/card-profile.md):
  * among those the library supports (version 2; generic mapping over ECDH
- * or DH; integrated mapping over ECDH or DH with AES-128, not on
+ * or DH; integrated mapping over ECDH or DH with 3DES or AES, not on
  * secp224r1; chip authentication mapping over ECDH with AES; standardized
  * domain parameters 0-2, 8-18, or proprietary ones with their
  * PACEDomainParameterInfo), chip authentication mapping first, then ECDH

@@ -11,6 +11,7 @@
 
 #include <openssl/bn.h>
 #include <openssl/ec.h>
+#include <openssl/evp.h>
 
 #include <eac/eac.h>
 #include <eac/pace.h>
@@ -65,11 +66,17 @@ int cnie_pace_cam_verify(EVP_PKEY *pk_ic, const uint8_t *pk_map, size_t pk_map_l
 
 /*
  * Integrated mapping (src/libcnie/pace_im.c, 9303-11 4.4.3.3.2).
- * R_p(s, t) into x: AES-128 only (s and t of 16 bytes, else
- * CNIE_ERR_UNSUPPORTED).
+ * R_p(s, t) into x with the block cipher e (3DES two-key, AES-128/192/256
+ * in CBC): s of cnie_pace_im_nonce_len(e) bytes (16 for 3DES and AES-128,
+ * 32 for AES-192/256), t of e's key length, else CNIE_ERR_UNSUPPORTED.
+ * cnie_pace_im_prf is the AES-128 case.
  */
+int cnie_pace_im_prf_ex(const EVP_CIPHER *e, const uint8_t *s, size_t s_len, const uint8_t *t,
+    size_t t_len, const BIGNUM *p, BIGNUM *x);
 int cnie_pace_im_prf(const uint8_t *s, size_t s_len, const uint8_t *t, size_t t_len,
     const BIGNUM *p, BIGNUM *x);
+/* The nonce length l / 8 integrated mapping needs with e (0 for NULL). */
+size_t cnie_pace_im_nonce_len(const EVP_CIPHER *e);
 /* The point encoding of 9303-11 Appendix B (p = 3 mod 4) into out. */
 int cnie_pace_im_point(const EC_GROUP *g, const BIGNUM *t, EC_POINT *out);
 /*
