@@ -621,6 +621,31 @@ bp256_key(const cnie_buf *pt)
 	return k;
 }
 
+/*
+ * A CAM known answer: A_IC decrypts with KSenc to CA_IC (want, the order's
+ * 32 bytes), PK_Map,IC = CA_IC * PK_IC holds, and a CA_IC with one bit
+ * flipped does not.  CA_IC is left in ca (length *n) for further checks.
+ */
+static void
+cam_known_answer(const cnie_buf *kenc, const cnie_buf *a, const cnie_buf *want,
+    const cnie_buf *map, const cnie_buf *pk, uint8_t *ca, size_t *n)
+{
+	EVP_PKEY *key;
+
+	assert_int_equal(cnie_pace_cam_decrypt(CNIE_SM_AES128, cnie_buf_ptr(kenc),
+	    cnie_buf_len(kenc), cnie_buf_ptr(a), cnie_buf_len(a), ca, n), 0);
+	assert_int_equal(*n, 32);
+	assert_memory_equal(ca, cnie_buf_ptr(want), 32);
+	key = bp256_key(pk);
+	assert_int_equal(cnie_pace_cam_verify(key, cnie_buf_ptr(map), cnie_buf_len(map), ca, *n),
+	    0);
+	ca[31] ^= 0x01;
+	assert_int_equal(cnie_pace_cam_verify(key, cnie_buf_ptr(map), cnie_buf_len(map), ca, *n),
+	    CNIE_ERR_VERIFY_FAILED);
+	ca[31] ^= 0x01;
+	EVP_PKEY_free(key);
+}
+
 static void
 test_cam_real_chip(void **state)
 {
@@ -636,21 +661,9 @@ test_cam_real_chip(void **state)
 	size_t n = sizeof(ca);
 
 	(void)state;
-	/* A_IC decrypts (IV = E(KSenc, -1)) to CA_IC of the order's length. */
-	assert_int_equal(cnie_pace_cam_decrypt(CNIE_SM_AES128, cnie_buf_ptr(kenc),
-	    cnie_buf_len(kenc), cnie_buf_ptr(a), cnie_buf_len(a), ca, &n), 0);
-	assert_int_equal(n, 32);
-	assert_memory_equal(ca, cnie_buf_ptr(want), 32);
-	/* PK_Map,IC = CA_IC * PK_IC. */
-	key = bp256_key(pk);
-	assert_int_equal(cnie_pace_cam_verify(key, cnie_buf_ptr(map), cnie_buf_len(map), ca, n),
-	    0);
-	/* Another CA_IC, or another chip's key (the mapping key itself): no match. */
-	ca[31] ^= 0x01;
-	assert_int_equal(cnie_pace_cam_verify(key, cnie_buf_ptr(map), cnie_buf_len(map), ca, n),
-	    CNIE_ERR_VERIFY_FAILED);
-	ca[31] ^= 0x01;
-	EVP_PKEY_free(key);
+	/* A_IC decrypts (IV = E(KSenc, -1)) to CA_IC; PK_Map,IC = CA_IC * PK_IC. */
+	cam_known_answer(kenc, a, want, map, pk, ca, &n);
+	/* Another chip's key (the mapping key itself): no match. */
 	key = bp256_key(map);
 	assert_int_equal(cnie_pace_cam_verify(key, cnie_buf_ptr(map), cnie_buf_len(map), ca, n),
 	    CNIE_ERR_VERIFY_FAILED);
@@ -708,20 +721,9 @@ test_cam_worked_example(void **state)
 	    "84D256A40E35EFCB59BF6753D3A489D28C7A4D973C2DA138A6E7A4A08F68E16F");
 	uint8_t ca[CNIE_PACE_CAM_MAX];
 	size_t n = sizeof(ca);
-	EVP_PKEY *key;
 
 	(void)state;
-	assert_int_equal(cnie_pace_cam_decrypt(CNIE_SM_AES128, cnie_buf_ptr(kenc),
-	    cnie_buf_len(kenc), cnie_buf_ptr(a), cnie_buf_len(a), ca, &n), 0);
-	assert_int_equal(n, 32);
-	assert_memory_equal(ca, cnie_buf_ptr(want), 32);
-	key = bp256_key(pk);
-	assert_int_equal(cnie_pace_cam_verify(key, cnie_buf_ptr(map), cnie_buf_len(map), ca, n),
-	    0);
-	ca[0] ^= 0x80;
-	assert_int_equal(cnie_pace_cam_verify(key, cnie_buf_ptr(map), cnie_buf_len(map), ca, n),
-	    CNIE_ERR_VERIFY_FAILED);
-	EVP_PKEY_free(key);
+	cam_known_answer(kenc, a, want, map, pk, ca, &n);
 	cnie_buf_free(&kenc);
 	cnie_buf_free(&a);
 	cnie_buf_free(&want);
