@@ -464,7 +464,8 @@ token_resume(void *arg)
 	}
 	t->pin_known = false;
 	cnie_log_info("card on \"%s\": another program ended the secure messaging session; "
-	    "PACE run again with the kept card access number", sl->reader);
+	    "%s", sl->reader, t->reader_pace ? "the reader ran PACE again (CAN on its keypad)" :
+	    "PACE run again with the kept card access number");
 	return 0;
 }
 

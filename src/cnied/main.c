@@ -282,8 +282,7 @@ print_config(const cnied_config *cfg, const char *path)
 		printf("allow-origin = %s\n", cfg->origins[i]);
 	if (cfg->norigins == 0)
 		printf("# allow-origin = (not set: every page is refused)\n");
-	printf("%spinentry = %s\n", cfg->pinentry != NULL ? "" : "# ",
-	    cfg->pinentry != NULL ? cfg->pinentry : "(not set: pinentry)");
+	printf("pinentry = %s\n", cfg->pinentry != NULL ? cfg->pinentry : "pinentry");
 	printf("%sstate-dir = %s\n", cfg->state_dir != NULL ? "" : "# ",
 	    cfg->state_dir != NULL ? cfg->state_dir : "(not set)");
 	printf("%sreference-card = %s\n", cfg->refcard_dir != NULL ? "" : "# ",
@@ -652,8 +651,14 @@ main(int argc, char **argv)
 	if (verbose > 0)
 		cnie_log_set_level(verbose > 1 ? CNIE_LOG_DEBUG : CNIE_LOG_INFO);
 	/* $CNIE_PINENTRY, else --pinentry or the config file, else "pinentry". */
-	if (getenv("CNIE_PINENTRY") != NULL || cfg.pinentry == NULL) {
+	{
 		char *p = strdup(cnie_pinentry_program(cfg.pinentry));
+
+		if (p == NULL) {
+			fprintf(stderr, "cnied: out of memory\n");
+			rc = 1;
+			goto done;
+		}
 		free(cfg.pinentry);
 		cfg.pinentry = p;
 	}

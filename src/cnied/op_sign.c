@@ -41,13 +41,12 @@ sign_fingerprint(const uint8_t *hash, size_t len, char *out, size_t max)
  * (description.c refuses bidi controls inside it).
  */
 static void
-consent_text(char *out, size_t max, const cnied_job *job, const char *hash_name, char *fp,
-    size_t fp_max)
+consent_text(char *out, size_t max, const cnied_job *job, const char *hash_name)
 {
 	const cnied_req_sign *rq = &job->u.sign;
-	char asks[512], said[600] = "", print[128];
+	char asks[512], said[600] = "", print[128], fp[16];
 
-	sign_fingerprint(rq->hash, rq->hash_len, fp, fp_max);
+	sign_fingerprint(rq->hash, rq->hash_len, fp, sizeof(fp));
 	snprintf(asks, sizeof(asks), _("%s asks you to sign a document with your CNIE signature "
 	    "key."), job->origin);
 	if (rq->description[0] != '\0') {
@@ -70,7 +69,7 @@ cnied_op_sign(cnied_card_ctx *w, cnied_job *job, cnie_card *c, const char *reade
 	cnie_card_mech mech = {0, CNIE_CARD_HASH_NONE, 0};
 	const uint8_t *der;
 	uint8_t sig[1024];
-	char desc[1024], fp[16];
+	char desc[1024];
 	cnie_pinentry_text t = {_("CNIE signature"), desc, NULL, _("Allow"), _("Deny"), NULL};
 	size_t der_len, sig_len = sizeof(sig);
 	int r;
@@ -83,10 +82,12 @@ cnied_op_sign(cnied_card_ctx *w, cnied_job *job, cnie_card *c, const char *reade
 		return CNIED_ERR_CERT_MISMATCH;
 	if (ki.type == CNIE_CARD_KEY_EC && rq->pss)
 		return CNIED_ERR_BAD_ALG;
-	consent_text(desc, sizeof(desc), job, hash_name, fp, sizeof(fp));
-	if (!cnied_kiosk_consent(w->cfg, job->origin, "sign") &&
-	    (r = cnied_pinentry_confirm(w->cfg, &t)) != 0)
-		return r;
+	/* Kiosk mode: consent was given on the kiosk page, no text to build. */
+	if (!cnied_kiosk_consent(w->cfg, job->origin, "sign")) {
+		consent_text(desc, sizeof(desc), job, hash_name);
+		if ((r = cnied_pinentry_confirm(w->cfg, &t)) != 0)
+			return r;
+	}
 	if ((r = cnied_verify_pin(w, job, c, reader)) != 0)
 		return r;
 	if (ki.type == CNIE_CARD_KEY_EC) {

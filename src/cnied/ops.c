@@ -240,8 +240,9 @@ retry_text(char *out, size_t max, int r, int tries)
 		snprintf(out, max, "%s", _("Wrong PIN."));
 }
 
-void
-cnied_pin_blocked_advice(cnied_card_ctx *w, const cnied_job *job)
+/* A dialog saying the PIN is blocked and what to do next (none in kiosk mode). */
+static void
+pin_blocked_advice(cnied_card_ctx *w, const cnied_job *job)
 {
 	char desc[1024];
 	cnie_pinentry_text t = {_("CNIE card PIN"), desc, NULL, _("Close"), NULL, NULL};
@@ -329,7 +330,7 @@ cnied_verify_pin(cnied_card_ctx *w, cnied_job *job, cnie_card *c, const char *re
 done:
 	if (r == CNIE_ERR_PIN_BLOCKED || r == CNIE_ERR_SW_AUTH_BLOCKED) {
 		tries = 0;
-		cnied_pin_blocked_advice(w, job);
+		pin_blocked_advice(w, job);
 	}
 	/* What the card last said, also after a cancel (-1: unknown). */
 	job->tries_left = tries;

@@ -88,8 +88,6 @@ int cnied_key_cert(cnied_job *job, cnie_card *c, const cnie_card_key_info *ki,
  */
 #define CNIED_PIN_ASKS_MAX 16
 int cnied_verify_pin(cnied_card_ctx *w, cnied_job *job, cnie_card *c, const char *reader);
-/* A dialog saying the PIN is blocked and what to do next (none in kiosk mode). */
-void cnied_pin_blocked_advice(cnied_card_ctx *w, const cnied_job *job);
 /* base64 JSON string of p[0..n); NULL when out of memory. */
 json_t *cnied_jb64(const uint8_t *p, size_t n);
 

@@ -887,7 +887,13 @@ start_reader_pace(cnie_card *c)
 	if (caps == NULL || !caps->reader_pace)
 		return CNIE_ERR_UNSUPPORTED;
 	/* In the call's transaction: nobody else's APDU between PACE and our first command. */
-	if ((r = card_txn_open(c)) != 0)
+	if ((r = card_txn_open(c)) == CNIE_ERR_CARD_RESET) {
+		/* Reset before any keypad entry was asked: reconnect, then ask once. */
+		c->pace_reset = true;
+		if ((r = cnie_transport_reconnect(c->t)) == 0)
+			r = card_txn_open(c);
+	}
+	if (r != 0)
 		return r;
 	cnie_rpace_establish_input(CNIE_RPACE_PIN_CAN, in);
 	r = cnie_transport_control(c->t, caps->ioctl_pace, in, sizeof(in), out, &out_len);
@@ -984,13 +990,8 @@ card_resume(cnie_card *c, const char *can)
 		/* The reader's session died with the reset (or ended): the reader runs PACE again. */
 		if (c->pace_reset && (r = cnie_transport_reconnect(c->t)) != 0)
 			return r;
+		/* One keypad request per call (start_reader_pace handles a reset before it). */
 		r = start_reader_pace(c);
-		if (r == CNIE_ERR_CARD_RESET) {
-			c->pace_reset = true;
-			if ((r = cnie_transport_reconnect(c->t)) != 0)
-				return r;
-			r = start_reader_pace(c);
-		}
 		goto selected;
 	}
 	if (can == NULL)

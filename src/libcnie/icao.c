@@ -329,6 +329,7 @@ cam_keep(cnie_icao *ic, const cnie_pace *run)
 	int r;
 
 	ic->cam = false;
+	cnie_wipe(ic->cam_ca, sizeof(ic->cam_ca));
 	ic->cam_ca_len = ic->cam_map_len = 0;
 	if ((r = cnie_pace_terminal_cam(run, &ca, &ca_len, &map, &map_len)) == CNIE_ERR_NOT_FOUND)
 		return 0;
@@ -372,6 +373,8 @@ establish(cnie_icao *ic, const cnie_icao_secret *secret)
 
 	memset(info, 0, sizeof(info));
 	cnie_transport_free(&ic->sm);
+	/* A new session proves nothing yet: CA or CAM is checked again on it. */
+	ic->chip_auth = CNIE_ICAO_CHIP_NONE;
 	if (secret->type == CNIE_ICAO_MRZ &&
 	    (r = cnie_mrz_info_from_mrz(secret->value, info, sizeof(info))) != 0)
 		goto out;
@@ -469,7 +472,8 @@ cnie_icao_free(cnie_icao **icao)
 	if (icao == NULL || *icao == NULL)
 		return;
 	cnie_transport_free(&(*icao)->sm);
-	free(*icao);
+	/* Holds CA_IC (CAM): wiped with the rest. */
+	cnie_freezero(*icao, sizeof(**icao));
 	*icao = NULL;
 }
 

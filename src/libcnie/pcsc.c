@@ -985,8 +985,12 @@ probe_pace(struct pcsc_card *card, cnie_transport_caps *caps)
 		caps->reader_pace = true;
 		return;
 	}
-	cnie_log_debug("reader offers EXECUTE_PACE without generic PACE (capabilities %02X)",
-	    bits);
+	if (rv != SCARD_S_SUCCESS)
+		cnie_log_debug("reader offers EXECUTE_PACE, GetReaderPACECapabilities failed "
+		    "(0x%08lX)", (unsigned long)rv);
+	else
+		cnie_log_debug("reader offers EXECUTE_PACE without generic PACE (capabilities %02X)",
+		    bits);
 	caps->ioctl_pace = 0;
 }
 

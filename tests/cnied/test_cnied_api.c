@@ -1138,7 +1138,7 @@ test_blocked_and_dialog(void **state)
 	pinentry_set("1234", "123456", false, 0);
 	CHECK_INT(auth_err(blocked_dir, "blocked-state.json", NULL), CNIE_ERR_PIN_BLOCKED);
 	CHECK_INT(count_in(pe_log, "GETPIN"), 0);
-	/* Instead, what to do next (ops.c cnied_pin_blocked_advice). */
+	/* Instead, what to do next (ops.c pin_blocked_advice). */
 	CHECK_INT(count_in(pe_log, "MESSAGE"), 1);
 	CHECK_INT(count_in(pe_log, "cnie-tool pin unblock"), 1);
 	cnied_error_for(CNIE_ERR_PIN_BLOCKED, &st, &code);

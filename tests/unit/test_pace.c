@@ -479,10 +479,10 @@ test_invalid_args(void **state)
 
 /*
  * EF.CardAccess with several PACEInfos: each parsed; the preference order
- * (chip authentication mapping, then generic mapping; ECDH before DH,
- * strongest cipher, card order); unsupported offers (IM, CAM with 3DES,
- * version 1, RFU parameters, proprietary parameters without their
- * PACEDomainParameterInfo) never chosen.
+ * (chip authentication mapping first; ECDH before DH, strongest cipher,
+ * generic before integrated mapping, card order); unsupported offers (IM on
+ * secp224r1, CAM with 3DES, version 1, RFU parameters, proprietary
+ * parameters without their PACEDomainParameterInfo) never chosen.
  */
 static void
 test_pace_infos_select(void **state)

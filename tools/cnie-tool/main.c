@@ -19,6 +19,7 @@
 #include <cnie/pcsc.h>
 #include <cnie/refcard.h>
 
+#include "cnie_pinentry.h"
 #include "cnie_tool.h"
 
 #ifndef CNIE_VERSION
@@ -200,7 +201,7 @@ cnie_tool_ask_secret(cnie_tool *tool, const cnie_tool_secret_src *src, const cha
 	 */
 	if (tool->json || r == CNIE_ERR_IO)
 		return r;
-	program = src->pinentry != NULL ? src->pinentry : "pinentry";
+	program = cnie_pinentry_program(src->pinentry); /* what secret.c ran */
 	if (!isatty(STDIN_FILENO) && getenv("DISPLAY") == NULL && getenv("WAYLAND_DISPLAY") == NULL)
 		fprintf(stderr, _("cnie-tool: cannot open the PIN dialog \"%s\": there is no "
 		    "terminal and no graphical display here.\n"), program);
