@@ -262,7 +262,16 @@ def event_loop(idx, rng):
                 events[(idx, what)] += 1
             present = what != "remove"
     if not present:
-        run_tool([SIM, "--reader", str(idx), "insert", card])
+        # The card goes back for the final PIN-tries check; on a busy machine
+        # cnie-sim may time out, so it is asked again (an insert is idempotent
+        # for the check: the same card).
+        for _ in range(20):
+            rc, _ = run_tool([SIM, "--reader", str(idx), "insert", card])
+            if rc == 0:
+                break
+            time.sleep(0.25)
+        else:
+            failure("card", "reader %d: the card could not be inserted back at the end" % idx)
 
 
 def restart_pcscd(d, at):
